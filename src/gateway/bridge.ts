@@ -1,0 +1,99 @@
+// The frontend's view of BuildKit for one build: the connection, what the daemon supports, and
+// the handful of operations the stages need (solve, read a file, resolve an image, warn, return).
+import type { PbDefinition, PbPlatform, PbRange } from "../llb/pb";
+import { validateDefinition } from "../llb/validate";
+import { GatewayClient } from "./client";
+import type { Result, RpcStatus, Stat } from "./messages";
+import { connectStdio, type StdioChannel } from "./transport";
+
+export interface ResolvedImage {
+  digest: string;
+  config: Uint8Array;
+}
+
+export class Bridge {
+  private returned = false;
+
+  private constructor(
+    private readonly channel: StdioChannel,
+    readonly client: GatewayClient,
+    readonly llbCaps: ReadonlySet<string>,
+    readonly frontendCaps: ReadonlySet<string>,
+    readonly workerPlatforms: PbPlatform[],
+  ) {}
+
+  static async connect(): Promise<Bridge> {
+    const channel = await connectStdio();
+    const client = new GatewayClient(channel.client);
+    const pong = await client.ping();
+    const enabled = (caps: { ID: string; Enabled?: boolean }[] | undefined) => new Set((caps ?? []).filter((c) => c.Enabled).map((c) => c.ID));
+    const platforms = pong.Workers?.[0]?.platforms ?? [];
+    return new Bridge(channel, client, enabled(pong.LLBCaps), enabled(pong.FrontendAPICaps), platforms);
+  }
+
+  /** Solves a definition and returns the ref id of its result. */
+  async solve(definition: PbDefinition, opts: { evaluate?: boolean } = {}): Promise<string> {
+    validateDefinition(definition);
+    const res = await this.client.solve({
+      Definition: definition,
+      allowResultReturn: true,
+      allowResultArrayRef: true,
+      Evaluate: opts.evaluate ?? false,
+    });
+    const id = res.result?.ref?.id;
+    if (id === undefined) throw new Error("BuildKit returned no ref for a solve");
+    return id;
+  }
+
+  readFile(ref: string, path: string): Promise<Uint8Array> {
+    return this.client.readFile(ref, path);
+  }
+
+  readDir(ref: string, path: string): Promise<Stat[]> {
+    return this.client.readDir(ref, path);
+  }
+
+  async resolveImage(ref: string, platform: PbPlatform, resolveMode: string, sessionId: string): Promise<ResolvedImage> {
+    const logName = `[internal] load metadata for ${ref}`;
+    if (this.frontendCaps.has("source.metaresolver")) {
+      const res = await this.client.resolveSourceMeta({
+        Source: { identifier: `docker-image://${ref}` },
+        Platform: platform,
+        LogName: logName,
+        ResolveMode: resolveMode,
+      });
+      if (res.Image?.Digest) return { digest: res.Image.Digest, config: res.Image.Config ?? new Uint8Array() };
+    }
+    const res = await this.client.resolveImageConfig({ Ref: ref, Platform: platform, ResolveMode: resolveMode, LogName: logName, SessionID: sessionId });
+    if (!res.Digest) throw new Error(`no digest for ${ref}`);
+    return { digest: res.Digest, config: res.Config ?? new Uint8Array() };
+  }
+
+  /** A warning the user sees in the build output (stderr is not shown to buildx users). */
+  async warn(message: string, source?: { filename: string; data: Uint8Array; ranges: PbRange[] }): Promise<void> {
+    if (!this.frontendCaps.has("gateway.warnings")) {
+      process.stderr.write(`warning: ${message}\n`);
+      return;
+    }
+    await this.client.warn({
+      level: 1,
+      short: Buffer.from(message),
+      ...(source && source.ranges.length ? { info: { filename: source.filename, data: source.data, language: "YAML" }, ranges: source.ranges } : {}),
+    });
+  }
+
+  async returnResult(result: Result): Promise<void> {
+    this.returned = true;
+    await this.client.return({ result });
+  }
+
+  async returnError(error: RpcStatus): Promise<void> {
+    if (this.returned) return;
+    this.returned = true;
+    await this.client.return({ error });
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}

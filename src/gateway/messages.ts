@@ -1,0 +1,108 @@
+// TypeScript shapes of the gateway messages we send and read (see proto/buildkit/gateway.proto).
+// Only the fields this frontend uses are typed.
+import type { PbDefinition, PbPlatform, PbRange, PbSourceInfo, PbSourceOp } from "../llb/pb";
+
+export interface ApiCap {
+  ID: string;
+  Enabled?: boolean;
+  DisabledReason?: string;
+  DisabledReasonMsg?: string;
+}
+
+export interface WorkerRecord {
+  ID?: string;
+  Labels?: Record<string, string>;
+  platforms?: PbPlatform[];
+}
+
+export interface PongResponse {
+  FrontendAPICaps?: ApiCap[];
+  LLBCaps?: ApiCap[];
+  Workers?: WorkerRecord[];
+}
+
+export interface Ref {
+  id?: string;
+  def?: PbDefinition;
+}
+
+export interface Result {
+  ref?: Ref;
+  refs?: { refs: Record<string, Ref> };
+  metadata?: Record<string, Uint8Array>;
+}
+
+export interface SolveRequest {
+  Definition?: PbDefinition;
+  Frontend?: string;
+  FrontendOpt?: Record<string, string>;
+  allowResultReturn?: boolean;
+  allowResultArrayRef?: boolean;
+  Evaluate?: boolean;
+}
+
+export interface SolveResponse {
+  result?: Result;
+}
+
+export interface Stat {
+  path?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  modTime?: number;
+  linkname?: string;
+}
+
+export interface ResolveImageConfigRequest {
+  Ref: string;
+  Platform?: PbPlatform;
+  ResolveMode?: string;
+  LogName?: string;
+  SessionID?: string;
+}
+
+export interface ResolveImageConfigResponse {
+  Digest?: string;
+  Config?: Uint8Array;
+  Ref?: string;
+}
+
+export interface ResolveSourceMetaRequest {
+  Source: PbSourceOp;
+  Platform?: PbPlatform;
+  LogName?: string;
+  ResolveMode?: string;
+}
+
+export interface ResolveSourceMetaResponse {
+  Source?: PbSourceOp;
+  Image?: { Digest?: string; Config?: Uint8Array };
+}
+
+export interface AnyMessage {
+  type_url: string;
+  value: Uint8Array;
+}
+
+export interface RpcStatus {
+  code: number;
+  message: string;
+  details?: AnyMessage[];
+}
+
+export interface WarnRequest {
+  digest?: string;
+  level?: number;
+  short?: Uint8Array;
+  detail?: Uint8Array[];
+  url?: string;
+  info?: PbSourceInfo;
+  ranges?: PbRange[];
+}
+
+export interface ReturnRequest {
+  result?: Result;
+  error?: RpcStatus;
+}

@@ -1,0 +1,138 @@
+// What the daemon tells a frontend about the build: BUILDKIT_FRONTEND_OPT_<n>=key=value
+// environment variables (n in no particular order), the session id and the workers.
+import type { PbPlatform } from "../llb/pb";
+import { parsePlatform } from "../llb/platform";
+
+export interface BuildOptions {
+  /** Every option as the daemon sent it. */
+  raw: Record<string, string>;
+  filename: string;
+  /** Local names for the input file's folder and the build context. */
+  dockerfileLocal: string;
+  contextLocal: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  /** `all` for a plain --no-cache, or the names given to --no-cache-filter. */
+  noCache: "all" | string[] | undefined;
+  platforms: PbPlatform[];
+  /** `host`, `none` or `sandbox` (default) for our exec steps. */
+  networkMode: "sandbox" | "host" | "none";
+  imageResolveMode: "default" | "pull" | "local";
+  /** The frontend image reference the build was forwarded to (`source`). */
+  frontendSource?: string;
+  sessionId: string;
+  workers: WorkerInfo[];
+  /** The subrequest asked for (`--call`), e.g. `frontend.outline`; undefined for a normal build. */
+  requestId?: string;
+  sourceDateEpoch?: number;
+}
+
+export interface WorkerInfo {
+  id: string;
+  platforms: PbPlatform[];
+}
+
+export class OptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OptionError";
+  }
+}
+
+export function readRawOptions(env: NodeJS.ProcessEnv): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("BUILDKIT_FRONTEND_OPT_") || value === undefined) continue;
+    const eq = value.indexOf("=");
+    if (eq < 0) raw[value] = "";
+    else raw[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return raw;
+}
+
+function prefixed(raw: Record<string, string>, prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(raw).sort()) {
+    if (key.startsWith(prefix)) out[key.slice(prefix.length)] = raw[key]!;
+  }
+  return out;
+}
+
+function parseNoCache(raw: Record<string, string>): BuildOptions["noCache"] {
+  if (!("no-cache" in raw)) return undefined;
+  const value = raw["no-cache"]!.trim();
+  if (value === "") return "all";
+  return value.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function parseNetwork(value: string | undefined): BuildOptions["networkMode"] {
+  switch (value ?? "") {
+    case "":
+    case "default":
+    case "sandbox":
+      return "sandbox";
+    case "host":
+      return "host";
+    case "none":
+      return "none";
+    default:
+      throw new OptionError(`unsupported network mode ${JSON.stringify(value)} (--network): use default, host or none`);
+  }
+}
+
+function parseResolveMode(value: string | undefined): BuildOptions["imageResolveMode"] {
+  switch (value ?? "") {
+    case "":
+    case "default":
+      return "default";
+    case "pull":
+      return "pull";
+    case "local":
+      return "local";
+    default:
+      throw new OptionError(`unsupported image-resolve-mode ${JSON.stringify(value)}: use default, pull or local`);
+  }
+}
+
+function parseWorkers(json: string | undefined): WorkerInfo[] {
+  if (!json) return [];
+  try {
+    const list = JSON.parse(json) as { id?: string; ID?: string; platforms?: PbPlatform[]; Platforms?: PbPlatform[] }[];
+    return list.map((w) => ({ id: w.id ?? w.ID ?? "", platforms: w.platforms ?? w.Platforms ?? [] }));
+  } catch {
+    return [];
+  }
+}
+
+function parseEpoch(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d+$/.test(value)) throw new OptionError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+export function parseBuildOptions(env: NodeJS.ProcessEnv, defaultPlatform: PbPlatform): BuildOptions {
+  const raw = readRawOptions(env);
+  const buildArgs = prefixed(raw, "build-arg:");
+  const platformList = (raw.platform ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const platforms = platformList.length ? platformList.map((p) => parsePlatform(p)) : [defaultPlatform];
+  const workers = parseWorkers(env.BUILDKIT_WORKERS);
+  return {
+    raw,
+    filename: raw.filename || "Dockerfile",
+    dockerfileLocal: raw.dockerfilekey || "dockerfile",
+    contextLocal: raw.contextkey || "context",
+    target: raw.target || undefined,
+    buildArgs,
+    labels: prefixed(raw, "label:"),
+    noCache: parseNoCache(raw),
+    platforms,
+    networkMode: parseNetwork(raw["force-network-mode"]),
+    imageResolveMode: parseResolveMode(raw["image-resolve-mode"]),
+    frontendSource: raw.source || undefined,
+    sessionId: env.BUILDKIT_SESSION_ID ?? "",
+    workers,
+    requestId: raw.requestid || undefined,
+    sourceDateEpoch: parseEpoch(buildArgs.SOURCE_DATE_EPOCH),
+  };
+}

@@ -1,0 +1,54 @@
+// Loads our .proto files (proto/) once and hands out the message types by name.
+// Field names are kept exactly as declared (keepCase), so objects we build read like BuildKit's
+// Go structs: `{Definition, FrontendOpt, allowResultReturn}`.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
+
+const protoFiles = ["buildkit/ops.proto", "buildkit/types.proto", "buildkit/gateway.proto", "google/status.proto"];
+
+// Sources run from src/gateway/, the bundle from dist/; both find proto/ by walking up.
+function findProtoDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, "proto");
+    if (existsSync(join(candidate, "buildkit", "gateway.proto"))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("proto/buildkit/gateway.proto not found above " + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+let root: protobuf.Root | undefined;
+
+export function protoRoot(): protobuf.Root {
+  if (root) return root;
+  const dir = findProtoDir();
+  const r = new protobuf.Root();
+  for (const file of protoFiles) {
+    // parse() resolves nothing by itself; imports are all in protoFiles, so skip them.
+    protobuf.parse(readFileSync(join(dir, file), "utf8"), r, { keepCase: true });
+  }
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+export function messageType(name: string): protobuf.Type {
+  return protoRoot().lookupType(name);
+}
+
+/** Encodes a plain object as the named message. Unknown keys are a programming error. */
+export function encode(name: string, value: object): Uint8Array {
+  const type = messageType(name);
+  const problem = type.verify(value);
+  if (problem) throw new Error(`invalid ${name}: ${problem}`);
+  return type.encode(type.fromObject(value)).finish();
+}
+
+/** Decodes bytes into a plain object: int64 as number, bytes as Uint8Array, no defaults filled. */
+export function decode<T>(name: string, bytes: Uint8Array): T {
+  const type = messageType(name);
+  return type.toObject(type.decode(bytes), { longs: Number, enums: Number, defaults: false, arrays: true, objects: true }) as T;
+}

@@ -1,0 +1,103 @@
+// The OCI image config of the result: the base image's config, with our settings applied the
+// way Docker applies ENV / ENTRYPOINT / CMD / USER / WORKDIR / LABEL / EXPOSE / HEALTHCHECK /
+// STOPSIGNAL on top of a FROM.
+import type { PbPlatform } from "../llb/pb";
+
+export interface ImageConfigBody {
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  User?: string;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  ExposedPorts?: Record<string, object>;
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+  StopSignal?: string;
+  [other: string]: unknown;
+}
+
+export interface OciImageConfig {
+  architecture: string;
+  os: string;
+  variant?: string;
+  config: ImageConfigBody;
+  rootfs: { type: "layers"; diff_ids: string[] };
+  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
+  [other: string]: unknown;
+}
+
+export interface ImageSettings {
+  platform: PbPlatform;
+  /** Variables in order; a later one replaces an earlier one of the same name. */
+  env: [string, string][];
+  entrypoint?: string[];
+  cmd?: string[];
+  user?: string;
+  workdir?: string;
+  labels: Record<string, string>;
+  ports: string[];
+  healthcheck?: ImageConfigBody["Healthcheck"];
+  stopSignal?: string;
+}
+
+/** Parses the base config the daemon resolved; a scratch base has none. */
+export function parseBaseConfig(bytes: Uint8Array | undefined, platform: PbPlatform): OciImageConfig {
+  if (bytes && bytes.length) {
+    const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as OciImageConfig;
+    parsed.config ??= {};
+    parsed.rootfs ??= { type: "layers", diff_ids: [] };
+    return parsed;
+  }
+  return { architecture: platform.Architecture, os: platform.OS, config: {}, rootfs: { type: "layers", diff_ids: [] } };
+}
+
+export function setEnv(env: readonly string[], name: string, value: string): string[] {
+  const out = env.filter((e) => e.split("=", 1)[0] !== name);
+  out.push(`${name}=${value}`);
+  return out;
+}
+
+export function getEnv(env: readonly string[] | undefined, name: string): string | undefined {
+  const hit = [...(env ?? [])].reverse().find((e) => e.split("=", 1)[0] === name);
+  return hit?.slice(name.length + 1);
+}
+
+export function buildImageConfig(base: OciImageConfig, s: ImageSettings): OciImageConfig {
+  const config: ImageConfigBody = { ...base.config };
+  let env = [...(config.Env ?? [])];
+  for (const [k, v] of s.env) env = setEnv(env, k, v);
+  config.Env = env;
+  if (s.entrypoint) {
+    config.Entrypoint = s.entrypoint;
+    // Like Docker: a new ENTRYPOINT drops the CMD inherited from the base.
+    config.Cmd = s.cmd ?? null;
+  } else if (s.cmd) {
+    config.Cmd = s.cmd;
+  }
+  if (s.user !== undefined) config.User = s.user;
+  if (s.workdir !== undefined) config.WorkingDir = s.workdir;
+  const labels = { ...(config.Labels ?? {}), ...s.labels };
+  if (Object.keys(labels).length) config.Labels = labels;
+  if (s.ports.length) {
+    const ports: Record<string, object> = { ...(config.ExposedPorts ?? {}) };
+    for (const p of s.ports) ports[p.includes("/") ? p : `${p}/tcp`] = {};
+    config.ExposedPorts = ports;
+  }
+  if (s.healthcheck) config.Healthcheck = s.healthcheck;
+  if (s.stopSignal) config.StopSignal = s.stopSignal;
+
+  const out: OciImageConfig = {
+    ...base,
+    architecture: s.platform.Architecture,
+    os: s.platform.OS,
+    config,
+    rootfs: { type: "layers", diff_ids: base.rootfs?.diff_ids ?? [] },
+    history: base.history ?? [],
+  };
+  if (s.platform.Variant) out.variant = s.platform.Variant;
+  else delete out.variant;
+  // The exporter sets `created` from the layers' history (stable across cached rebuilds) or from
+  // SOURCE_DATE_EPOCH; the base's own creation time must not leak into ours.
+  delete out.created;
+  return out;
+}

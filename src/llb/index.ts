@@ -1,0 +1,9 @@
+// The typed, immutable LLB builder: build States, then marshal() one into a Definition.
+export { State, FileActions, merge, ExecResult } from "./state";
+export type { StateMount, RunOptions } from "./state";
+export { marshal, CapabilityError, opDigest } from "./marshal";
+export type { MarshalOptions } from "./marshal";
+export { validateDefinition, InvalidDefinitionError } from "./validate";
+export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform } from "./platform";
+export type { VertexOptions } from "./vertex";
+export type * from "./pb";

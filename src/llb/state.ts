@@ -1,0 +1,191 @@
+// State: an immutable handle on a filesystem (an op output) plus the settings later exec steps
+// inherit (env, cwd, user, platform, network). Every method returns a new State; nothing is
+// mutated, so a State can be shared freely between stages.
+import { ExecVertex, type MountSpec, type NetworkMode } from "./exec";
+import { type CopyOptions, type FileAction, FileVertex, type Owner } from "./file";
+import { MergeVertex } from "./merge";
+import type { PbPlatform } from "./pb";
+import { httpSource, type HttpSourceOptions, imageSource, type ImageSourceOptions, localSource, type LocalSourceOptions } from "./source";
+import type { Output, VertexOptions } from "./vertex";
+
+export interface StateSettings {
+  platform?: PbPlatform;
+  env: readonly string[];
+  cwd: string;
+  user?: string;
+  network: NetworkMode;
+}
+
+const defaultSettings: StateSettings = {
+  env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+  cwd: "/",
+  network: "sandbox",
+};
+
+export type StateMount =
+  | { type: "bind"; dest: string; from: State; selector?: string; readonly?: boolean }
+  | { type: "cache"; dest: string; id: string; sharing?: "shared" | "private" | "locked" }
+  | { type: "tmpfs"; dest: string; size?: number }
+  | { type: "secret"; dest: string; id: string; uid?: number; gid?: number; mode?: number; optional?: boolean };
+
+export interface RunOptions extends VertexOptions {
+  args: string[];
+  mounts?: StateMount[];
+  env?: Record<string, string>;
+  cwd?: string;
+  user?: string;
+  network?: NetworkMode;
+}
+
+export class State {
+  /** Prefer the static constructors and methods; this one is for the llb module itself. */
+  constructor(
+    readonly output: Output | undefined,
+    readonly settings: StateSettings,
+  ) {}
+
+  static scratch(platform?: PbPlatform): State {
+    return new State(undefined, { ...defaultSettings, platform });
+  }
+
+  static image(ref: string, platform: PbPlatform, opts?: ImageSourceOptions & { env?: string[]; cwd?: string; user?: string }): State {
+    const { env, cwd, user, ...sourceOpts } = opts ?? {};
+    const vertex = imageSource(ref, platform, sourceOpts);
+    return new State({ vertex, index: 0 }, { ...defaultSettings, platform, env: env ?? defaultSettings.env, cwd: cwd || "/", user });
+  }
+
+  static local(name: string, opts?: LocalSourceOptions): State {
+    return new State({ vertex: localSource(name, opts), index: 0 }, defaultSettings);
+  }
+
+  static http(url: string, opts?: HttpSourceOptions): State {
+    return new State({ vertex: httpSource(url, opts), index: 0 }, defaultSettings);
+  }
+
+  get isScratch(): boolean {
+    return this.output === undefined;
+  }
+
+  private with(settings: Partial<StateSettings>): State {
+    return new State(this.output, { ...this.settings, ...settings });
+  }
+
+  withPlatform(platform: PbPlatform): State {
+    return this.with({ platform });
+  }
+
+  withEnv(name: string, value: string): State {
+    return this.with({ env: [...this.settings.env.filter((e) => !e.startsWith(name + "=")), `${name}=${value}`] });
+  }
+
+  withCwd(cwd: string): State {
+    return this.with({ cwd });
+  }
+
+  withUser(user: string): State {
+    return this.with({ user });
+  }
+
+  withNetwork(network: NetworkMode): State {
+    return this.with({ network });
+  }
+
+  /** Runs a command on this state. The returned exec gives the new root and writable mounts. */
+  run(opts: RunOptions): ExecResult {
+    const { args, mounts, env, cwd, user, network, ...vertexOptions } = opts;
+    let settings: State = this;
+    for (const [k, v] of Object.entries(env ?? {})) settings = settings.withEnv(k, v);
+    const specMounts: MountSpec[] = (mounts ?? []).map((m) => (m.type === "bind" ? { ...m, from: m.from.output } : m));
+    const vertex = new ExecVertex(
+      {
+        args,
+        env: [...settings.settings.env],
+        cwd: cwd ?? this.settings.cwd,
+        user: user ?? this.settings.user,
+        network: network ?? this.settings.network,
+        root: this.output,
+        mounts: specMounts,
+      },
+      { name: args.join(" "), ...vertexOptions },
+      this.settings.platform,
+    );
+    return new ExecResult(vertex, this.settings);
+  }
+
+  /** Applies file actions (see FileActions) to this state. */
+  file(actions: FileActions, opts?: VertexOptions): State {
+    const vertex = new FileVertex(this.output, actions.list, { name: actions.describe(), ...opts }, this.settings.platform);
+    return new State({ vertex, index: 0 }, this.settings);
+  }
+
+  /** Shorthand for one copy from `from:src` to `dest` on this state. */
+  copy(from: State, src: string, dest: string, opts: CopyOptions = {}, vertexOptions?: VertexOptions): State {
+    return this.file(new FileActions().copy(from, src, dest, opts), vertexOptions);
+  }
+}
+
+/** The result of `State.run`: the root filesystem after the command, and its writable mounts. */
+export class ExecResult {
+  constructor(
+    private readonly vertex: ExecVertex,
+    private readonly settings: StateSettings,
+  ) {}
+
+  root(): State {
+    return stateOf({ vertex: this.vertex, index: this.vertex.outputIndexOf("/") }, this.settings);
+  }
+
+  mount(dest: string): State {
+    return stateOf({ vertex: this.vertex, index: this.vertex.outputIndexOf(dest) }, { ...this.settings, env: [], cwd: "/" });
+  }
+}
+
+function stateOf(output: Output, settings: StateSettings): State {
+  return new State(output, settings);
+}
+
+/** An immutable list of file actions, built fluently: new FileActions().mkdir(...).copy(...). */
+export class FileActions {
+  constructor(readonly list: readonly FileAction[] = []) {}
+
+  private add(action: FileAction): FileActions {
+    return new FileActions([...this.list, action]);
+  }
+
+  mkdir(path: string, opts: { mode?: number; parents?: boolean; owner?: Owner; timestamp?: number } = {}): FileActions {
+    return this.add({ type: "mkdir", path, mode: opts.mode ?? 0o755, parents: opts.parents ?? true, owner: opts.owner, timestamp: opts.timestamp });
+  }
+
+  mkfile(path: string, data: string | Uint8Array, opts: { mode?: number; owner?: Owner; timestamp?: number } = {}): FileActions {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    return this.add({ type: "mkfile", path, data: bytes, mode: opts.mode ?? 0o644, owner: opts.owner, timestamp: opts.timestamp });
+  }
+
+  rm(path: string, opts: { allowNotFound?: boolean; allowWildcard?: boolean } = {}): FileActions {
+    return this.add({ type: "rm", path, allowNotFound: opts.allowNotFound ?? false, allowWildcard: opts.allowWildcard ?? false });
+  }
+
+  copy(from: State, src: string, dest: string, opts: CopyOptions = {}): FileActions {
+    return this.add({ type: "copy", from: from.output, src, dest, opts });
+  }
+
+  describe(): string {
+    return this.list
+      .map((a) => (a.type === "copy" ? `copy ${a.src} ${a.dest}` : `${a.type} ${a.path}`))
+      .join(", ");
+  }
+}
+
+/** Stacks states bottom to top (merge op, or the copy fallback on daemons without merge). */
+export function merge(states: State[], opts?: VertexOptions): State {
+  const layers = states.filter((s) => !s.isScratch);
+  if (layers.length === 0) return State.scratch(states[0]?.settings.platform);
+  if (layers.length === 1) return layers[0]!;
+  const bottom = layers[0]!;
+  const vertex = new MergeVertex(
+    layers.map((s) => s.output!),
+    { name: `merge ${layers.length} layers`, ...opts },
+    bottom.settings.platform,
+  );
+  return stateOf({ vertex, index: 0 }, bottom.settings);
+}

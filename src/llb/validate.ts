@@ -1,0 +1,66 @@
+// Checks a Definition before it is sent. BuildKit v0.13 dereferences input digests without
+// checking, so a single dangling digest panics the whole daemon (every build on it dies). This
+// is the last line of defence: it decodes what will actually be sent.
+import { createHash } from "node:crypto";
+import { decode } from "../gateway/proto";
+import type { PbDefinition, PbOp } from "./pb";
+
+export class InvalidDefinitionError extends Error {
+  constructor(message: string) {
+    super(`invalid LLB definition (not sent to BuildKit): ${message}`);
+    this.name = "InvalidDefinitionError";
+  }
+}
+
+function digestOf(bytes: Uint8Array): string {
+  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
+}
+
+export function validateDefinition(def: PbDefinition): void {
+  const ops = def.def ?? [];
+  if (ops.length === 0) {
+    if (def.metadata?.length) throw new InvalidDefinitionError("metadata without ops");
+    return; // an empty definition is the empty (scratch) result
+  }
+  if (ops.length < 2) throw new InvalidDefinitionError("a definition needs at least one op and the terminal op");
+  const digests = new Map<string, PbOp>();
+  for (const bytes of ops) {
+    const digest = digestOf(bytes);
+    if (digests.has(digest)) throw new InvalidDefinitionError(`op ${digest} listed twice`);
+    let op: PbOp;
+    try {
+      op = decode<PbOp>("pb.Op", bytes);
+    } catch (e) {
+      throw new InvalidDefinitionError(`op ${digest} does not decode: ${(e as Error).message}`);
+    }
+    digests.set(digest, op);
+  }
+  const last = digestOf(ops[ops.length - 1]!);
+  ops.forEach((bytes, i) => {
+    const digest = digestOf(bytes);
+    const op = digests.get(digest)!;
+    const isLast = i === ops.length - 1;
+    const hasBody = Boolean(op.exec || op.source || op.file || op.merge || (op as { diff?: unknown }).diff);
+    if (isLast) {
+      if (hasBody || op.platform) throw new InvalidDefinitionError("the last op must be the terminal op (one input, no body, no platform)");
+      if ((op.inputs ?? []).length !== 1) throw new InvalidDefinitionError("the terminal op must have exactly one input");
+    } else if (!hasBody) {
+      throw new InvalidDefinitionError(`op ${digest} has no body; only the last op may be terminal`);
+    }
+    for (const input of op.inputs ?? []) {
+      if (!digests.has(input.digest) || input.digest === last) {
+        throw new InvalidDefinitionError(`op ${digest} refers to ${input.digest || "(empty digest)"}, which is not in the definition`);
+      }
+      if ((input.index ?? 0) < 0) throw new InvalidDefinitionError(`op ${digest} refers to a negative output index`);
+    }
+    if (op.exec) {
+      const n = (op.inputs ?? []).length;
+      for (const m of op.exec.mounts ?? []) {
+        if ((m.input ?? 0) >= n) throw new InvalidDefinitionError(`exec op ${digest} mounts input ${m.input} of ${n}`);
+      }
+    }
+  });
+  for (const entry of def.metadata ?? []) {
+    if (!digests.has(entry.key)) throw new InvalidDefinitionError(`metadata for ${entry.key}, which is not in the definition`);
+  }
+}

@@ -1,0 +1,261 @@
+// The `image:` section of environment.yml: how the final image is assembled.
+import type { Node } from "yaml";
+import { show } from "./errors";
+import type { Located } from "./source";
+import type { YamlReader } from "./yaml-reader";
+
+export const defaultBase = "gcr.io/distroless/base-debian12:nonroot";
+export const defaultPrefix = "/opt/conda";
+export const defaultWorkdir = "/app";
+export const defaultUser = "65532:65532";
+
+export interface Healthcheck {
+  /** Docker's form: ["CMD", args...] or ["NONE"]. */
+  test: string[];
+  intervalNs?: number;
+  timeoutNs?: number;
+  startPeriodNs?: number;
+  retries?: number;
+  range: Located<unknown>["range"];
+}
+
+export type PrunePreset = "none" | "safe" | "aggressive";
+
+export interface PruneSpec {
+  preset: Located<PrunePreset>;
+  remove: Located<string>[];
+  keep: Located<string>[];
+}
+
+export interface ImageSpec {
+  base?: Located<string>;
+  prefix?: Located<string>;
+  entrypoint?: Located<string[]>;
+  cmd?: Located<string[]>;
+  workdir?: Located<string>;
+  user?: Located<string>;
+  env: { key: Located<string>; value: Located<string> }[];
+  ports: Located<string>[];
+  labels: { key: Located<string>; value: Located<string> }[];
+  healthcheck?: Healthcheck;
+  stopSignal?: Located<string>;
+  app: { copy: Located<string>[]; install?: Located<"pip" | "none"> };
+  // Read and checked now; used by the solve, install and prune stages.
+  lockfile?: Located<string>;
+  prune?: PruneSpec;
+  platforms: Located<string>[];
+  virtualPackages: { key: Located<string>; value: Located<string> }[];
+  postLink?: Located<"run" | "skip">;
+  compilePyc?: Located<boolean>;
+}
+
+const imageKeys = [
+  "base", "prefix", "entrypoint", "cmd", "workdir", "user", "env", "ports", "labels", "healthcheck",
+  "stop-signal", "app", "lockfile", "prune", "platforms", "virtual-packages", "post-link", "compile-pyc",
+] as const;
+
+export function readImageSection(r: YamlReader, node: Node | null): ImageSpec {
+  const image: ImageSpec = { env: [], ports: [], labels: [], app: { copy: [] }, platforms: [], virtualPackages: [] };
+  const map = r.mapping(node, "image");
+  if (!map) return image;
+  for (const { key, keyNode, value } of r.entries(map, "image")) {
+    const where = `image.${key}`;
+    switch (key) {
+      case "base":
+        image.base = r.string(value, where);
+        break;
+      case "prefix":
+        image.prefix = absolutePath(r, value, where);
+        break;
+      case "workdir":
+        image.workdir = absolutePath(r, value, where);
+        break;
+      case "entrypoint":
+        image.entrypoint = command(r, value, where);
+        break;
+      case "cmd":
+        image.cmd = command(r, value, where);
+        break;
+      case "user":
+        image.user = user(r, value, where);
+        break;
+      case "env":
+        image.env = r.stringMap(value, where);
+        for (const e of image.env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.key.value)) r.problems.push({ message: `${where}: invalid variable name ${show(e.key.value)}`, range: e.key.range });
+        break;
+      case "ports":
+        image.ports = r.stringList(value, where, true).flatMap((p) => {
+          if (/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p.value) && Number(p.value.split("/")[0]) <= 65535) return [p];
+          r.problems.push({ message: `${where}: invalid port ${show(p.value)}; expected e.g. 8080 or 53/udp`, range: p.range });
+          return [];
+        });
+        break;
+      case "labels":
+        image.labels = r.stringMap(value, where);
+        break;
+      case "healthcheck":
+        image.healthcheck = healthcheck(r, value, where);
+        break;
+      case "stop-signal":
+        image.stopSignal = r.string(value, where, true);
+        if (image.stopSignal && !/^(SIG[A-Z0-9+-]+|[A-Z0-9+-]+|\d+)$/.test(image.stopSignal.value)) {
+          r.problems.push({ message: `${where}: invalid signal ${show(image.stopSignal.value)}; expected e.g. SIGTERM or 15`, range: image.stopSignal.range });
+        }
+        break;
+      case "app":
+        image.app = app(r, value, where);
+        break;
+      case "lockfile":
+        image.lockfile = r.string(value, where);
+        break;
+      case "prune":
+        image.prune = prune(r, value, where);
+        break;
+      case "platforms":
+        image.platforms = r.stringList(value, where);
+        break;
+      case "virtual-packages":
+        image.virtualPackages = r.stringMap(value, where);
+        for (const v of image.virtualPackages) if (!v.key.value.startsWith("__")) r.problems.push({ message: `${where}: virtual package names start with "__", got ${show(v.key.value)}`, range: v.key.range });
+        break;
+      case "post-link":
+        image.postLink = r.oneOf(value, where, ["run", "skip"] as const);
+        break;
+      case "compile-pyc":
+        image.compilePyc = r.boolean(value, where);
+        break;
+      default:
+        r.unknownKey(keyNode, "image", key, imageKeys);
+    }
+  }
+  return image;
+}
+
+function absolutePath(r: YamlReader, node: Node | null, where: string): Located<string> | undefined {
+  const s = r.string(node, where);
+  if (!s) return undefined;
+  if (!s.value.startsWith("/") || s.value.includes("\0") || /(^|\/)\.\.(\/|$)/.test(s.value)) {
+    return r.fail(node, `${where}: expected an absolute path such as /opt/conda, got ${show(s.value)}`);
+  }
+  return { value: s.value.length > 1 ? s.value.replace(/\/+$/, "") : s.value, range: s.range };
+}
+
+/** Exec form only: the default base image has no shell to run a command string with. */
+function command(r: YamlReader, node: Node | null, where: string): Located<string[]> | undefined {
+  if (node !== null && "value" in node && typeof (node as { value: unknown }).value === "string") {
+    const s = r.string(node, where)!;
+    if (/\s/.test(s.value.trim())) {
+      return r.fail(node, `${where}: write the command as a list, e.g. ["python", "-m", "app"]: a string would need a shell, and the default base image has none (got ${show(s.value)})`);
+    }
+    return { value: [s.value.trim()], range: s.range };
+  }
+  const items = r.stringList(node, where, true);
+  if (node !== null && items.length === 0 && !r.problems.length) return r.fail(node, `${where}: must not be empty`);
+  return { value: items.map((i) => i.value), range: r.range(node) };
+}
+
+function user(r: YamlReader, node: Node | null, where: string): Located<string> | undefined {
+  const s = r.string(node, where, true);
+  if (!s) return undefined;
+  if (!/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(s.value)) {
+    return r.fail(node, `${where}: expected user, uid, user:group or uid:gid, got ${show(s.value)}`);
+  }
+  return s;
+}
+
+const durationUnits: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** Go-style durations as Docker takes them: 30s, 1m30s, 500ms. */
+export function parseDuration(text: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * durationUnits[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
+}
+
+const healthKeys = ["test", "interval", "timeout", "start-period", "retries"] as const;
+
+function healthcheck(r: YamlReader, node: Node | null, where: string): Healthcheck | undefined {
+  const map = r.mapping(node, where);
+  if (!map) return undefined;
+  const hc: Healthcheck = { test: [], range: r.range(node) };
+  for (const { key, keyNode, value } of r.entries(map, where)) {
+    const at = `${where}.${key}`;
+    if (key === "test") {
+      const cmd = command(r, value, at);
+      if (!cmd) continue;
+      const [first] = cmd.value;
+      hc.test = first === "NONE" ? ["NONE"] : first === "CMD" ? cmd.value : ["CMD", ...cmd.value];
+    } else if (key === "retries") {
+      hc.retries = r.integer(value, at, 0)?.value;
+    } else if (key === "interval" || key === "timeout" || key === "start-period") {
+      const s = r.string(value, at);
+      if (!s) continue;
+      const ns = parseDuration(s.value);
+      if (ns === undefined) {
+        r.fail(value, `${at}: expected a duration such as 30s or 1m30s, got ${show(s.value)}`);
+        continue;
+      }
+      if (key === "interval") hc.intervalNs = ns;
+      else if (key === "timeout") hc.timeoutNs = ns;
+      else hc.startPeriodNs = ns;
+    } else {
+      r.unknownKey(keyNode, where, key, healthKeys);
+    }
+  }
+  if (hc.test.length === 0) return r.fail(node, `${where}: needs test: [program, args...]`);
+  return hc;
+}
+
+const appKeys = ["copy", "install"] as const;
+
+function app(r: YamlReader, node: Node | null, where: string): ImageSpec["app"] {
+  const out: ImageSpec["app"] = { copy: [] };
+  const map = r.mapping(node, where);
+  if (!map) return out;
+  for (const { key, keyNode, value } of r.entries(map, where)) {
+    if (key === "copy") {
+      out.copy = r.stringList(value, `${where}.copy`).flatMap((p) => {
+        const clean = p.value.replace(/^\.\//, "").replace(/\/+$/, "");
+        if (clean === "" || clean.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(clean)) {
+          r.problems.push({ message: `${where}.copy: paths are relative to the build context and stay inside it, got ${show(p.value)}`, range: p.range });
+          return [];
+        }
+        return [{ value: clean === "." ? "." : clean, range: p.range }];
+      });
+    } else if (key === "install") {
+      out.install = r.oneOf(value, `${where}.install`, ["pip", "none"] as const);
+    } else {
+      r.unknownKey(keyNode, where, key, appKeys);
+    }
+  }
+  return out;
+}
+
+const pruneKeys = ["preset", "remove", "keep"] as const;
+const presets = ["none", "safe", "aggressive"] as const;
+
+function prune(r: YamlReader, node: Node | null, where: string): PruneSpec | undefined {
+  if (node !== null && "value" in node) {
+    const preset = r.oneOf(node, where, presets);
+    return preset ? { preset, remove: [], keep: [] } : undefined;
+  }
+  const map = r.mapping(node, where);
+  if (!map) return undefined;
+  const out: PruneSpec = { preset: { value: "safe", range: r.range(node) }, remove: [], keep: [] };
+  for (const { key, keyNode, value } of r.entries(map, where)) {
+    if (key === "preset") {
+      const p = r.oneOf(value, `${where}.preset`, presets);
+      if (p) out.preset = p;
+    } else if (key === "remove" || key === "keep") {
+      out[key] = r.stringList(value, `${where}.${key}`);
+    } else {
+      r.unknownKey(keyNode, where, key, pruneKeys);
+    }
+  }
+  return out;
+}

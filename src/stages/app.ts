@@ -1,0 +1,44 @@
+// The app layer: the workdir and the paths listed in image.app.copy, taken from the build
+// context (with .dockerignore applied by BuildKit before transfer), on an empty filesystem so
+// the layer does not depend on the base or the environment below it.
+import { FileActions, State } from "../llb";
+import type { PbPlatform } from "../llb/pb";
+import type { Located } from "../spec/source";
+
+export interface AppLayerInput {
+  platform: PbPlatform;
+  workdir: string;
+  copy: Located<string>[];
+  context: State;
+  /** Seconds since the epoch for every file (SOURCE_DATE_EPOCH), or keep the context's times. */
+  timestamp?: number;
+}
+
+const wildcard = /[*?[]/;
+
+export function appLayer(input: AppLayerInput): State {
+  const { workdir, copy, context, timestamp } = input;
+  let actions = new FileActions().mkdir(workdir, { mode: 0o755, parents: true, timestamp });
+  for (const path of copy) {
+    const p = path.value;
+    if (p === ".") {
+      actions = actions.copy(context, "/", workdir, { contents: true, createDestPath: true, timestamp });
+    } else if (wildcard.test(p)) {
+      const dir = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "";
+      actions = actions.copy(context, "/" + p, `${workdir}/${dir ? dir + "/" : ""}`, { contents: true, createDestPath: true, allowWildcard: true, timestamp });
+    } else {
+      actions = actions.copy(context, "/" + p, `${workdir}/${p}`, { contents: true, createDestPath: true, timestamp });
+    }
+  }
+  const names = copy.map((c) => c.value).join(" ");
+  return State.scratch(input.platform).file(actions, {
+    name: copy.length ? `[app] copy ${names} to ${workdir}` : `[app] create ${workdir}`,
+    sourceRanges: copy.map((c) => c.range),
+  });
+}
+
+/** Include patterns for the context transfer: only what app.copy names is sent. */
+export function contextIncludes(copy: Located<string>[]): string[] | undefined {
+  if (copy.some((c) => c.value === ".")) return undefined;
+  return copy.map((c) => c.value);
+}
