@@ -35,7 +35,14 @@ echo '{}' >/etc/conda-frontend/daemon-classic.json
 echo '{"features": {"containerd-snapshotter": true}}' >/etc/conda-frontend/daemon-containerd.json
 
 start classic /var/run/docker.sock /var/lib/docker /var/run/docker /etc/conda-frontend/daemon-classic.json
-# The second engine shares the machine: no bridge or iptables of its own, so the two never
-# fight over docker0 or the NAT chains. Its containers have loopback only, which the tests need.
+# The second engine shares the machine: a bridge of its own (docker1; --bridge=none would make
+# it delete docker0 from under the first engine) and no iptables rules, so the two never fight
+# over the NAT chains. Its containers reach the host and each other, not the internet; the tests
+# that need a network use --network=host.
+if ! ip link show docker1 >/dev/null 2>&1; then
+  ip link add name docker1 type bridge
+  ip addr add 172.29.0.1/16 dev docker1
+  ip link set docker1 up
+fi
 start containerd /var/run/docker-containerd.sock /var/lib/docker-containerd /var/run/docker-containerd \
-  /etc/conda-frontend/daemon-containerd.json --bridge=none --iptables=false
+  /etc/conda-frontend/daemon-containerd.json --bridge=docker1 --iptables=false --ip-masq=false

@@ -7,7 +7,9 @@ import type { Result, RpcStatus, Stat } from "./messages";
 import { connectStdio, type StdioChannel } from "./transport";
 
 export interface ResolvedImage {
-  digest: string;
+  /** The manifest digest to pin the image to. Docker's classic store answers none for an image
+   * it already holds locally (it has no manifest for it); the reference is used as it is then. */
+  digest?: string;
   config: Uint8Array;
 }
 
@@ -62,11 +64,10 @@ export class Bridge {
         LogName: logName,
         ResolveMode: resolveMode,
       });
-      if (res.Image?.Digest) return { digest: res.Image.Digest, config: res.Image.Config ?? new Uint8Array() };
+      if (res.Image) return { digest: res.Image.Digest || undefined, config: res.Image.Config ?? new Uint8Array() };
     }
     const res = await this.client.resolveImageConfig({ Ref: ref, Platform: platform, ResolveMode: resolveMode, LogName: logName, SessionID: sessionId });
-    if (!res.Digest) throw new Error(`no digest for ${ref}`);
-    return { digest: res.Digest, config: res.Config ?? new Uint8Array() };
+    return { digest: res.Digest || undefined, config: res.Config ?? new Uint8Array() };
   }
 
   /** A warning the user sees in the build output (stderr is not shown to buildx users). */

@@ -1,0 +1,69 @@
+// Pushes an image made of given layer tarballs to a registry over the distribution HTTP API,
+// byte-for-byte reproducibly: fixed config, fixed gzip level, sorted tar entries (made by the
+// caller). Same inputs -> same manifest digest, so caches built on these images stay valid.
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
+
+export interface ImageToPush {
+  registry: string; // host:port, plain HTTP
+  repository: string;
+  tag: string;
+  layers: Buffer[]; // uncompressed tars, bottom first
+  config: {
+    architecture: string;
+    os: string;
+    Env?: string[];
+    Entrypoint?: string[];
+    Cmd?: string[];
+    User?: string;
+    WorkingDir?: string;
+    Labels?: Record<string, string>;
+  };
+}
+
+const sha = (b: Buffer) => "sha256:" + createHash("sha256").update(b).digest("hex");
+
+async function pushBlob(base: string, data: Buffer): Promise<string> {
+  const digest = sha(data);
+  const head = await fetch(`${base}/blobs/${digest}`, { method: "HEAD" });
+  if (head.ok) return digest;
+  const start = await fetch(`${base}/blobs/uploads/`, { method: "POST" });
+  if (start.status !== 202) throw new Error(`blob upload start: HTTP ${start.status} ${await start.text()}`);
+  const location = start.headers.get("location")!;
+  const url = new URL(location, base);
+  url.searchParams.set("digest", digest);
+  const put = await fetch(url, { method: "PUT", body: data, headers: { "content-type": "application/octet-stream" } });
+  if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${await put.text()}`);
+  return digest;
+}
+
+export async function pushImage(img: ImageToPush): Promise<string> {
+  const base = `http://${img.registry}/v2/${img.repository}`;
+  const compressed = img.layers.map((l) => gzipSync(l, { level: 6 }));
+  const diffIds = img.layers.map(sha);
+  const { architecture, os, ...runConfig } = img.config;
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture,
+      os,
+      created: "2024-01-01T00:00:00Z",
+      config: runConfig,
+      rootfs: { type: "layers", diff_ids: diffIds },
+      history: diffIds.map(() => ({ created: "2024-01-01T00:00:00Z", created_by: "conda-frontend test base image" })),
+    }),
+  );
+  const layerDescs = [];
+  for (const c of compressed) layerDescs.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await pushBlob(base, c), size: c.length });
+  const configDigest = await pushBlob(base, config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+      layers: layerDescs,
+    }),
+  );
+  const res = await fetch(`${base}/manifests/${img.tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
+  if (res.status !== 201) throw new Error(`manifest push: HTTP ${res.status} ${await res.text()}`);
+  return sha(manifest);
+}
