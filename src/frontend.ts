@@ -60,7 +60,7 @@ async function buildPlatform(bridge: Bridge, plan: BuildPlan, opts: BuildOptions
   const image = merge([base, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
   const definition = marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo });
   const refId = await bridge.solve(definition);
-  const config = buildImageConfig(baseConfig, { platform, ...plan.image });
+  const config = buildImageConfig(baseConfig, { platform, ...plan.image, sourceDateEpoch: plan.sourceDateEpoch });
   return { platform, refId, config, baseConfig: resolved.config.length ? resolved.config : undefined };
 }
 

@@ -38,6 +38,8 @@ export interface ImageSettings {
   ports: string[];
   healthcheck?: ImageConfigBody["Healthcheck"];
   stopSignal?: string;
+  /** SOURCE_DATE_EPOCH, seconds: the image's creation time. */
+  sourceDateEpoch?: number;
 }
 
 /** Parses the base config the daemon resolved; a scratch base has none. */
@@ -96,8 +98,10 @@ export function buildImageConfig(base: OciImageConfig, s: ImageSettings): OciIma
   };
   if (s.platform.Variant) out.variant = s.platform.Variant;
   else delete out.variant;
-  // The exporter sets `created` from the layers' history (stable across cached rebuilds) or from
-  // SOURCE_DATE_EPOCH; the base's own creation time must not leak into ours.
+  // Without SOURCE_DATE_EPOCH the exporter sets `created` from the layers' history (stable across
+  // cached rebuilds); the base's own creation time must not leak into ours. With it, we say so
+  // ourselves: Docker's classic-store exporter ignores the epoch the frontend passes along.
   delete out.created;
+  if (s.sourceDateEpoch !== undefined) out.created = new Date(s.sourceDateEpoch * 1000).toISOString().replace(".000Z", "Z");
   return out;
 }

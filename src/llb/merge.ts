@@ -32,7 +32,8 @@ export class MergeVertex implements Vertex {
     return new FileVertex(
       bottom,
       uppers.map((from) => ({ type: "copy" as const, from, src: "/", dest: "/", opts: { contents: true, createDestPath: true } })),
-      this.options,
+      // The name says which way it went, so progress output (and the tests) can tell.
+      { ...this.options, name: `${this.options.name ?? "merge"} (copy: the daemon has no merge op)` },
       this.platform,
     );
   }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Brings up everything the end-to-end tests and the example need, from nothing, idempotently:
+# Docker Engine 26.1.5 x2 (classic store + containerd store), a local registry, the base images
+# and the frontend image. Prints nothing but progress; the frontend image is
+# localhost:5000/conda-frontend:test.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export PATH="$(bash scripts/setup-node.sh):$PATH"
+
+step() { echo "== $*"; }
+step "Docker Engine"
+bash scripts/e2e/install-engine.sh
+bash scripts/e2e/start-engine.sh
+step "registry"
+bash scripts/e2e/start-registry.sh
+step "base images (from Debian packages)"
+npx --no-install tsx scripts/e2e/base-images.ts 2>&1 | grep -v -e 'unsandboxed' -e 'nodedir' || true
+step "frontend image"
+secret=()
+# Behind a TLS-intercepting proxy, npm inside the build needs the machine's CA bundle.
+[ -f /etc/ssl/certs/ca-certificates.crt ] && secret=(--secret id=ca-certificates,src=/etc/ssl/certs/ca-certificates.crt)
+image=${E2E_FRONTEND_IMAGE:-localhost:5000/conda-frontend:test}
+docker buildx build --quiet -f frontend.Dockerfile "${secret[@]}" \
+  --build-arg BUILDER_IMAGE=localhost:5000/node:24-builder \
+  --build-arg RUNTIME_IMAGE=localhost:5000/distroless/nodejs24-debian12 \
+  -t "$image" --push . >/dev/null
+echo "frontend image: $image"

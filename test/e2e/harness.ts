@@ -1,0 +1,98 @@
+// Helpers for end-to-end tests: real `docker buildx build` against the engines started by
+// scripts/e2e/setup.sh, the frontend image it pushed, and `docker run` of the results.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+export interface Engine {
+  name: "classic" | "containerd";
+  host: string;
+}
+
+export const engines: Engine[] = [
+  { name: "classic", host: "unix:///var/run/docker.sock" },
+  { name: "containerd", host: "unix:///var/run/docker-containerd.sock" },
+];
+
+export const frontendImage = process.env.E2E_FRONTEND_IMAGE ?? "localhost:5000/conda-frontend:test";
+export const baseImage = "localhost:5000/distroless/base-debian12:nonroot";
+export const nodeImage = "localhost:5000/distroless/nodejs24-debian12:latest";
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout + stderr, for assertions on progress output. */
+  output: string;
+}
+
+export function docker(engine: Engine, args: string[], opts: { cwd?: string; input?: string } = {}): Run {
+  const res = spawnSync("docker", args, {
+    cwd: opts.cwd,
+    input: opts.input,
+    encoding: "utf8",
+    env: { ...process.env, DOCKER_HOST: engine.host, BUILDX_NO_DEFAULT_ATTESTATIONS: "1" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const stdout = res.stdout ?? "";
+  const stderr = res.stderr ?? "";
+  return { code: res.status ?? -1, stdout, stderr, output: stdout + stderr };
+}
+
+/** `docker buildx build --progress=plain ...` in `dir`. */
+export function build(engine: Engine, dir: string, args: string[], input?: string): Run {
+  return docker(engine, ["buildx", "build", "--progress=plain", ...args], { cwd: dir, input });
+}
+
+/** A fresh folder with the given files (paths relative to it). */
+export function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "cf-e2e-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+export function header(image = frontendImage): string {
+  return `# syntax=${image}\n`;
+}
+
+export function imageId(engine: Engine, tag: string): string {
+  const r = docker(engine, ["image", "inspect", "--format", "{{.Id}}", tag]);
+  if (r.code !== 0) throw new Error(r.output);
+  return r.stdout.trim();
+}
+
+export function inspectConfig(engine: Engine, tag: string): Record<string, unknown> {
+  const r = docker(engine, ["image", "inspect", "--format", "{{json .Config}}", tag]);
+  if (r.code !== 0) throw new Error(r.output);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+/** The daemon still answers: a bad input must never take it down. */
+export function daemonUp(engine: Engine): boolean {
+  return docker(engine, ["info", "--format", "{{.ServerVersion}}"]).code === 0;
+}
+
+/** Vertex names of steps that ran (not CACHED) in a plain-progress build log. */
+export function executedSteps(output: string): string[] {
+  const names = new Map<string, string>();
+  const cached = new Set<string>();
+  const done = new Set<string>();
+  for (const line of output.split("\n")) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, id, rest] = m as unknown as [string, string, string];
+    if (!names.has(id)) names.set(id, rest);
+    if (rest === "CACHED") cached.add(id);
+    if (rest.startsWith("DONE")) done.add(id);
+  }
+  return [...names.entries()].filter(([id]) => done.has(id) && !cached.has(id)).map(([, name]) => name);
+}
+
+let counter = 0;
+export function tag(name: string): string {
+  return `cf-e2e-${name}-${process.pid}-${counter++}`;
+}
