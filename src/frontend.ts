@@ -14,6 +14,7 @@ import { SpecError } from "./spec/errors";
 import { chooseInput, inputCandidates, missingInputMessage } from "./spec/input";
 import { appLayer, contextIncludes } from "./stages/app";
 import { type BuildPlan, planBuild } from "./stages/plan";
+import { mark, timingReport } from "./timing";
 
 interface InputFile {
   name: string;
@@ -27,12 +28,15 @@ async function readInput(bridge: Bridge, opts: BuildOptions): Promise<InputFile>
   const include = [...candidates, ...candidates.map((c) => `${c}.dockerignore`)];
   const local = State.local(opts.dockerfileLocal, { sessionId: opts.sessionId, include, sharedKeyHint: opts.dockerfileLocal, name: `[internal] load ${opts.filename}` });
   const ref = await bridge.solve(marshal(local, { caps: bridge.llbCaps }), { evaluate: true });
+  // One listing answers which candidate is there and whether it has its own .dockerignore.
   const present = new Set((await bridge.readDir(ref, "/")).map((s) => s.path ?? ""));
   const name = chooseInput(opts.filename, present);
   if (!name) throw new SpecError({ name: opts.filename }, [{ message: missingInputMessage(opts.filename) }]);
-  const data = await bridge.readFile(ref, name);
   const ignoreName = `${name}.dockerignore`;
-  const ignore = present.has(ignoreName) ? parseDockerignore(Buffer.from(await bridge.readFile(ref, ignoreName)).toString("utf8")) : undefined;
+  const [data, ignore] = await Promise.all([
+    bridge.readFile(ref, name),
+    present.has(ignoreName) ? bridge.readFile(ref, ignoreName).then((b) => parseDockerignore(Buffer.from(b).toString("utf8"))) : undefined,
+  ]);
   // With -f -, buildx calls the piped text "Dockerfile"; tell the user the name they know.
   return { name: name === "Dockerfile" && opts.filename === "Dockerfile" ? "environment.yml (stdin)" : name, data, ignore };
 }
@@ -68,14 +72,19 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   const defaultPlatform = bridge.workerPlatforms[0] ? normalizePlatform(bridge.workerPlatforms[0]) : hostPlatform();
   const opts = parseBuildOptions(env, defaultPlatform);
   if (opts.requestId) throw new OptionError(`this frontend does not answer ${opts.requestId} requests (--call / --print) yet`);
+  // Both reads are small local transfers; doing them together saves a round trip.
+  const contextIgnore = readContextIgnore(bridge, opts);
+  contextIgnore.catch(() => undefined); // awaited below; an early failure elsewhere must not leave it unhandled
   const input = await readInput(bridge, opts);
+  mark("input");
   const text = Buffer.from(input.data).toString("utf8");
   const spec = parseEnvironment(input.name, text);
   const plan = planBuild(spec, opts);
+  mark("plan");
   const sourceInfo: PbSourceInfo = { filename: input.name, data: input.data, language: "YAML" };
   for (const w of plan.warnings) await bridge.warn(w.message, { filename: input.name, data: input.data, ranges: w.range ? [w.range] : [] });
 
-  const exclude = input.ignore ?? (await readContextIgnore(bridge, opts));
+  const exclude = input.ignore ?? (await contextIgnore);
   const context = State.local(opts.contextLocal, {
     sessionId: opts.sessionId,
     include: contextIncludes(plan.appCopy),
@@ -83,17 +92,25 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
     sharedKeyHint: opts.contextLocal,
     name: "[internal] load build context",
   });
+  mark("ignore");
   const results = await Promise.all(plan.platforms.map((p) => buildPlatform(bridge, plan, opts, p, context, sourceInfo)));
+  mark("solved");
   const extra: Record<string, Uint8Array> = {};
   if (plan.sourceDateEpoch !== undefined) extra["source.date.epoch"] = Buffer.from(String(plan.sourceDateEpoch));
+  if (opts.buildArgs.CONDA_FRONTEND_TIMING) {
+    // For `npm run bench`: the frontend's own time from process start to Return.
+    await bridge.warn(`conda-frontend timing: start-to-return ${performance.now().toFixed(1)} ms (${timingReport()})`);
+  }
   await bridge.returnResult(imageResult(results, extra));
 }
 
 /** Runs one build as a gateway frontend and returns the process exit code. */
 export async function runFrontend(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let bridge: Bridge;
+  mark("main");
   try {
     bridge = await Bridge.connect();
+    mark("ping");
   } catch (e) {
     process.stderr.write(`conda-frontend: cannot talk to BuildKit over stdio: ${(e as Error).message}\n`);
     return 1;

@@ -5,6 +5,8 @@ import { validateDefinition } from "../llb/validate";
 import { GatewayClient } from "./client";
 import type { Result, RpcStatus, Stat } from "./messages";
 import { connectStdio, type StdioChannel } from "./transport";
+import { protoRoot } from "./proto";
+import { mark } from "../timing";
 
 export interface ResolvedImage {
   /** The manifest digest to pin the image to. Docker's classic store answers none for an image
@@ -26,6 +28,8 @@ export class Bridge {
 
   static async connect(): Promise<Bridge> {
     const channel = await connectStdio();
+    protoRoot();
+    mark("proto");
     const client = new GatewayClient(channel.client);
     const pong = await client.ping();
     const enabled = (caps: { ID: string; Enabled?: boolean }[] | undefined) => new Set((caps ?? []).filter((c) => c.Enabled).map((c) => c.ID));

@@ -22,8 +22,23 @@ function findProtoDir(): string {
 
 let root: protobuf.Root | undefined;
 
+// The bundle (scripts/bundle.mjs) embeds the parsed protos as JSON: loading that is ~4x faster
+// than parsing .proto text, and the frontend starts once per build.
+declare const __CONDA_FRONTEND_PROTO__: protobuf.INamespace | undefined;
+
 export function protoRoot(): protobuf.Root {
   if (root) return root;
+  if (typeof __CONDA_FRONTEND_PROTO__ !== "undefined") {
+    root = protobuf.Root.fromJSON(__CONDA_FRONTEND_PROTO__);
+    root.resolveAll();
+    return root;
+  }
+  root = parseProtoFiles();
+  return root;
+}
+
+/** Parses proto/ (sources run this way; the bundle script too, to embed the result). */
+export function parseProtoFiles(): protobuf.Root {
   const dir = findProtoDir();
   const r = new protobuf.Root();
   for (const file of protoFiles) {
@@ -31,7 +46,6 @@ export function protoRoot(): protobuf.Root {
     protobuf.parse(readFileSync(join(dir, file), "utf8"), r, { keepCase: true });
   }
   r.resolveAll();
-  root = r;
   return r;
 }
 
