@@ -1,0 +1,81 @@
+// appLayer(): the workdir and the app.copy paths from the context, on an empty filesystem.
+import { describe, expect, it } from "vitest";
+import { marshal, State } from "../../src/llb";
+import { lineRange } from "../../src/spec/source";
+import { appLayer, contextIncludes } from "../../src/stages/app";
+import { decodeOps, metadataOf, resultOp } from "../llb/helpers";
+
+const platform = { OS: "linux", Architecture: "amd64" };
+const paths = (...values: string[]) => values.map((value, i) => ({ value, range: lineRange(i + 10) }));
+
+function layer(copy: string[], timestamp?: number) {
+  const context = State.local("context");
+  const def = marshal(appLayer({ platform, workdir: "/app", copy: paths(...copy), context, timestamp }));
+  return { def, op: resultOp(def).op };
+}
+
+describe("appLayer", () => {
+  it("creates the workdir on scratch", () => {
+    const { op, def } = layer([]);
+    expect(op.inputs ?? []).toEqual([]);
+    expect(op.file!.actions).toHaveLength(1);
+    expect(op.file!.actions[0]).toMatchObject({ input: -1, mkdir: { path: "/app", mode: 0o755, makeParents: true, timestamp: -1 } });
+    expect(op.platform).toMatchObject(platform);
+    expect(decodeOps(def)).toHaveLength(2);
+    expect(metadataOf(def, resultOp(def).digest)!.description).toEqual([{ key: "llb.customname", value: "[app] create /app" }]);
+  });
+
+  it("copies each path under the workdir, keeping its relative place", () => {
+    const { op } = layer(["main.py", "src/pkg"]);
+    const copies = op.file!.actions.slice(1).map((a) => a.copy!);
+    expect(copies.map((c) => [c.src, c.dest])).toEqual([
+      ["/main.py", "/app/main.py"],
+      ["/src/pkg", "/app/src/pkg"],
+    ]);
+    for (const c of copies) expect(c).toMatchObject({ dirCopyContents: true, createDestPath: true, mode: -1, timestamp: -1 });
+    // Every copy reads the context (input 0 of the op) and the previous action's result.
+    expect(op.inputs).toHaveLength(1);
+    expect(op.file!.actions.map((a) => [a.input ?? 0, a.secondaryInput ?? 0])).toEqual([
+      [-1, -1],
+      [1, 0],
+      [2, 0],
+    ]);
+  });
+
+  it("copies the whole context for '.'", () => {
+    const copy = layer(["."]).op.file!.actions[1]!.copy!;
+    expect(copy).toMatchObject({ src: "/", dest: "/app", dirCopyContents: true });
+  });
+
+  it("copies wildcard matches into their folder", () => {
+    const [top, nested] = layer(["*.py", "conf/*.yml"]).op.file!.actions.slice(1).map((a) => a.copy!);
+    expect(top).toMatchObject({ src: "/*.py", dest: "/app/", allowWildcard: true });
+    expect(nested).toMatchObject({ src: "/conf/*.yml", dest: "/app/conf/", allowWildcard: true });
+  });
+
+  it("stamps every file with SOURCE_DATE_EPOCH", () => {
+    const actions = layer(["src"], 1_700_000_000).op.file!.actions;
+    expect(actions[0]!.mkdir!.timestamp).toBe(1_700_000_000 * 1e9);
+    expect(actions[1]!.copy!.timestamp).toBe(1_700_000_000 * 1e9);
+  });
+
+  it("names the step after the paths and maps it to their lines", () => {
+    const context = State.local("context");
+    const info = { filename: "environment.yml", data: Buffer.from("x"), language: "YAML" };
+    const def = marshal(appLayer({ platform, workdir: "/app", copy: paths("a", "b"), context }), { sourceInfo: info });
+    const digest = resultOp(def).digest;
+    expect(metadataOf(def, digest)!.description).toEqual([{ key: "llb.customname", value: "[app] copy a b to /app" }]);
+    expect(def.Source!.locations![digest]!.locations[0]!.ranges.map((r) => r.start.line)).toEqual([10, 11]);
+  });
+});
+
+describe("contextIncludes", () => {
+  it("sends only the listed paths", () => {
+    expect(contextIncludes(paths("src", "main.py"))).toEqual(["src", "main.py"]);
+    expect(contextIncludes([])).toEqual([]);
+  });
+
+  it("sends everything when '.' is listed", () => {
+    expect(contextIncludes(paths("src", "."))).toBeUndefined();
+  });
+});

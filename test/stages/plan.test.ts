@@ -1,0 +1,130 @@
+// planBuild(): the file and the build's options combined into one plan.
+import { describe, expect, it } from "vitest";
+import { parseBuildOptions } from "../../src/gateway/options";
+import { parseEnvironment } from "../../src/spec/environment";
+import { SpecError } from "../../src/spec/errors";
+import { defaultBase, defaultUser } from "../../src/spec/image-section";
+import { planBuild } from "../../src/stages/plan";
+
+const host = { OS: "linux", Architecture: "amd64" };
+
+function plan(text: string, ...options: string[]) {
+  const env: Record<string, string> = {};
+  options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
+  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host));
+}
+
+function planError(text: string, ...options: string[]): SpecError {
+  try {
+    plan(text, ...options);
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
+  }
+  throw new Error("expected a SpecError");
+}
+
+describe("planBuild", () => {
+  it("uses the defaults for a file without an image section", () => {
+    const p = plan("name: x\ndependencies: []\n");
+    expect(p.target).toBe("image");
+    expect(p.base).toEqual({ ref: defaultBase, origin: "default", range: undefined });
+    expect(p.prefix).toBe("/opt/conda");
+    expect(p.workdir).toBe("/app");
+    expect(p.platforms).toEqual([host]);
+    expect(p.image).toMatchObject({ user: defaultUser, workdir: "/app", env: [], labels: {}, ports: [] });
+    expect(p.ignoreCache).toBe(false);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it("normalises the base from the file and keeps its line", () => {
+    const p = plan("name: x\nimage:\n  base: python:3.12\n");
+    expect(p.base.ref).toBe("docker.io/library/python:3.12");
+    expect(p.base.origin).toBe("image section");
+    expect(p.base.range?.start.line).toBe(3);
+  });
+
+  it("lets BASE_IMAGE and PREFIX build args override the file", () => {
+    const p = plan("image:\n  base: python:3.12\n  prefix: /opt/env\n", "build-arg:BASE_IMAGE=ghcr.io/o/base:1", "build-arg:PREFIX=/srv/conda");
+    expect(p.base).toEqual({ ref: "ghcr.io/o/base:1", origin: "build arg", range: undefined });
+    expect(p.prefix).toBe("/srv/conda");
+  });
+
+  it("ignores empty build args", () => {
+    const p = plan("image:\n  base: python:3.12\n", "build-arg:BASE_IMAGE=");
+    expect(p.base.ref).toBe("docker.io/library/python:3.12");
+  });
+
+  it("reports an invalid base with its origin and line", () => {
+    const fromFile = planError("name: x\nimage:\n  base: Python\n");
+    expect(fromFile.message).toMatch(/^environment\.yml:3: image\.base \(image section\): invalid image reference "Python"/);
+    const fromArg = planError("name: x\n", "build-arg:BASE_IMAGE=Bad Ref");
+    expect(fromArg.message).toMatch(/^environment\.yml: image\.base \(build arg\): invalid image reference/);
+  });
+
+  it("rejects a relative or root PREFIX build arg", () => {
+    expect(planError("name: x\n", "build-arg:PREFIX=opt").message).toContain('image.prefix (build arg): expected an absolute path other than /, got "opt"');
+    expect(planError("name: x\n", "build-arg:PREFIX=/").message).toContain("image.prefix (build arg)");
+  });
+
+  it("lets label: options override the file's labels", () => {
+    const p = plan("image:\n  labels:\n    a: file\n    b: file\n", "label:b=option", "label:c=option");
+    expect(p.image.labels).toEqual({ a: "file", b: "option", c: "option" });
+  });
+
+  it("rejects an unknown target, listing the available ones", () => {
+    expect(planError("name: x\n", "target=runtime").message).toBe('environment.yml: unknown build target "runtime"; available targets: image');
+    expect(plan("name: x\n", "target=image").target).toBe("image");
+  });
+
+  it("uses image.platforms when no platform option is given", () => {
+    const text = "image:\n  platforms: [linux/amd64, linux/aarch64]\n";
+    expect(plan(text).platforms).toEqual([host, { OS: "linux", Architecture: "arm64" }]);
+    expect(plan(text, "platform=linux/arm/v7").platforms).toEqual([{ OS: "linux", Architecture: "arm", Variant: "v7" }]);
+  });
+
+  it("reports an invalid platform in the file at its line", () => {
+    expect(planError("image:\n  platforms:\n    - linux/amd64\n    - windows\n").message).toMatch(/^environment\.yml:4: image\.platforms: invalid platform "windows"/);
+  });
+
+  it("warns about keys it does not implement yet, at their lines", () => {
+    const p = plan("image:\n  lockfile: conda-lock.yml\n  prune: safe\n  compile-pyc: false\n  post-link: run\n  virtual-packages:\n    __cuda: '12'\n  app:\n    install: pip\n");
+    expect(p.warnings.map((w) => [w.range?.start.line, w.message])).toEqual([
+      [2, "image.lockfile is not implemented yet by this frontend version and is ignored"],
+      [3, "image.prune is not implemented yet by this frontend version and is ignored"],
+      [7, "image.virtual-packages is not implemented yet by this frontend version and is ignored"],
+      [5, "image.post-link is not implemented yet by this frontend version and is ignored"],
+      [4, "image.compile-pyc is not implemented yet by this frontend version and is ignored"],
+      [9, "image.app.install is not implemented yet by this frontend version and is ignored"],
+    ]);
+  });
+
+  it("warns that dependencies are not installed yet, pointing at the first one", () => {
+    const p = plan("name: x\ndependencies:\n  - python=3.12\n  - numpy\n");
+    expect(p.warnings).toHaveLength(1);
+    expect(p.warnings[0]!.message).toMatch(/^conda dependencies are not installed yet/);
+    expect(p.warnings[0]!.range?.start.line).toBe(3);
+    expect(plan("dependencies:\n  - pip: [requests]\n").warnings[0]!.range?.start.line).toBe(2);
+  });
+
+  it("carries the image settings over", () => {
+    const p = plan(
+      "image:\n  entrypoint: [python]\n  cmd: [-m, app]\n  user: app\n  workdir: /srv\n  env:\n    A: 1\n  ports: [80]\n  stop-signal: SIGINT\n  healthcheck:\n    test: [true]\n    interval: 10s\n",
+    );
+    expect(p.workdir).toBe("/srv");
+    expect(p.image).toMatchObject({ entrypoint: ["python"], cmd: ["-m", "app"], user: "app", workdir: "/srv", env: [["A", "1"]], ports: ["80"], stopSignal: "SIGINT" });
+    expect(p.image.healthcheck).toEqual({ Test: ["CMD", "true"], Interval: 10e9, Timeout: undefined, StartPeriod: undefined, Retries: undefined });
+  });
+
+  it("passes the app copy list and SOURCE_DATE_EPOCH through", () => {
+    const p = plan("image:\n  app:\n    copy: [src]\n", "build-arg:SOURCE_DATE_EPOCH=1700000000");
+    expect(p.appCopy.map((c) => c.value)).toEqual(["src"]);
+    expect(p.sourceDateEpoch).toBe(1_700_000_000);
+  });
+
+  it("ignores the cache for --no-cache and a non-empty --no-cache-filter", () => {
+    expect(plan("name: x\n", "no-cache=").ignoreCache).toBe(true);
+    expect(plan("name: x\n", "no-cache=image").ignoreCache).toBe(true);
+    expect(plan("name: x\n", "no-cache=,").ignoreCache).toBe(false);
+  });
+});
