@@ -1,7 +1,7 @@
 // What the daemon tells a frontend about the build: BUILDKIT_FRONTEND_OPT_<n>=key=value
 // environment variables (n in no particular order), the session id and the workers.
 import type { PbPlatform } from "../llb/pb";
-import { parsePlatform } from "../llb/platform";
+import { formatPlatform, parsePlatform } from "../llb/platform";
 
 export interface BuildOptions {
   /** Every option as the daemon sent it. */
@@ -107,15 +107,35 @@ function parseWorkers(json: string | undefined): WorkerInfo[] {
 
 function parseEpoch(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
-  if (!/^\d+$/.test(value)) throw new OptionError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  // BuildKit keeps times as int64 nanoseconds: anything past 2262 cannot be represented.
+  if (!/^\d+$/.test(value) || Number(value) > 9_000_000_000) throw new OptionError(`SOURCE_DATE_EPOCH must be a whole number of seconds (before the year 2255), not ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+function platformOption(text: string): PbPlatform {
+  try {
+    return parsePlatform(text);
+  } catch (e) {
+    throw new OptionError(`--platform: ${(e as Error).message}`);
+  }
+}
+
+/** The same platform named twice (linux/amd64,linux/x86_64) is built once. */
+export function uniquePlatforms(list: PbPlatform[]): PbPlatform[] {
+  const seen = new Set<string>();
+  return list.filter((p) => {
+    const id = formatPlatform(p);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }
 
 export function parseBuildOptions(env: NodeJS.ProcessEnv, defaultPlatform: PbPlatform): BuildOptions {
   const raw = readRawOptions(env);
   const buildArgs = prefixed(raw, "build-arg:");
   const platformList = (raw.platform ?? "").split(",").map((p) => p.trim()).filter(Boolean);
-  const platforms = platformList.length ? platformList.map((p) => parsePlatform(p)) : [defaultPlatform];
+  const platforms = platformList.length ? uniquePlatforms(platformList.map(platformOption)) : [defaultPlatform];
   const workers = parseWorkers(env.BUILDKIT_WORKERS);
   return {
     raw,

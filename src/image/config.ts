@@ -53,10 +53,12 @@ export function parseBaseConfig(bytes: Uint8Array | undefined, platform: PbPlatf
   return { architecture: platform.Architecture, os: platform.OS, config: {}, rootfs: { type: "layers", diff_ids: [] } };
 }
 
+/** Sets a variable the way Docker's ENV does: replaced where it is, or added at the end. */
 export function setEnv(env: readonly string[], name: string, value: string): string[] {
-  const out = env.filter((e) => e.split("=", 1)[0] !== name);
-  out.push(`${name}=${value}`);
-  return out;
+  const entry = `${name}=${value}`;
+  const at = env.findIndex((e) => e.split("=", 1)[0] === name);
+  if (at < 0) return [...env, entry];
+  return env.flatMap((e, i) => (i === at ? [entry] : e.split("=", 1)[0] === name ? [] : [e]));
 }
 
 export function getEnv(env: readonly string[] | undefined, name: string): string | undefined {

@@ -7,7 +7,10 @@ const archAliases: Record<string, string> = { x86_64: "amd64", "x86-64": "amd64"
 export function normalizePlatform(p: PbPlatform): PbPlatform {
   const arch = archAliases[p.Architecture] ?? p.Architecture;
   let variant = p.Variant || undefined;
-  if (arch === "arm64" && variant === "v8") variant = undefined;
+  // As containerd normalises: arm64's only variant is implied, arm defaults to v7.
+  if (arch === "arm64" && (variant === "v8" || variant === "8")) variant = undefined;
+  if (arch === "arm" && variant === undefined) variant = "v7";
+  if (arch === "arm" && variant && /^\d+$/.test(variant)) variant = `v${variant}`;
   if (p.Architecture === "armhf") variant = "v7";
   if (p.Architecture === "armel") variant = "v6";
   const out: PbPlatform = { OS: p.OS, Architecture: arch };

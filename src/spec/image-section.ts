@@ -149,8 +149,10 @@ function command(r: YamlReader, node: Node | null, where: string): Located<strin
     }
     return { value: [s.value.trim()], range: s.range };
   }
+  const before = r.problems.length;
   const items = r.stringList(node, where, true);
-  if (node !== null && items.length === 0 && !r.problems.length) return r.fail(node, `${where}: must not be empty`);
+  if (r.problems.length > before) return undefined;
+  if (items.length === 0) return r.fail(node, `${where}: must not be empty`);
   return { value: items.map((i) => i.value), range: r.range(node) };
 }
 
@@ -220,7 +222,8 @@ function app(r: YamlReader, node: Node | null, where: string): ImageSpec["app"] 
   for (const { key, keyNode, value } of r.entries(map, where)) {
     if (key === "copy") {
       out.copy = r.stringList(value, `${where}.copy`).flatMap((p) => {
-        const clean = p.value.replace(/^\.\//, "").replace(/\/+$/, "");
+        const stripped = p.value.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+        const clean = stripped === "" && p.value.startsWith(".") ? "." : stripped;
         if (clean === "" || clean.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(clean)) {
           r.problems.push({ message: `${where}.copy: paths are relative to the build context and stay inside it, got ${show(p.value)}`, range: p.range });
           return [];

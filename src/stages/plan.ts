@@ -1,6 +1,6 @@
 // spec + options -> plan: every decision about the build made once, from the user's file and
 // the build's options, before any LLB exists. Pure; unit-tested without a daemon.
-import type { BuildOptions } from "../gateway/options";
+import { type BuildOptions, uniquePlatforms } from "../gateway/options";
 import type { ImageSettings } from "../image/config";
 import { normalizeReference } from "../image/reference";
 import type { PbPlatform } from "../llb/pb";
@@ -57,14 +57,14 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
 
   let platforms = opts.platforms;
   if (!("platform" in opts.raw) && img.platforms.length) {
-    platforms = img.platforms.flatMap((p) => {
+    platforms = uniquePlatforms(img.platforms.flatMap((p) => {
       try {
         return [parsePlatform(p.value)];
       } catch (e) {
         problems.push({ message: `image.platforms: ${(e as Error).message}`, range: p.range });
         return [];
       }
-    });
+    }));
   }
 
   const workdir = img.workdir?.value ?? defaultWorkdir;

@@ -96,7 +96,7 @@ describe("parseBuildOptions", () => {
     for (const bad of ["1.5", "-1", "yesterday", " 1"]) {
       expect(() => opts(`build-arg:SOURCE_DATE_EPOCH=${bad}`), bad).toThrow(OptionError);
     }
-    expect(() => opts("build-arg:SOURCE_DATE_EPOCH=abc")).toThrow(/SOURCE_DATE_EPOCH must be a whole number of seconds, not "abc"/);
+    expect(() => opts("build-arg:SOURCE_DATE_EPOCH=abc")).toThrow(/SOURCE_DATE_EPOCH must be a whole number of seconds \(before the year 2255\), not "abc"/);
   });
 
   it("reads the session id and the workers", () => {
@@ -112,5 +112,24 @@ describe("parseBuildOptions", () => {
 
   it("keeps every option in raw", () => {
     expect(opts("custom=1", "label:a=b").raw).toEqual({ custom: "1", "label:a": "b" });
+  });
+});
+
+describe("parseBuildOptions: platforms and epochs users get wrong", () => {
+  it("reports a bad --platform as the user's error, not an internal one", () => {
+    expect(() => opts("platform=linux")).toThrow(OptionError);
+    expect(() => opts("platform=linux")).toThrow(/--platform: invalid platform "linux"/);
+  });
+
+  it("builds a platform named twice only once", () => {
+    expect(opts("platform=linux/amd64,linux/x86_64,linux/arm64").platforms).toEqual([
+      { OS: "linux", Architecture: "amd64" },
+      { OS: "linux", Architecture: "arm64" },
+    ]);
+  });
+
+  it("refuses a SOURCE_DATE_EPOCH that int64 nanoseconds cannot hold", () => {
+    expect(() => opts("build-arg:SOURCE_DATE_EPOCH=10000000000")).toThrow(OptionError);
+    expect(opts("build-arg:SOURCE_DATE_EPOCH=4102444800").sourceDateEpoch).toBe(4102444800);
   });
 });

@@ -117,3 +117,13 @@ describe("env helpers", () => {
     expect(getEnv(undefined, "A")).toBeUndefined();
   });
 });
+
+describe("setEnv keeps Docker's ENV order", () => {
+  it("replaces an existing variable where it stands", () => {
+    expect(setEnv(["PATH=/usr/bin", "LANG=C"], "PATH", "/opt/conda/bin:/usr/bin")).toEqual(["PATH=/opt/conda/bin:/usr/bin", "LANG=C"]);
+  });
+
+  it("adds a new variable at the end", () => {
+    expect(setEnv(["PATH=/usr/bin"], "LANG", "C")).toEqual(["PATH=/usr/bin", "LANG=C"]);
+  });
+});

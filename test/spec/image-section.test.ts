@@ -120,3 +120,14 @@ describe("other image keys", () => {
     expect(problemLines("image: python\n")).toEqual(['1: image: expected a mapping, got "python"']);
   });
 });
+
+describe("image section: problems found alongside others", () => {
+  it("reports an empty entrypoint even when another key is also wrong", () => {
+    const lines = problemLines("name: x\nimage:\n  user: [1]\n  entrypoint: []\n");
+    expect(lines).toEqual([expect.stringMatching(/^3: image\.user: expected a string/), "4: image.entrypoint: must not be empty"]);
+  });
+
+  it("takes ./ in app.copy as the whole context", () => {
+    expect(image('  app:\n    copy: ["./"]\n').app.copy.map((c) => c.value)).toEqual(["."]);
+  });
+});
