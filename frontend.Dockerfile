@@ -23,7 +23,7 @@ COPY src src
 RUN ["node", "scripts/bundle.mjs"]
 
 FROM ${RUNTIME_IMAGE}
-COPY --from=build /src/dist/cli.mjs /frontend/dist/cli.mjs
+COPY --from=build /src/dist/cli.mjs /src/dist/js_rattler_bg.wasm /frontend/dist/
 # A frontend process starts for every build: Node's compile cache, filled here once, saves
 # compiling the bundle each time.
 ENV NODE_COMPILE_CACHE=/frontend/.compile-cache

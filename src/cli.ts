@@ -1,24 +1,33 @@
 // The one executable of the project. Without arguments (how BuildKit starts a frontend image) it
 // is the gateway frontend; subcommands are the tools that run inside build steps.
-import { runFrontend } from "./frontend";
+import { runFrontend } from "./frontend/build";
 
-const usage = `usage: conda-frontend [frontend]
-  frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)`;
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir>]
+  frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
+  solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = "frontend", ...rest] = argv;
   switch (command) {
     case "frontend":
       return runFrontend();
+    case "solve": {
+      const [request, out] = rest;
+      if (!request || !out) break;
+      // Loaded only here: the solver's WASM is not needed to run the frontend itself.
+      const { runSolve } = await import("./conda/solve");
+      return runSolve(request, out);
+    }
     case "help":
     case "--help":
     case "-h":
       process.stderr.write(usage + "\n");
       return 0;
     default:
-      process.stderr.write(`conda-frontend: unknown command ${JSON.stringify(command)} ${rest.length ? "" : ""}\n${usage}\n`);
-      return 2;
+      process.stderr.write(`conda-frontend: unknown command ${JSON.stringify(command)}\n`);
   }
+  process.stderr.write(usage + "\n");
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

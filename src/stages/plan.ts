@@ -9,8 +9,10 @@ import type { EnvironmentSpec } from "../spec/environment";
 import { type Problem, show, SpecError } from "../spec/errors";
 import { defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../spec/image-section";
 import type { Located, SourceRange } from "../spec/source";
+import { ChannelError, resolveChannels, type ResolvedChannel } from "../conda/channels";
+import { type MatchSpec, MatchSpecError, parseMatchSpec } from "../conda/matchspec";
 
-export const targets = ["image"] as const;
+export const targets = ["image", "lock"] as const;
 export type Target = (typeof targets)[number];
 
 export interface BuildPlan {
@@ -24,8 +26,71 @@ export interface BuildPlan {
   image: Omit<ImageSettings, "platform">;
   ignoreCache: boolean;
   sourceDateEpoch?: number;
+  conda: CondaPlan;
   /** Things the user should know, shown through BuildKit's warnings. */
   warnings: Problem[];
+}
+
+export interface CondaPlan {
+  specs: Located<MatchSpec>[];
+  pip: Located<string>[];
+  channels: ResolvedChannel[];
+  /** Where `channels:` is written, for errors about channels. */
+  channelsRange?: SourceRange;
+  dependenciesRange?: SourceRange;
+  /** A lock to use instead of solving: a path relative to the input file's folder. */
+  lockfile?: { path: string; range?: SourceRange; origin: string; required: boolean };
+  /** image.virtual-packages (name -> version[=build]). */
+  virtualPackages: Record<string, string>;
+  /** CONDA_OVERRIDE_* build args, keyed by what follows the prefix. */
+  overrides: Record<string, string>;
+}
+
+export const conventionalLockName = "conda-lock.yml";
+
+function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[]): CondaPlan {
+  const specs: Located<MatchSpec>[] = [];
+  for (const dep of spec.dependencies) {
+    try {
+      specs.push({ value: parseMatchSpec(dep.value), range: dep.range });
+    } catch (e) {
+      if (!(e instanceof MatchSpecError)) throw e;
+      problems.push({ message: `dependencies: ${e.message}`, range: dep.range });
+    }
+  }
+  let channels: ResolvedChannel[] = [];
+  try {
+    channels = resolveChannels(spec.channels.map((c) => c.value), opts.buildArgs.CONDA_CHANNEL_ALIAS || undefined);
+  } catch (e) {
+    if (!(e instanceof ChannelError)) throw e;
+    const bad = spec.channels.find((c) => e.message.includes(JSON.stringify(c.value.trim()))) ?? spec.channels[0];
+    problems.push({ message: `channels: ${e.message}`, range: bad?.range });
+  }
+  if (specs.length && channels.length === 0 && specs.some((s) => !s.value.channel)) {
+    problems.push({ message: "channels: no channel to install from; add e.g. `channels: [conda-forge]`", range: spec.dependencies[0]?.range });
+  }
+  const overrides: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.buildArgs)) if (k.startsWith("CONDA_OVERRIDE_")) overrides[k.slice("CONDA_OVERRIDE_".length)] = v;
+  const argLock = opts.buildArgs.LOCKFILE;
+  const fileLock = spec.image.lockfile;
+  const lockfile = argLock
+    ? { path: argLock, origin: "build arg LOCKFILE", required: true }
+    : fileLock
+      ? { path: fileLock.value, range: fileLock.range, origin: "image.lockfile", required: true }
+      : undefined;
+  if (lockfile && (lockfile.path.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(lockfile.path))) {
+    problems.push({ message: `${lockfile.origin}: the lock file must be a path inside the input file's folder, got ${show(lockfile.path)}`, range: lockfile.range });
+  }
+  return {
+    specs,
+    pip: spec.pip,
+    channels,
+    channelsRange: spec.channels[0]?.range,
+    dependenciesRange: spec.dependencies[0]?.range,
+    lockfile,
+    virtualPackages: Object.fromEntries(spec.image.virtualPackages.map((v) => [v.key.value, v.value.value])),
+    overrides,
+  };
 }
 
 function pick<T>(arg: string | undefined, fromFile: Located<T> | undefined, fallback: T): { value: T | string; range?: SourceRange; origin: string } {
@@ -72,18 +137,17 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   for (const l of img.labels) labels[l.key.value] = l.value.value;
   Object.assign(labels, opts.labels);
 
+  const conda = planConda(spec, opts, problems);
   for (const [key, what] of [
-    ["lockfile", img.lockfile],
     ["prune", img.prune?.preset],
-    ["virtual-packages", img.virtualPackages[0]?.key],
     ["post-link", img.postLink],
     ["compile-pyc", img.compilePyc],
     ["app.install", img.app.install],
   ] as const) {
     if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });
   }
-  if (spec.dependencies.length || spec.pip.length) {
-    warnings.push({ message: "conda dependencies are not installed yet by this frontend version: the image holds the base and the app only", range: spec.dependencies[0]?.range ?? spec.pip[0]?.range });
+  if (target === "image" && (spec.dependencies.length || spec.pip.length)) {
+    warnings.push({ message: "the environment is solved but not installed yet by this frontend version: the image holds the base and the app only", range: spec.dependencies[0]?.range ?? spec.pip[0]?.range });
   }
 
   if (problems.length) throw new SpecError(spec.file, problems);
@@ -108,6 +172,7 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
         : undefined,
       stopSignal: img.stopSignal?.value,
     },
+    conda,
     ignoreCache: opts.noCache === "all" || (Array.isArray(opts.noCache) && opts.noCache.length > 0),
     sourceDateEpoch: opts.sourceDateEpoch,
     warnings,

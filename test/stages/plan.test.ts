@@ -73,7 +73,7 @@ describe("planBuild", () => {
   });
 
   it("rejects an unknown target, listing the available ones", () => {
-    expect(planError("name: x\n", "target=runtime").message).toBe('environment.yml: unknown build target "runtime"; available targets: image');
+    expect(planError("name: x\n", "target=runtime").message).toBe('environment.yml: unknown build target "runtime"; available targets: image, lock');
     expect(plan("name: x\n", "target=image").target).toBe("image");
   });
 
@@ -90,9 +90,7 @@ describe("planBuild", () => {
   it("warns about keys it does not implement yet, at their lines", () => {
     const p = plan("image:\n  lockfile: conda-lock.yml\n  prune: safe\n  compile-pyc: false\n  post-link: run\n  virtual-packages:\n    __cuda: '12'\n  app:\n    install: pip\n");
     expect(p.warnings.map((w) => [w.range?.start.line, w.message])).toEqual([
-      [2, "image.lockfile is not implemented yet by this frontend version and is ignored"],
       [3, "image.prune is not implemented yet by this frontend version and is ignored"],
-      [7, "image.virtual-packages is not implemented yet by this frontend version and is ignored"],
       [5, "image.post-link is not implemented yet by this frontend version and is ignored"],
       [4, "image.compile-pyc is not implemented yet by this frontend version and is ignored"],
       [9, "image.app.install is not implemented yet by this frontend version and is ignored"],
@@ -100,11 +98,12 @@ describe("planBuild", () => {
   });
 
   it("warns that dependencies are not installed yet, pointing at the first one", () => {
-    const p = plan("name: x\ndependencies:\n  - python=3.12\n  - numpy\n");
+    const p = plan("name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.12\n  - numpy\n");
     expect(p.warnings).toHaveLength(1);
-    expect(p.warnings[0]!.message).toMatch(/^conda dependencies are not installed yet/);
-    expect(p.warnings[0]!.range?.start.line).toBe(3);
+    expect(p.warnings[0]!.message).toMatch(/^the environment is solved but not installed yet/);
+    expect(p.warnings[0]!.range?.start.line).toBe(4);
     expect(plan("dependencies:\n  - pip: [requests]\n").warnings[0]!.range?.start.line).toBe(2);
+    expect(plan("channels: [c]\ndependencies: [python]\n", "target=lock").warnings).toEqual([]);
   });
 
   it("carries the image settings over", () => {

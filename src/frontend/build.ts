@@ -1,0 +1,146 @@
+// One build, start to Return: read the input, parse it, plan, obtain the lock (given or solved),
+// build LLB per platform, solve, and return the image or the lock file - or an error pointing at
+// the input's lines.
+import { Bridge, type ResolvedImage } from "../gateway/bridge";
+import { Code, statusOf } from "../gateway/errors";
+import { type BuildOptions, OptionError, parseBuildOptions } from "../gateway/options";
+import { imageResult, type PlatformResult } from "../gateway/result";
+import { buildImageConfig, parseBaseConfig } from "../image/config";
+import { normalizeReference } from "../image/reference";
+import { marshal, merge, State } from "../llb";
+import type { PbPlatform, PbSourceInfo } from "../llb/pb";
+import { formatPlatform, hostPlatform, normalizePlatform } from "../llb/platform";
+import { parseEnvironment } from "../spec/environment";
+import { SpecError } from "../spec/errors";
+import { writeCondaLock } from "../spec/lock";
+import { appLayer, contextIncludes } from "../stages/app";
+import { type BuildPlan, planBuild } from "../stages/plan";
+import { lockFileState, type ToolImage } from "../stages/solve";
+import { mark, timingReport } from "../timing";
+import { givenLock, type LockChoice, solvedLock } from "./conda";
+import { type InputFile, readContextIgnore, readInput } from "./inputs";
+
+interface Base {
+  platform: PbPlatform;
+  resolved: ResolvedImage;
+  state: State;
+}
+
+async function resolveBase(bridge: Bridge, plan: BuildPlan, opts: BuildOptions, platform: PbPlatform, input: InputFile): Promise<Base> {
+  let resolved: ResolvedImage;
+  try {
+    resolved = await bridge.resolveImage(plan.base.ref, platform, opts.imageResolveMode, opts.sessionId);
+  } catch (e) {
+    throw new SpecError(input, [
+      { message: `image.base (${plan.base.origin}) ${JSON.stringify(plan.base.ref)} for ${formatPlatform(platform)} cannot be resolved: ${(e as Error).message}`, range: plan.base.range },
+    ]);
+  }
+  const state = State.image(plan.base.ref, platform, { digest: resolved.digest, resolveMode: opts.imageResolveMode, sourceRanges: plan.base.range ? [plan.base.range] : undefined });
+  return { platform, resolved, state };
+}
+
+/** Our own image (the `source` option), pinned, to run build-step tools from on the worker's platform. */
+async function toolImage(bridge: Bridge, opts: BuildOptions, workerPlatform: PbPlatform): Promise<ToolImage> {
+  if (!opts.frontendSource) throw new OptionError("the build did not say which frontend image runs it (no `source` option), so its build steps cannot run; start it with # syntax=<image> or BUILDKIT_SYNTAX");
+  const ref = normalizeReference(opts.frontendSource.replace(/^docker-image:\/\//, ""));
+  const resolved = await bridge.resolveImage(ref, workerPlatform, opts.imageResolveMode, opts.sessionId);
+  const config = parseBaseConfig(resolved.config, workerPlatform);
+  const entrypoint = config.config.Entrypoint ?? [];
+  if (!entrypoint.length) throw new Error(`the frontend image ${ref} has no ENTRYPOINT to run its tools with`);
+  return { ref, digest: resolved.digest, platform: workerPlatform, entrypoint, env: config.config.Env ?? [] };
+}
+
+async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, context: State, sourceInfo: PbSourceInfo): Promise<PlatformResult> {
+  const { platform } = base;
+  const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context, timestamp: plan.sourceDateEpoch });
+  const image = merge([base.state, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
+  const refId = await bridge.solve(marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }));
+  const config = buildImageConfig(parseBaseConfig(base.resolved.config, platform), { platform, ...plan.image, sourceDateEpoch: plan.sourceDateEpoch });
+  return { platform, refId, config, baseConfig: base.resolved.config.length ? base.resolved.config : undefined };
+}
+
+async function obtainLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, bases: Base[], workerPlatform: PbPlatform): Promise<LockChoice> {
+  const given = await givenLock(bridge, opts, plan, input);
+  if (given) return given;
+  const tool = await toolImage(bridge, opts, workerPlatform);
+  return solvedLock(bridge, opts, plan, input, sourceInfo, { tool, bases });
+}
+
+export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<void> {
+  const workerPlatform = bridge.workerPlatforms[0] ? normalizePlatform(bridge.workerPlatforms[0]) : hostPlatform();
+  const opts = parseBuildOptions(env, workerPlatform);
+  if (opts.requestId) throw new OptionError(`this frontend does not answer ${opts.requestId} requests (--call / --print) yet`);
+  // Both reads are small local transfers; doing them together saves a round trip.
+  const contextIgnore = readContextIgnore(bridge, opts);
+  contextIgnore.catch(() => undefined); // awaited below; an early failure elsewhere must not leave it unhandled
+  const input = await readInput(bridge, opts);
+  mark("input");
+  const spec = parseEnvironment(input.name, input.text);
+  const plan = planBuild(spec, opts);
+  mark("plan");
+  const sourceInfo: PbSourceInfo = { filename: input.name, data: input.data, language: "YAML" };
+  for (const w of plan.warnings) await bridge.warn(w.message, { filename: input.name, data: input.data, ranges: w.range ? [w.range] : [] });
+
+  const bases = await Promise.all(plan.platforms.map((p) => resolveBase(bridge, plan, opts, p, input)));
+  const needsConda = plan.target === "lock" || plan.conda.specs.length > 0 || plan.conda.lockfile !== undefined || input.conventionalLock !== undefined;
+  const lock = needsConda ? await obtainLock(bridge, opts, plan, input, sourceInfo, bases, workerPlatform) : undefined;
+  mark("lock");
+
+  if (plan.target === "lock") {
+    const state = lockFileState(lock!.solved, lock!.solved ? undefined : writeCondaLock({ ...lock!.lock, ours: true }));
+    const refId = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache }));
+    await bridge.returnResult({ ref: { id: refId }, metadata: {} });
+    return;
+  }
+
+  const exclude = input.ignore ?? (await contextIgnore);
+  const context = State.local(opts.contextLocal, {
+    sessionId: opts.sessionId,
+    include: contextIncludes(plan.appCopy),
+    exclude,
+    sharedKeyHint: opts.contextLocal,
+    name: "[internal] load build context",
+  });
+  const results = await Promise.all(bases.map((b) => imageForPlatform(bridge, plan, b, context, sourceInfo)));
+  mark("solved");
+  const extra: Record<string, Uint8Array> = {};
+  if (plan.sourceDateEpoch !== undefined) extra["source.date.epoch"] = Buffer.from(String(plan.sourceDateEpoch));
+  if (opts.buildArgs.CONDA_FRONTEND_TIMING) {
+    // For `npm run bench`: the frontend's own time from process start to Return.
+    await bridge.warn(`conda-frontend timing: start-to-return ${performance.now().toFixed(1)} ms (${timingReport()})`);
+  }
+  await bridge.returnResult(imageResult(results, extra));
+}
+
+/** Runs one build as a gateway frontend and returns the process exit code. */
+export async function runFrontend(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let bridge: Bridge;
+  mark("main");
+  try {
+    bridge = await Bridge.connect();
+    mark("ping");
+  } catch (e) {
+    process.stderr.write(`conda-frontend: cannot talk to BuildKit over stdio: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    await build(bridge, env);
+  } catch (e) {
+    await bridge.returnError(toStatus(e)).catch((err: Error) => process.stderr.write(`conda-frontend: Return failed: ${err.message}\n`));
+  } finally {
+    bridge.close();
+  }
+  return 0;
+}
+
+function toStatus(e: unknown) {
+  if (e instanceof SpecError) {
+    const text = e.file.text;
+    const data = text !== undefined ? Buffer.from(text) : undefined;
+    return statusOf(e.message, Code.InvalidArgument, data ? { filename: e.file.name, data, ranges: e.ranges } : undefined);
+  }
+  if (e instanceof OptionError) return statusOf(e.message, Code.InvalidArgument);
+  const err = e as Error;
+  process.stderr.write(`conda-frontend: ${err.stack ?? err}\n`);
+  return statusOf(err.message ?? String(e), Code.Unknown);
+}

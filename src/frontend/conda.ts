@@ -1,0 +1,119 @@
+// The frontend's side of solving: pick the lock (given, or solved in a build step), check it
+// against environment.yml, and turn solver failures into errors at the right lines.
+import { subdirOf, glibcFromDpkgStatus } from "../conda/virtual-packages";
+import type { SolveResult } from "../conda/solve-request";
+import type { Bridge } from "../gateway/bridge";
+import type { BuildOptions } from "../gateway/options";
+import { marshal, type State } from "../llb";
+import type { PbPlatform, PbSourceInfo } from "../llb/pb";
+import { formatPlatform } from "../llb/platform";
+import { type Problem, SpecError } from "../spec/errors";
+import { type Lock, readLock } from "../spec/lock";
+import { lineRange } from "../spec/source";
+import type { BuildPlan } from "../stages/plan";
+import { lockContentHash, solveRequest, solveStage, type ToolImage } from "../stages/solve";
+import { readBesideInput, type InputFile } from "./inputs";
+
+const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
+
+export interface LockChoice {
+  lock: Lock;
+  /** The solve step's output (with conda-lock.yml), when the lock was solved in this build. */
+  solved?: State;
+  fileName: string;
+}
+
+function refreshHint(plan: BuildPlan, input: InputFile): string {
+  return `refresh it with: docker buildx build -f ${input.name} --target lock --output type=local,dest=. --platform ${plan.platforms.map(formatPlatform).join(",")} .`;
+}
+
+/** The lock given by the user, if any: LOCKFILE, image.lockfile, or conda-lock.yml beside the file. */
+export async function givenLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile): Promise<LockChoice | undefined> {
+  const named = plan.conda.lockfile;
+  let bytes: Uint8Array | undefined;
+  let fileName = "conda-lock.yml";
+  if (named) {
+    bytes = await readBesideInput(bridge, opts, named.path);
+    fileName = named.path;
+    if (!bytes) throw new SpecError(input, [{ message: `${named.origin}: cannot find the lock file ${JSON.stringify(named.path)} beside ${input.name}`, range: named.range }]);
+  } else if (input.conventionalLock) {
+    bytes = input.conventionalLock;
+  }
+  if (!bytes) return undefined;
+  const lock = readLock(fileName, utf8(bytes), plan.platforms.length === 1 ? subdirOf(plan.platforms[0]!) : undefined);
+  checkLock(lock, fileName, plan, input);
+  return { lock, fileName };
+}
+
+/** A lock must cover every platform built and must have been made from this environment.yml. */
+export function checkLock(lock: Lock, fileName: string, plan: BuildPlan, input: InputFile): void {
+  const problems: Problem[] = [];
+  for (const platform of plan.platforms) {
+    const subdir = subdirOf(platform);
+    const packages = lock.packages.filter((p) => p.platform === subdir);
+    if (!packages.length) {
+      problems.push({ message: `${fileName} has no packages for ${subdir} (${formatPlatform(platform)}); it covers ${lock.platforms.join(", ") || "no platform"}; ${refreshHint(plan, input)}` });
+      continue;
+    }
+    if (lock.ours) {
+      const expected = lockContentHash(plan.conda, subdir);
+      if (lock.contentHash[subdir] !== expected) {
+        problems.push({ message: `${fileName} is stale: it was made from a different ${input.name} (content hash for ${subdir} differs); ${refreshHint(plan, input)}`, range: plan.conda.dependenciesRange });
+      }
+    } else {
+      // A lock from conda-lock: its hash is conda-lock's own, so check names instead.
+      const names = new Set(packages.map((p) => p.name));
+      for (const s of plan.conda.specs) {
+        if (!names.has(s.value.name)) problems.push({ message: `${fileName} is stale: it has no ${s.value.name} for ${subdir}; ${refreshHint(plan, input)}`, range: s.range });
+      }
+    }
+  }
+  if (problems.length) throw new SpecError(input, problems);
+}
+
+/** glibc of the base image, from dpkg's records (distroless keeps them in status.d). */
+export async function baseGlibc(bridge: Bridge, base: State): Promise<string | undefined> {
+  try {
+    const ref = await bridge.solve(marshal(base, { caps: bridge.llbCaps }), { evaluate: true });
+    for (const path of ["/var/lib/dpkg/status.d/libc6", "/var/lib/dpkg/status"]) {
+      const text = await bridge.readFile(ref, path).then(utf8, () => undefined);
+      const version = text ? glibcFromDpkgStatus(text) : undefined;
+      if (version) return version;
+    }
+  } catch {
+    // Unreadable base: the documented default applies.
+  }
+  return undefined;
+}
+
+export interface SolveInputs {
+  tool: ToolImage;
+  bases: { platform: PbPlatform; state: State }[];
+}
+
+/** Solves in a build step and reads the lock back. */
+export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, inputs: SolveInputs): Promise<LockChoice> {
+  const platforms = await Promise.all(inputs.bases.map(async (b) => ({ platform: b.platform, baseGlibc: await baseGlibc(bridge, b.state) })));
+  const request = solveRequest(plan.conda, platforms, input.name);
+  const out = solveStage({ tool: inputs.tool, request, network: opts.networkMode, ignoreCache: plan.ignoreCache });
+  let ref: string;
+  try {
+    ref = await bridge.solve(marshal(out, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
+  } catch (e) {
+    // Exit 1 is the tool's "could not reach a channel": its own message is in the step's log.
+    throw new SpecError(input, [{ message: `solving failed (the solve step's output above says why): ${(e as Error).message}`, range: plan.conda.channelsRange ?? lineRange(1) }]);
+  }
+  const result = JSON.parse(utf8(await bridge.readFile(ref, "/result.json"))) as SolveResult;
+  if (!result.ok) throw solveFailure(plan, input, result);
+  const lock = readLock("conda-lock.yml", utf8(await bridge.readFile(ref, "/conda-lock.yml")));
+  return { lock, solved: out, fileName: "conda-lock.yml" };
+}
+
+function solveFailure(plan: BuildPlan, input: InputFile, result: Extract<SolveResult, { ok: false }>): SpecError {
+  // Point at every requested spec the solver's explanation names.
+  const named = plan.conda.specs.filter((s) => new RegExp(`(^|[^A-Za-z0-9_.-])${s.value.name.replace(/[.+]/g, "\\$&")}([^A-Za-z0-9_.-]|$)`, "i").test(result.message));
+  const what = result.kind === "invalid-spec" ? "invalid package spec" : "cannot solve the environment";
+  const message = `${what} for ${result.platform}${named.length ? ` (involving ${named.map((s) => s.value.text).join(", ")})` : ""}: ${result.message.trim()}`;
+  const ranges = named.length ? named.map((s) => s.range) : [plan.conda.dependenciesRange ?? lineRange(1)];
+  return new SpecError(input, ranges.map((range, i) => ({ message: i === 0 ? message : `(${named[i]!.value.text})`, range })));
+}

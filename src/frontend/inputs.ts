@@ -1,0 +1,63 @@
+// Reading what the client sent: the input file (and its own .dockerignore), the context's
+// .dockerignore, and lock files next to the input file. Each is a small local transfer.
+import type { Bridge } from "../gateway/bridge";
+import type { BuildOptions } from "../gateway/options";
+import { marshal, State } from "../llb";
+import { parseDockerignore } from "../spec/dockerignore";
+import { SpecError } from "../spec/errors";
+import { chooseInput, inputCandidates, missingInputMessage } from "../spec/input";
+import { conventionalLockName } from "../stages/plan";
+
+export interface InputFile {
+  /** The name to show the user. */
+  name: string;
+  data: Uint8Array;
+  text: string;
+  /** Patterns from <name>.dockerignore beside the file, if there is one. */
+  ignore?: string[];
+  /** conda-lock.yml beside the file, if there is one. */
+  conventionalLock?: Uint8Array;
+}
+
+const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
+
+async function transfer(bridge: Bridge, opts: BuildOptions, local: string, include: string[], name: string, keyHint: string): Promise<{ ref: string; present: Set<string> }> {
+  const state = State.local(local, { sessionId: opts.sessionId, include, sharedKeyHint: keyHint, name });
+  const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps }), { evaluate: true });
+  const present = new Set((await bridge.readDir(ref, "/")).map((s) => s.path ?? ""));
+  return { ref, present };
+}
+
+export async function readInput(bridge: Bridge, opts: BuildOptions): Promise<InputFile> {
+  const candidates = inputCandidates(opts.filename);
+  const include = [...candidates, ...candidates.map((c) => `${c}.dockerignore`), conventionalLockName];
+  const { ref, present } = await transfer(bridge, opts, opts.dockerfileLocal, include, `[internal] load ${opts.filename}`, opts.dockerfileLocal);
+  const name = chooseInput(opts.filename, present);
+  if (!name) throw new SpecError({ name: opts.filename }, [{ message: missingInputMessage(opts.filename) }]);
+  const ignoreName = `${name}.dockerignore`;
+  const [data, ignore, conventionalLock] = await Promise.all([
+    bridge.readFile(ref, name),
+    present.has(ignoreName) ? bridge.readFile(ref, ignoreName).then((b) => parseDockerignore(utf8(b))) : undefined,
+    present.has(conventionalLockName) ? bridge.readFile(ref, conventionalLockName) : undefined,
+  ]);
+  // With -f -, buildx calls the piped text "Dockerfile"; tell the user the name they know.
+  const shown = name === "Dockerfile" && opts.filename === "Dockerfile" ? "environment.yml (stdin)" : name;
+  return { name: shown, data, text: utf8(data), ignore, conventionalLock };
+}
+
+export async function readContextIgnore(bridge: Bridge, opts: BuildOptions): Promise<string[]> {
+  const { ref, present } = await transfer(bridge, opts, opts.contextLocal, [".dockerignore"], "[internal] load .dockerignore", `${opts.contextLocal}-dockerignore`);
+  if (!present.has(".dockerignore")) return [];
+  return parseDockerignore(utf8(await bridge.readFile(ref, ".dockerignore")));
+}
+
+/** A file in the input file's folder (a lock named by image.lockfile or LOCKFILE). */
+export async function readBesideInput(bridge: Bridge, opts: BuildOptions, path: string): Promise<Uint8Array | undefined> {
+  const clean = path.replace(/^(\.\/)+/, "");
+  const { ref } = await transfer(bridge, opts, opts.dockerfileLocal, [clean], `[internal] load ${clean}`, `${opts.dockerfileLocal}-lock`);
+  try {
+    return await bridge.readFile(ref, clean);
+  } catch {
+    return undefined;
+  }
+}
