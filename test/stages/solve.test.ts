@@ -1,0 +1,203 @@
+// The solve stage: the request built from the plan, its content hash, and the exec op that runs it.
+import { describe, expect, it } from "vitest";
+import { contentHash } from "../../src/conda/solve-request";
+import { parseBuildOptions } from "../../src/gateway/options";
+import { marshal } from "../../src/llb";
+import { MountType, NetMode, type PbDefinition, type PbMount } from "../../src/llb/pb";
+import { parseEnvironment } from "../../src/spec/environment";
+import { planBuild } from "../../src/stages/plan";
+import { lockContentHash, lockFileState, platformVirtualPackages, solveRequest, solveStage, type ToolImage } from "../../src/stages/solve";
+import { decodeOps, metadataOf, resultOp } from "../llb/helpers";
+
+const host = { OS: "linux", Architecture: "amd64" };
+const arm64 = { OS: "linux", Architecture: "arm64" };
+
+function conda(text: string, ...options: string[]) {
+  const env: Record<string, string> = {};
+  options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
+  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host)).conda;
+}
+
+const envText = "name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.12\n  - bioconda::samtools >=1.19\n";
+
+const tool: ToolImage = {
+  ref: "docker.io/example/conda-frontend:1",
+  digest: "sha256:" + "a".repeat(64),
+  platform: host,
+  entrypoint: ["node", "/frontend/cli.js"],
+  env: ["PATH=/usr/bin:/bin"],
+};
+
+const name = (def: PbDefinition, digest: string) => metadataOf(def, digest)?.description?.find((d) => d.key === "llb.customname")?.value;
+
+function execOf(def: PbDefinition) {
+  const exec = decodeOps(def).find((o) => o.op.exec);
+  if (!exec) throw new Error("no exec op");
+  return exec;
+}
+
+describe("solveRequest", () => {
+  it("passes the specs (keeping channel prefixes), the channels and one entry per platform", () => {
+    const c = conda(envText);
+    const req = solveRequest(c, [{ platform: host, baseGlibc: "2.36" }, { platform: arm64 }], "environment.yml");
+    expect(req.specs).toEqual(["python=3.12", "bioconda::samtools >=1.19"]);
+    expect(req.channels).toEqual([{ name: "conda-forge", url: "https://conda.anaconda.org/conda-forge" }]);
+    expect(req.sources).toEqual(["environment.yml"]);
+    expect(req.platforms.map((p) => p.subdir)).toEqual(["linux-64", "linux-aarch64"]);
+  });
+
+  it("gives each platform its virtual packages, with the base's glibc", () => {
+    const c = conda(envText);
+    const req = solveRequest(c, [{ platform: host, baseGlibc: "2.36" }, { platform: arm64 }], "environment.yml");
+    expect(req.platforms[0]!.virtualPackages).toEqual([
+      { name: "__archspec", version: "1", build: "x86_64" },
+      { name: "__glibc", version: "2.36", build: "0" },
+      { name: "__linux", version: "4.18", build: "0" },
+      { name: "__unix", version: "0", build: "0" },
+    ]);
+    expect(req.platforms[1]!.virtualPackages).toContainEqual({ name: "__glibc", version: "2.28", build: "0" });
+    expect(req.platforms[1]!.virtualPackages).toContainEqual({ name: "__archspec", version: "1", build: "aarch64" });
+  });
+
+  it("includes image.virtual-packages and CONDA_OVERRIDE_* in the virtual packages", () => {
+    const c = conda(envText + "image:\n  virtual-packages:\n    __cuda: \"12.2\"\n", "build-arg:CONDA_OVERRIDE_GLIBC=2.35");
+    const vps = solveRequest(c, [{ platform: host, baseGlibc: "2.36" }], "environment.yml").platforms[0]!.virtualPackages;
+    expect(vps).toContainEqual({ name: "__cuda", version: "12.2", build: "0" });
+    expect(vps).toContainEqual({ name: "__glibc", version: "2.35", build: "0" });
+  });
+
+  it("sets each platform's content hash to lockContentHash", () => {
+    const c = conda(envText);
+    const req = solveRequest(c, [{ platform: host, baseGlibc: "2.36" }, { platform: arm64 }], "environment.yml");
+    expect(req.platforms[0]!.contentHash).toBe(lockContentHash(c, "linux-64"));
+    expect(req.platforms[1]!.contentHash).toBe(lockContentHash(c, "linux-aarch64"));
+    expect(req.platforms[0]!.contentHash).not.toBe(req.platforms[1]!.contentHash);
+  });
+});
+
+describe("lockContentHash", () => {
+  it("is the content hash of the specs, pip, channel URLs, subdir and the virtual packages without the base glibc", () => {
+    const c = conda(envText + "  - pip:\n      - rich\n");
+    expect(lockContentHash(c, "linux-64")).toBe(
+      contentHash({
+        specs: ["python=3.12", "bioconda::samtools >=1.19"],
+        pip: ["rich"],
+        channels: ["https://conda.anaconda.org/conda-forge"],
+        subdir: "linux-64",
+        virtualPackages: platformVirtualPackages(c, "linux-64").filter((v) => v.name !== "__glibc"),
+      }),
+    );
+  });
+
+  it("does not change when only the base image's glibc differs", () => {
+    const c = conda(envText);
+    const a = solveRequest(c, [{ platform: host, baseGlibc: "2.31" }], "environment.yml").platforms[0]!;
+    const b = solveRequest(c, [{ platform: host, baseGlibc: "2.36" }], "environment.yml").platforms[0]!;
+    const none = solveRequest(c, [{ platform: host }], "environment.yml").platforms[0]!;
+    expect(a.virtualPackages).not.toEqual(b.virtualPackages);
+    expect(a.contentHash).toBe(b.contentHash);
+    expect(none.contentHash).toBe(a.contentHash);
+  });
+
+  it("changes with CONDA_OVERRIDE_GLIBC, image.virtual-packages, specs and channels", () => {
+    const plain = lockContentHash(conda(envText), "linux-64");
+    expect(lockContentHash(conda(envText, "build-arg:CONDA_OVERRIDE_GLIBC=2.35"), "linux-64")).not.toBe(plain);
+    expect(lockContentHash(conda(envText, "build-arg:CONDA_OVERRIDE_GLIBC=2.35"), "linux-64")).not.toBe(lockContentHash(conda(envText, "build-arg:CONDA_OVERRIDE_GLIBC=2.31"), "linux-64"));
+    expect(lockContentHash(conda(envText + "image:\n  virtual-packages:\n    __glibc: \"2.31\"\n"), "linux-64")).not.toBe(plain);
+    expect(lockContentHash(conda(envText.replace("python=3.12", "python=3.11")), "linux-64")).not.toBe(plain);
+    expect(lockContentHash(conda(envText.replace("conda-forge\n", "conda-forge\n  - bioconda\n")), "linux-64")).not.toBe(plain);
+  });
+
+  it("does not depend on the order of the dependencies", () => {
+    const swapped = "name: app\nchannels:\n  - conda-forge\ndependencies:\n  - bioconda::samtools >=1.19\n  - python=3.12\n";
+    expect(lockContentHash(conda(swapped), "linux-64")).toBe(lockContentHash(conda(envText), "linux-64"));
+  });
+});
+
+describe("solveStage", () => {
+  const request = () => solveRequest(conda(envText), [{ platform: host, baseGlibc: "2.36" }], "environment.yml");
+
+  it("runs the tool's solve command on the request with host networking", () => {
+    const def = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    const exec = execOf(def).op.exec!;
+    expect(exec.meta.args).toEqual(["node", "/frontend/cli.js", "solve", "/in/request.json", "/out"]);
+    expect(exec.network).toBe(NetMode.HOST);
+    expect(exec.meta.env).toEqual(["PATH=/usr/bin:/bin"]);
+  });
+
+  it("uses the sandbox network unless told otherwise", () => {
+    const def = marshal(solveStage({ tool, request: request(), network: "sandbox", ignoreCache: false }));
+    expect(execOf(def).op.exec!.network ?? 0).toBe(NetMode.UNSET);
+  });
+
+  it("mounts the request read-only at /in, /out writable and a tmpfs /tmp", () => {
+    const def = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    const mounts = execOf(def).op.exec!.mounts as PbMount[];
+    const at = (dest: string) => mounts.find((m) => m.dest === dest)!;
+    expect(mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/tmp"]);
+    expect(at("/in").readonly).toBe(true);
+    expect(at("/out").readonly ?? false).toBe(false);
+    expect(at("/tmp").mountType).toBe(MountType.TMPFS);
+    // The result is the /out mount.
+    const terminal = decodeOps(def).at(-1)!;
+    expect(terminal.op.inputs![0]!.index).toBe(at("/out").output);
+  });
+
+  it("runs the tool image pinned by digest", () => {
+    const def = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    const source = decodeOps(def).find((o) => o.op.source)!;
+    expect(source.op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
+  });
+
+  it("names the step after the platforms, specs and channels", () => {
+    const def = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    expect(name(def, execOf(def).digest)).toBe("[solve linux-64] 2 specs from 1 channel");
+    const two = solveRequest(conda(envText.replace("conda-forge\n", "conda-forge\n  - bioconda\n")), [{ platform: host }, { platform: arm64 }], "environment.yml");
+    const def2 = marshal(solveStage({ tool, request: two, network: "host", ignoreCache: false }));
+    expect(name(def2, execOf(def2).digest)).toBe("[solve linux-64, linux-aarch64] 2 specs from 2 channels");
+  });
+
+  it("marks the exec ignore_cache only when asked", () => {
+    const cached = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    expect(metadataOf(cached, execOf(cached).digest)?.ignore_cache ?? false).toBe(false);
+    const fresh = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: true }));
+    expect(metadataOf(fresh, execOf(fresh).digest)?.ignore_cache).toBe(true);
+  });
+
+  it("writes the request as JSON into /request.json of the /in mount", () => {
+    const req = request();
+    const def = marshal(solveStage({ tool, request: req, network: "host", ignoreCache: false }));
+    const file = decodeOps(def).find((o) => o.op.file?.actions.some((a) => a.mkfile))!;
+    const mkfile = file.op.file!.actions.find((a) => a.mkfile)!.mkfile!;
+    expect(mkfile.path).toBe("/request.json");
+    const text = Buffer.from(mkfile.data!).toString("utf8");
+    expect(JSON.parse(text)).toEqual(req);
+    expect(text).toBe(JSON.stringify(req, null, 1));
+  });
+
+  it("gives the same LLB for the same request and a different one for another request", () => {
+    const a = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    const b = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
+    expect(resultOp(a).digest).toBe(resultOp(b).digest);
+    const other = solveRequest(conda(envText.replace("python=3.12", "python=3.11")), [{ platform: host, baseGlibc: "2.36" }], "environment.yml");
+    expect(resultOp(marshal(solveStage({ tool, request: other, network: "host", ignoreCache: false }))).digest).not.toBe(resultOp(a).digest);
+  });
+});
+
+describe("lockFileState", () => {
+  it("writes given text to /conda-lock.yml", () => {
+    const def = marshal(lockFileState(undefined, "version: 1\npackage: []\n"));
+    const mkfile = resultOp(def).op.file!.actions[0]!.mkfile!;
+    expect(mkfile.path).toBe("/conda-lock.yml");
+    expect(Buffer.from(mkfile.data!).toString("utf8")).toBe("version: 1\npackage: []\n");
+    expect(name(def, resultOp(def).digest)).toBe("[lock] conda-lock.yml");
+  });
+
+  it("copies /conda-lock.yml from the solve step's output", () => {
+    const out = solveStage({ tool, request: solveRequest(conda(envText), [{ platform: host }], "environment.yml"), network: "host", ignoreCache: false });
+    const def = marshal(lockFileState(out));
+    const copy = resultOp(def).op.file!.actions[0]!.copy!;
+    expect(copy.src).toBe("/conda-lock.yml");
+    expect(copy.dest).toBe("/conda-lock.yml");
+  });
+});
