@@ -14,6 +14,8 @@ bash scripts/e2e/install-engine.sh
 bash scripts/e2e/start-engine.sh
 step "registry"
 bash scripts/e2e/start-registry.sh
+step "fixture conda channel (from real binaries on this machine)"
+bash scripts/e2e/start-channel.sh
 step "base images (from Debian packages)"
 npx --no-install tsx scripts/e2e/base-images.ts 2>&1 | grep -v -e 'unsandboxed' -e 'nodedir' || true
 step "frontend image"

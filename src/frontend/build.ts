@@ -20,6 +20,16 @@ import { mark, timingReport } from "../timing";
 import { givenLock, type LockChoice, solvedLock } from "./conda";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 
+/** Calls `fn` once per distinct platform, sharing the promise. */
+function memo<T>(fn: (p: PbPlatform) => Promise<T>): (p: PbPlatform) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (p) => {
+    const key = formatPlatform(p);
+    if (!cache.has(key)) cache.set(key, fn(p));
+    return cache.get(key)!;
+  };
+}
+
 interface Base {
   platform: PbPlatform;
   resolved: ResolvedImage;
@@ -59,13 +69,6 @@ async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, con
   return { platform, refId, config, baseConfig: base.resolved.config.length ? base.resolved.config : undefined };
 }
 
-async function obtainLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, bases: Base[], workerPlatform: PbPlatform): Promise<LockChoice> {
-  const given = await givenLock(bridge, opts, plan, input);
-  if (given) return given;
-  const tool = await toolImage(bridge, opts, workerPlatform);
-  return solvedLock(bridge, opts, plan, input, sourceInfo, { tool, bases });
-}
-
 export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<void> {
   const workerPlatform = bridge.workerPlatforms[0] ? normalizePlatform(bridge.workerPlatforms[0]) : hostPlatform();
   const opts = parseBuildOptions(env, workerPlatform);
@@ -81,17 +84,25 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   const sourceInfo: PbSourceInfo = { filename: input.name, data: input.data, language: "YAML" };
   for (const w of plan.warnings) await bridge.warn(w.message, { filename: input.name, data: input.data, ranges: w.range ? [w.range] : [] });
 
-  const bases = await Promise.all(plan.platforms.map((p) => resolveBase(bridge, plan, opts, p, input)));
   const needsConda = plan.target === "lock" || plan.conda.specs.length > 0 || plan.conda.lockfile !== undefined || input.conventionalLock !== undefined;
-  const lock = needsConda ? await obtainLock(bridge, opts, plan, input, sourceInfo, bases, workerPlatform) : undefined;
-  mark("lock");
-
+  // A given lock is checked before anything is pulled: a lock for the wrong platform fails fast.
+  const given = needsConda ? await givenLock(bridge, opts, plan, input) : undefined;
+  const baseFor = memo((p: PbPlatform) => resolveBase(bridge, plan, opts, p, input));
+  const solve = async (): Promise<LockChoice> => {
+    const tool = await toolImage(bridge, opts, workerPlatform);
+    return solvedLock(bridge, opts, plan, input, sourceInfo, { tool, platforms: plan.platforms, base: async (p) => (await baseFor(p)).state });
+  };
   if (plan.target === "lock") {
-    const state = lockFileState(lock!.solved, lock!.solved ? undefined : writeCondaLock({ ...lock!.lock, ours: true }));
+    const lock = given ?? (await solve());
+    const state = lockFileState(lock.solved, lock.solved ? undefined : writeCondaLock(lock.lock));
     const refId = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache }));
     await bridge.returnResult({ ref: { id: refId }, metadata: {} });
     return;
   }
+  const bases = await Promise.all(plan.platforms.map(baseFor));
+  const lock = needsConda ? (given ?? (await solve())) : undefined;
+  void lock; // the install stage consumes it
+  mark("lock");
 
   const exclude = input.ignore ?? (await contextIgnore);
   const context = State.local(opts.contextLocal, {

@@ -88,12 +88,20 @@ export async function baseGlibc(bridge: Bridge, base: State): Promise<string | u
 
 export interface SolveInputs {
   tool: ToolImage;
-  bases: { platform: PbPlatform; state: State }[];
+  platforms: PbPlatform[];
+  /** The base image of a platform, to read its glibc from; only asked when the user set none. */
+  base(platform: PbPlatform): Promise<State>;
+}
+
+function glibcIsSet(plan: BuildPlan): boolean {
+  return plan.conda.overrides.GLIBC !== undefined || plan.conda.virtualPackages.__glibc !== undefined;
 }
 
 /** Solves in a build step and reads the lock back. */
 export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, inputs: SolveInputs): Promise<LockChoice> {
-  const platforms = await Promise.all(inputs.bases.map(async (b) => ({ platform: b.platform, baseGlibc: await baseGlibc(bridge, b.state) })));
+  const platforms = await Promise.all(
+    inputs.platforms.map(async (platform) => ({ platform, baseGlibc: glibcIsSet(plan) ? undefined : await baseGlibc(bridge, await inputs.base(platform)) })),
+  );
   const request = solveRequest(plan.conda, platforms, input.name);
   const out = solveStage({ tool: inputs.tool, request, network: opts.networkMode, ignoreCache: plan.ignoreCache });
   let ref: string;

@@ -66,7 +66,8 @@ export function writeCondaLock(lock: Lock): string {
       channels: lock.channels.map((url) => ({ url, used_env_vars: [] })),
       platforms: [...lock.platforms],
       sources: [...lock.sources],
-      custom_metadata: { [lockMarker]: "1" },
+      // Only our own locks carry our content hash; a re-written foreign lock stays foreign.
+      ...(lock.ours ? { custom_metadata: { [lockMarker]: "1" } } : {}),
     },
     package: sortedPackages(lock.packages).map((p) => ({
       name: p.name,

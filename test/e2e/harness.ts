@@ -96,3 +96,27 @@ let counter = 0;
 export function tag(name: string): string {
   return `cf-e2e-${name}-${process.pid}-${counter++}`;
 }
+
+/** The fixture conda channel (test/fixtures/channel), served by scripts/e2e/start-channel.sh. */
+export const channelUrl = "http://127.0.0.1:8765";
+
+/** Package name -> version for one platform of a conda-lock.yml. */
+export function lockedVersions(lockText: string, platform = "linux-64"): Record<string, string> {
+  const out: Record<string, string> = {};
+  let current: { name?: string; version?: string; platform?: string } = {};
+  const flush = () => {
+    if (current.name && current.platform === platform) out[current.name] = current.version ?? "";
+  };
+  for (const line of lockText.split("\n")) {
+    const item = /^ {2}- name: (.+)$/.exec(line);
+    if (item) {
+      flush();
+      current = { name: item[1]!.trim() };
+      continue;
+    }
+    const field = /^ {4}(version|platform): "?([^"]+)"?$/.exec(line);
+    if (field) (current as Record<string, string>)[field[1]!] = field[2]!.trim();
+  }
+  flush();
+  return out;
+}
