@@ -16,7 +16,7 @@ export function resolveChannel(name: string, alias = defaultChannelAlias): Resol
   const trimmed = name.trim();
   if (!trimmed) throw new ChannelError("empty channel name");
   if (/^(https?|file):\/\//.test(trimmed)) return { name: trimmed, url: trimmed.replace(/\/+$/, "") };
-  if (/^[a-z]+:\/\//i.test(trimmed)) throw new ChannelError(`unsupported channel URL scheme in ${JSON.stringify(trimmed)}: use http(s)://`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) throw new ChannelError(`unsupported channel URL scheme in ${JSON.stringify(trimmed)}: use http(s)://`);
   if (trimmed === "defaults") throw new ChannelError(`the "defaults" channel needs Anaconda's terms of service and is not supported; use conda-forge or a full URL`);
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(trimmed)) throw new ChannelError(`invalid channel name ${JSON.stringify(trimmed)}`);
   return { name: trimmed, url: `${alias.replace(/\/+$/, "")}/${trimmed}` };

@@ -47,6 +47,10 @@ export function parseMatchSpec(raw: string): MatchSpec {
   const tail = m[2]!.trim();
   if (!namePattern.test(name)) throw new MatchSpecError(`invalid package name ${JSON.stringify(name)} in ${JSON.stringify(text)}`);
   if (tail) {
+    // `conda env export` writes name=version=build.
+    const exported = /^=([^=<>!~,|\s]+)=([A-Za-z0-9_.+*]+)$/.exec(tail);
+    if (exported) return { text, name: name.toLowerCase(), channel, solverSpec: rest + (brackets ? `[${brackets}]` : "") };
+    if (/^=[<>]/.test(tail)) throw new MatchSpecError(`invalid version constraint ${JSON.stringify(tail)} in ${JSON.stringify(text)} (did you mean ${JSON.stringify(tail[1] + "=" + tail.slice(2))}?)`);
     const parts = tail.split(/\s+/);
     if (parts.length > 2) throw new MatchSpecError(`too many parts in ${JSON.stringify(text)}: expected "name version [build]"`);
     const version = parts[0]!;

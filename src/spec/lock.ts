@@ -137,8 +137,9 @@ export function readCondaLock(fileName: string, text: string): Lock {
         const url = r.string(get("url"), `${where}.url`);
         const deps = get("dependencies") ? r.stringMap(get("dependencies"), `${where}.dependencies`) : [];
         const hash = r.mapping(get("hash"), `${where}.hash`);
-        const md5 = hash?.get("md5", true) ? r.string(hash.get("md5", true) as never, `${where}.hash.md5`) : undefined;
-        const sha256 = hash?.get("sha256", true) ? r.string(hash.get("sha256", true) as never, `${where}.hash.sha256`) : undefined;
+        // Coerced: an unquoted all-digit (or 123e456-shaped) hash is a number to YAML.
+        const md5 = hash?.get("md5", true) ? r.string(hash.get("md5", true) as never, `${where}.hash.md5`, true) : undefined;
+        const sha256 = hash?.get("sha256", true) ? r.string(hash.get("sha256", true) as never, `${where}.hash.sha256`, true) : undefined;
         if (!name || !version || !manager || !platform || !url) continue;
         if (md5 && !hexOf(32).test(md5.value)) r.problems.push({ message: `${where}.hash.md5: expected 32 hex digits, got ${show(md5.value)}`, range: md5.range });
         if (sha256 && !hexOf(64).test(sha256.value)) r.problems.push({ message: `${where}.hash.sha256: expected 64 hex digits, got ${show(sha256.value)}`, range: sha256.range });

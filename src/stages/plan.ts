@@ -59,14 +59,16 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     }
   }
   let channels: ResolvedChannel[] = [];
+  let channelProblem = false;
   try {
     channels = resolveChannels(spec.channels.map((c) => c.value), opts.buildArgs.CONDA_CHANNEL_ALIAS || undefined);
   } catch (e) {
     if (!(e instanceof ChannelError)) throw e;
     const bad = spec.channels.find((c) => e.message.includes(JSON.stringify(c.value.trim()))) ?? spec.channels[0];
     problems.push({ message: `channels: ${e.message}`, range: bad?.range });
+    channelProblem = true;
   }
-  if (specs.length && channels.length === 0 && specs.some((s) => !s.value.channel)) {
+  if (!channelProblem && specs.length && channels.length === 0 && specs.some((s) => !s.value.channel)) {
     problems.push({ message: "channels: no channel to install from; add e.g. `channels: [conda-forge]`", range: spec.dependencies[0]?.range });
   }
   const overrides: Record<string, string> = {};

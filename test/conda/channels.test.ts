@@ -63,3 +63,9 @@ describe("resolveChannels", () => {
     expect(() => resolveChannels(["conda-forge", "defaults"])).toThrow(ChannelError);
   });
 });
+
+describe("channel URL schemes with digits", () => {
+  it("says s3:// is an unsupported scheme", () => {
+    expect(() => resolveChannel("s3://bucket/chan")).toThrow(/unsupported channel URL scheme/);
+  });
+});

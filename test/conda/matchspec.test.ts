@@ -67,3 +67,16 @@ describe("dependencyName and dependencyConstraint", () => {
     expect(dependencyConstraint(dep)).toBe(constraint);
   });
 });
+
+describe("match specs from conda env export and common typos", () => {
+  it("accepts name=version=build", () => {
+    const s = parseMatchSpec("numpy=1.26.4=py312h8753938_0");
+    expect(s.name).toBe("numpy");
+    expect(s.solverSpec).toBe("numpy=1.26.4=py312h8753938_0");
+  });
+
+  it("rejects => and =< with a hint", () => {
+    expect(() => parseMatchSpec("a =>3")).toThrow(/invalid version constraint "=>3".*did you mean ">=3"/);
+    expect(() => parseMatchSpec("a=<3")).toThrow(MatchSpecError);
+  });
+});

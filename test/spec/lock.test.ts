@@ -407,3 +407,10 @@ describe("readLock", () => {
     expect(() => readLock("conda-lock.yml", "just: text\n")).toThrow(/no package: list/);
   });
 });
+
+describe("hashes YAML reads as numbers", () => {
+  it("takes an unquoted all-digit md5 as the string it is", () => {
+    const text = "version: 1\nmetadata:\n  platforms: [linux-64]\npackage:\n  - name: a\n    version: '1'\n    manager: conda\n    platform: linux-64\n    dependencies: {}\n    url: http://x/c/linux-64/a-1-h0_0.conda\n    hash:\n      md5: 12345678901234567890123456789012\n    category: main\n    optional: false\n";
+    expect(readCondaLock("conda-lock.yml", text).packages[0]!.md5).toBe("12345678901234567890123456789012");
+  });
+});

@@ -152,3 +152,10 @@ describe("planBuild: lock target", () => {
     expect(p.warnings.some((w) => w.message.includes("solved but not installed"))).toBe(false);
   });
 });
+
+describe("a bad channel is reported once", () => {
+  it("does not add a 'no channel' error on top of the channel's own", () => {
+    const lines = problemLines(planError("channels:\n  - conda-forge\n  - defaults\ndependencies: [python]\n"));
+    expect(lines).toEqual([expect.stringMatching(/^3: channels: the "defaults" channel/)]);
+  });
+});

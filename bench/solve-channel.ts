@@ -1,0 +1,57 @@
+// A generated conda channel for the solver benchmark: many package names, many versions each,
+// dependencies with version ranges between them, like a slice of conda-forge. Deterministic.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** A small deterministic PRNG (mulberry32): same seed, same channel. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface GeneratedChannel {
+  records: number;
+  /** Names a request can ask for (the top of the dependency tree). */
+  roots: string[];
+}
+
+export function generateChannel(dir: string, names = 2500, versionsPerName = 20): GeneratedChannel {
+  const rand = rng(42);
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join("");
+  const subdirs: Record<string, Record<string, object>> = { "linux-64": {}, noarch: {} };
+  let records = 0;
+  for (let i = 0; i < names; i++) {
+    const name = `pkg${String(i).padStart(5, "0")}`;
+    const subdir = i % 10 === 0 ? "noarch" : "linux-64";
+    for (let v = 0; v < versionsPerName; v++) {
+      const version = `${1 + Math.floor(v / 5)}.${v % 5}.0`;
+      // Depend only on higher-numbered names: the graph has no cycles, and the roots are the
+      // low-numbered names.
+      const depends = ["__glibc >=2.17"];
+      const count = Math.floor(rand() * 4);
+      for (let d = 0; d < count && i + 1 < names; d++) {
+        const j = i + 1 + Math.floor(rand() * Math.min(200, names - i - 1));
+        const major = 1 + Math.floor(rand() * 4);
+        depends.push(`pkg${String(j).padStart(5, "0")} >=${major}.0,<${major + 1}.0a0`);
+      }
+      const build = `h${hex(7)}_0`;
+      subdirs[subdir]![`${name}-${version}-${build}.conda`] = {
+        name, version, build, build_number: 0, depends: subdir === "noarch" ? depends.slice(1) : depends, subdir,
+        md5: hex(32), sha256: hex(64), size: 1000 + Math.floor(rand() * 1e6), license: "MIT", timestamp: 1700000000000,
+        ...(subdir === "noarch" ? { noarch: "generic" } : {}),
+      };
+      records++;
+    }
+  }
+  for (const [subdir, packages] of Object.entries(subdirs)) {
+    mkdirSync(join(dir, subdir), { recursive: true });
+    writeFileSync(join(dir, subdir, "repodata.json"), JSON.stringify({ info: { subdir }, packages: {}, "packages.conda": packages }));
+  }
+  return { records, roots: Array.from({ length: 20 }, (_, k) => `pkg${String(k * 7 + 1).padStart(5, "0")}`) };
+}
