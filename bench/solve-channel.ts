@@ -31,14 +31,18 @@ export function generateChannel(dir: string, names = 2500, versionsPerName = 20)
     const subdir = i % 10 === 0 ? "noarch" : "linux-64";
     for (let v = 0; v < versionsPerName; v++) {
       const version = `${1 + Math.floor(v / 5)}.${v % 5}.0`;
-      // Depend only on higher-numbered names: the graph has no cycles, and the roots are the
-      // low-numbered names.
+      // Depend only on higher-numbered names (no cycles; the roots are low-numbered), far apart
+      // so an environment pulls in a few hundred packages, not the whole channel. Constraints are
+      // the usual shapes (lower bounds, pins to a major) and mostly satisfiable by new versions,
+      // as in a healthy channel; older versions of a package pin older majors of its deps.
       const depends = ["__glibc >=2.17"];
-      const count = Math.floor(rand() * 4);
+      const count = rand() < 0.35 ? 0 : rand() < 0.7 ? 1 : 2;
       for (let d = 0; d < count && i + 1 < names; d++) {
-        const j = i + 1 + Math.floor(rand() * Math.min(200, names - i - 1));
-        const major = 1 + Math.floor(rand() * 4);
-        depends.push(`pkg${String(j).padStart(5, "0")} >=${major}.0,<${major + 1}.0a0`);
+        const j = i + 1 + Math.floor(rand() * Math.min(800, names - i - 1));
+        const dep = `pkg${String(j).padStart(5, "0")}`;
+        const newest = 4;
+        const major = v >= versionsPerName - 5 ? newest : 1 + Math.floor(rand() * newest);
+        depends.push(rand() < 0.5 ? `${dep} >=${major - 1 || 1}.0` : `${dep} >=${major}.0,<${major + 1}.0a0`);
       }
       const build = `h${hex(7)}_0`;
       subdirs[subdir]![`${name}-${version}-${build}.conda`] = {

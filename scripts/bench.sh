@@ -6,4 +6,5 @@ cd "$root"
 export PATH="$(bash scripts/setup-node.sh):$PATH"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 bash scripts/e2e/setup.sh
+node scripts/bundle.mjs   # the solver benchmark runs the bundled CLI, as the build step does
 npx --no-install tsx bench/run.ts
