@@ -25,7 +25,7 @@ await build({
   // rattler's "import" build inlines its 3 MB WebAssembly as text; its Node build reads the file
   // (copied beside the bundle below) only when the solver runs.
   alias: { "@conda-org/rattler": "./node_modules/@conda-org/rattler/dist/rattler.node.cjs" },
-  // CommonJS dependencies (grpc-js, protobufjs) call require() for Node's built-in modules, and
+  // CommonJS dependencies (protobufjs, yaml) call require() for Node's built-in modules, and
   // rattler finds its WASM file through __dirname: give the ESM bundle both.
   banner: {
     js: [

@@ -31,18 +31,22 @@ async function transfer(bridge: Bridge, opts: BuildOptions, local: string, inclu
 export async function readInput(bridge: Bridge, opts: BuildOptions): Promise<InputFile> {
   const candidates = inputCandidates(opts.filename);
   const include = [...candidates, ...candidates.map((c) => `${c}.dockerignore`), conventionalLockName];
-  const { ref, present } = await transfer(bridge, opts, opts.dockerfileLocal, include, `[internal] load ${opts.filename}`, opts.dockerfileLocal);
-  const name = chooseInput(opts.filename, present);
-  if (!name) throw new SpecError({ name: opts.filename }, [{ message: missingInputMessage(opts.filename) }]);
-  const ignoreName = `${name}.dockerignore`;
-  const [data, ignore, conventionalLock] = await Promise.all([
-    bridge.readFile(ref, name),
-    present.has(ignoreName) ? bridge.readFile(ref, ignoreName).then((b) => parseDockerignore(utf8(b))) : undefined,
-    present.has(conventionalLockName) ? bridge.readFile(ref, conventionalLockName) : undefined,
-  ]);
+  const state = State.local(opts.dockerfileLocal, { sessionId: opts.sessionId, include, sharedKeyHint: opts.dockerfileLocal, name: `[internal] load ${opts.filename}` });
+  const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps }), { evaluate: true });
+  const optional = (path: string) => bridge.readFile(ref, path).catch(() => undefined);
+  const conventionalLock = optional(conventionalLockName);
+  let name: string | undefined;
+  if (candidates.length === 1) {
+    name = candidates[0]!; // the usual case (-f environment.yml): no listing first
+  } else {
+    name = chooseInput(opts.filename, new Set((await bridge.readDir(ref, "/")).map((s) => s.path ?? "")));
+  }
+  // The file, its own .dockerignore and a lock beside it, all in one round of calls.
+  const [data, ignoreBytes, lock] = await Promise.all([name ? optional(name) : undefined, name ? optional(`${name}.dockerignore`) : undefined, conventionalLock]);
+  if (!name || !data) throw new SpecError({ name: opts.filename }, [{ message: missingInputMessage(opts.filename) }]);
   // With -f -, buildx calls the piped text "Dockerfile"; tell the user the name they know.
   const shown = name === "Dockerfile" && opts.filename === "Dockerfile" ? "environment.yml (stdin)" : name;
-  return { name: shown, data, text: utf8(data), ignore, conventionalLock };
+  return { name: shown, data, text: utf8(data), ignore: ignoreBytes ? parseDockerignore(utf8(ignoreBytes)) : undefined, conventionalLock: lock };
 }
 
 export async function readContextIgnore(bridge: Bridge, opts: BuildOptions): Promise<string[]> {

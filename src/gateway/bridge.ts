@@ -4,7 +4,7 @@ import type { PbDefinition, PbPlatform, PbRange } from "../llb/pb";
 import { validateDefinition } from "../llb/validate";
 import { GatewayClient } from "./client";
 import type { Result, RpcStatus, Stat } from "./messages";
-import { connectStdio, type StdioChannel } from "./transport";
+import { StdioTransport, type UnaryTransport } from "./transport";
 import { protoRoot } from "./proto";
 import { mark } from "../timing";
 
@@ -19,7 +19,7 @@ export class Bridge {
   private returned = false;
 
   private constructor(
-    private readonly channel: StdioChannel,
+    private readonly transport: UnaryTransport,
     readonly client: GatewayClient,
     readonly llbCaps: ReadonlySet<string>,
     readonly frontendCaps: ReadonlySet<string>,
@@ -27,14 +27,14 @@ export class Bridge {
   ) {}
 
   static async connect(): Promise<Bridge> {
-    const channel = await connectStdio();
+    const transport = new StdioTransport();
     protoRoot();
     mark("proto");
-    const client = new GatewayClient(channel.client);
+    const client = new GatewayClient(transport);
     const pong = await client.ping();
     const enabled = (caps: { ID: string; Enabled?: boolean }[] | undefined) => new Set((caps ?? []).filter((c) => c.Enabled).map((c) => c.ID));
     const platforms = pong.Workers?.[0]?.platforms ?? [];
-    return new Bridge(channel, client, enabled(pong.LLBCaps), enabled(pong.FrontendAPICaps), platforms);
+    return new Bridge(transport, client, enabled(pong.LLBCaps), enabled(pong.FrontendAPICaps), platforms);
   }
 
   /** Solves a definition and returns the ref id of its result. */
@@ -99,6 +99,6 @@ export class Bridge {
   }
 
   close(): void {
-    this.channel.close();
+    this.transport.close();
   }
 }

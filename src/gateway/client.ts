@@ -1,6 +1,5 @@
 // A typed client for BuildKit's LLBBridge service. One method per RPC we use; each is a plain
 // unary call whose messages are encoded with our own .proto files.
-import type * as grpc from "@grpc/grpc-js";
 import type { PbDefinition } from "../llb/pb";
 import type {
   PongResponse,
@@ -15,38 +14,17 @@ import type {
   WarnRequest,
 } from "./messages";
 import { decode, encode } from "./proto";
+import type { UnaryTransport } from "./transport";
 
 const service = "/moby.buildkit.v1.frontend.LLBBridge/";
 const pkg = "moby.buildkit.v1.frontend.";
 
-/** A failed RPC, with the daemon's message kept readable. */
-export class GatewayCallError extends Error {
-  constructor(
-    readonly method: string,
-    readonly code: number,
-    readonly details: string,
-  ) {
-    super(details);
-    this.name = "GatewayCallError";
-  }
-}
-
 export class GatewayClient {
-  constructor(private readonly client: grpc.Client) {}
+  constructor(private readonly transport: UnaryTransport) {}
 
-  private call<Res>(method: string, requestType: string, responseType: string, request: object): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest<object, Res>(
-        service + method,
-        (value) => Buffer.from(encode(pkg + requestType, value)),
-        (bytes) => decode<Res>(pkg + responseType, bytes),
-        request,
-        (err, response) => {
-          if (err) reject(new GatewayCallError(method, err.code, err.details || err.message));
-          else resolve(response as Res);
-        },
-      );
-    });
+  private async call<Res>(method: string, requestType: string, responseType: string, request: object): Promise<Res> {
+    const bytes = await this.transport.call(service + method, encode(pkg + requestType, request));
+    return decode<Res>(pkg + responseType, bytes);
   }
 
   ping(): Promise<PongResponse> {

@@ -1,65 +1,127 @@
-// The gRPC channel to BuildKit over this process's stdin (daemon -> us) and stdout (us -> daemon).
+// gRPC unary calls to BuildKit over this process's stdin (daemon -> us) and stdout (us -> daemon).
 //
-// @grpc/grpc-js has no hook for a custom stream, so we listen on a private unix socket, let
-// grpc-js connect to it, and splice exactly that one connection onto stdin/stdout. A second
-// connection cannot exist (there is only one stdin), so the listener closes after the first, and
-// the channel is told never to go idle or reconnect.
-import * as grpc from "@grpc/grpc-js";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Readable, Writable } from "node:stream";
+// One HTTP/2 (h2c) session over the two pipes, opened once: there is only one stdin, so there can
+// be only one connection, and nothing here ever reconnects. Each call is a gRPC unary exchange: a
+// length-prefixed message out, one back, and the status in the trailers (or in the headers of a
+// trailers-only answer). We started on @grpc/grpc-js spliced onto stdio through a unix socket;
+// it worked, but loading and connecting it cost ~75 ms of every build (see docs/benchmarks.md),
+// and its reconnect machinery is exactly what this single-pipe transport must not have.
+import * as http2 from "node:http2";
+import { Duplex, type Readable, type Writable } from "node:stream";
 
-export interface StdioChannel {
-  client: grpc.Client;
+/** A failed call: the gRPC status code and message the daemon sent (or a transport failure). */
+export class RpcError extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    readonly details: string,
+  ) {
+    super(details);
+    this.name = "RpcError";
+  }
+}
+
+/** gRPC status codes we produce ourselves. */
+const UNAVAILABLE = 14;
+const INTERNAL = 13;
+const RESOURCE_EXHAUSTED = 8;
+
+/** The daemon refuses messages over 4 MiB from a frontend; say so before sending one. */
+export const maxSendBytes = 4 * 1024 * 1024;
+
+export interface UnaryTransport {
+  call(path: string, request: Uint8Array): Promise<Uint8Array>;
   close(): void;
 }
 
-const maxInt32 = 2 ** 31 - 1;
+function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0; // not compressed
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
 
-export const channelOptions: grpc.ChannelOptions = {
-  "grpc.max_receive_message_length": -1,
-  // The daemon rejects frontend->daemon messages over 4 MiB; failing here gives a clearer error.
-  "grpc.max_send_message_length": 4 * 1024 * 1024,
-  "grpc.client_idle_timeout_ms": maxInt32,
-  "grpc.keepalive_time_ms": maxInt32,
-  "grpc.enable_retries": 0,
-  "grpc.initial_reconnect_backoff_ms": maxInt32,
-  "grpc.max_reconnect_backoff_ms": maxInt32,
-  "grpc.use_local_subchannel_pool": 1,
-};
+function unframe(data: Buffer, method: string): Uint8Array {
+  if (data.length < 5) throw new RpcError(method, INTERNAL, `response too short (${data.length} bytes)`);
+  if (data[0] !== 0) throw new RpcError(method, INTERNAL, "compressed responses are not supported");
+  const length = data.readUInt32BE(1);
+  if (data.length !== 5 + length) throw new RpcError(method, INTERNAL, `expected one message of ${length} bytes, got ${data.length - 5}`);
+  return data.subarray(5);
+}
 
-export function connectStdio(input: Readable = process.stdin, output: Writable = process.stdout): Promise<StdioChannel> {
-  const dir = mkdtempSync(join(tmpdir(), "conda-frontend-"));
-  const socketPath = join(dir, "gateway.sock");
-  return new Promise((resolve, reject) => {
-    let spliced: Socket | undefined;
-    const server = createServer((socket) => {
-      if (spliced) {
-        socket.destroy();
-        return;
-      }
-      spliced = socket;
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
-      input.pipe(socket);
-      socket.pipe(output);
-      // The daemon closing stdin ends the build; nothing can be done after that.
-      input.on("end", () => socket.end());
+function statusOf(headers: http2.IncomingHttpHeaders): { code: number; message: string } | undefined {
+  const code = headers["grpc-status"];
+  if (code === undefined) return undefined;
+  const raw = String(headers["grpc-message"] ?? "");
+  let message = raw;
+  try {
+    message = decodeURIComponent(raw);
+  } catch {
+    // Not percent-encoded after all: keep it as it is.
+  }
+  return { code: Number(code), message };
+}
+
+export class StdioTransport implements UnaryTransport {
+  private readonly session: http2.ClientHttp2Session;
+  private failure: Error | undefined;
+
+  constructor(input: Readable = process.stdin, output: Writable = process.stdout) {
+    const pipe = Duplex.from({ readable: input, writable: output });
+    this.session = http2.connect("http://buildkit.invalid", {
+      createConnection: () => pipe as unknown as import("node:net").Socket,
+      // Large ReadFile answers (a lock, a package list) should not stall on flow control.
+      settings: { initialWindowSize: 16 * 1024 * 1024, maxFrameSize: 1024 * 1024 },
     });
-    server.on("error", reject);
-    server.listen(socketPath, () => {
-      const client = new grpc.Client(`unix:${socketPath}`, grpc.credentials.createInsecure(), channelOptions);
-      resolve({
-        client,
-        close() {
-          client.close();
-          spliced?.destroy();
-          server.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
+    this.session.on("error", (e) => (this.failure = e));
+    this.session.on("close", () => (this.failure ??= new Error("the connection to BuildKit closed")));
+  }
+
+  call(path: string, request: Uint8Array): Promise<Uint8Array> {
+    const method = path.slice(path.lastIndexOf("/") + 1);
+    if (this.failure) return Promise.reject(new RpcError(method, UNAVAILABLE, this.failure.message));
+    if (request.length > maxSendBytes) {
+      return Promise.reject(new RpcError(method, RESOURCE_EXHAUSTED, `${method} request is ${request.length} bytes; BuildKit accepts at most ${maxSendBytes} from a frontend`));
+    }
+    return new Promise((resolve, reject) => {
+      const stream = this.session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/grpc+proto",
+        te: "trailers",
       });
+      const chunks: Buffer[] = [];
+      let status: { code: number; message: string } | undefined;
+      stream.on("response", (headers) => {
+        // A trailers-only answer carries the status in the headers.
+        status ??= statusOf(headers);
+      });
+      stream.on("trailers", (trailers) => {
+        status = statusOf(trailers) ?? status;
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("error", (e) => reject(new RpcError(method, UNAVAILABLE, e.message)));
+      stream.on("close", () => {
+        if (!status) {
+          reject(new RpcError(method, UNAVAILABLE, this.failure?.message ?? `${method}: the stream closed without a gRPC status`));
+          return;
+        }
+        if (status.code !== 0) {
+          reject(new RpcError(method, status.code, status.message));
+          return;
+        }
+        try {
+          resolve(unframe(Buffer.concat(chunks), method));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      stream.end(frame(request));
     });
-  });
+  }
+
+  close(): void {
+    this.session.close();
+  }
 }
