@@ -2,9 +2,10 @@
 // is the gateway frontend; subcommands are the tools that run inside build steps.
 import { runFrontend } from "./frontend/build";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir>]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json>]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
-  solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)`;
+  solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
+  install    link one package into a prefix under an output folder (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = "frontend", ...rest] = argv;
@@ -17,6 +18,12 @@ async function main(argv: string[]): Promise<number> {
       // Loaded only here: the solver's WASM is not needed to run the frontend itself.
       const { runSolve } = await import("./conda/solve");
       return runSolve(request, out);
+    }
+    case "install": {
+      const [request] = rest;
+      if (!request) break;
+      const { runInstall } = await import("./conda/install/install");
+      return runInstall(request);
     }
     case "help":
     case "--help":

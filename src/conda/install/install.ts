@@ -1,0 +1,88 @@
+// The install step's tool (`conda-frontend install <request.json>`): one package, verified,
+// read, linked into <out>/<prefix>, recorded in conda-meta. BuildKit runs one such step per
+// package, so a changed package re-does only its own step.
+import { createHash } from "node:crypto";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readPackage } from "./archive";
+import { condaMetaName, condaMetaRecord } from "./conda-meta";
+import { linkPackage } from "./link";
+import { readMetadata } from "./metadata";
+import { type PythonInfo, pythonInfo } from "./noarch";
+
+export interface InstallRequest {
+  /** Path of the downloaded archive inside the step. */
+  archive: string;
+  url: string;
+  filename: string;
+  md5?: string;
+  sha256?: string;
+  prefix: string;
+  /** Where the layer is written: the prefix's files go to outRoot + prefix. */
+  outRoot: string;
+  /** For noarch: python packages: the environment's python archive (its index.json decides). */
+  pythonArchive?: string;
+  requestedSpec?: string;
+  /** SOURCE_DATE_EPOCH: the time of directories and generated files. */
+  epoch?: number;
+}
+
+export class VerifyError extends Error {}
+
+function verify(bytes: Buffer, req: InstallRequest): void {
+  const what = `${req.filename} from ${req.url}`;
+  if (req.sha256) {
+    const got = createHash("sha256").update(bytes).digest("hex");
+    if (got !== req.sha256) throw new VerifyError(`${what}: sha256 mismatch: the lock says ${req.sha256}, the download is ${got}`);
+  } else if (req.md5) {
+    const got = createHash("md5").update(bytes).digest("hex");
+    if (got !== req.md5) throw new VerifyError(`${what}: md5 mismatch: the lock says ${req.md5}, the download is ${got}`);
+  } else {
+    throw new VerifyError(`${what}: no sha256 or md5 to verify the download with`);
+  }
+}
+
+async function pythonOf(archive: string): Promise<PythonInfo> {
+  const meta = readMetadata(await readPackage(readFileSync(archive)));
+  return pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path);
+}
+
+/** Gives every directory under `root` the same time, so identical inputs give identical layers. */
+function settleDirectoryTimes(root: string, epoch: number): void {
+  for (const name of readdirSync(root)) {
+    const full = join(root, name);
+    if (lstatSync(full).isDirectory()) settleDirectoryTimes(full, epoch);
+  }
+  utimesSync(root, epoch, epoch);
+}
+
+export async function installPackage(req: InstallRequest): Promise<{ scripts: string[]; files: number }> {
+  const bytes = readFileSync(req.archive);
+  verify(bytes, req);
+  const entries = await readPackage(bytes);
+  const meta = readMetadata(entries);
+  const python = meta.noarch === "python" && req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
+  const epoch = req.epoch ?? 0;
+  const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python, epoch });
+  const metaDir = join(req.outRoot, req.prefix, "conda-meta");
+  mkdirSync(metaDir, { recursive: true });
+  const record = condaMetaRecord(meta.index, { url: req.url, filename: req.filename, md5: req.md5, sha256: req.sha256, requestedSpec: req.requestedSpec }, linked, req.prefix, bytes.length);
+  const metaFile = join(metaDir, condaMetaName(meta.index));
+  writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
+  utimesSync(metaFile, epoch, epoch);
+  settleDirectoryTimes(req.outRoot, epoch);
+  return { scripts: linked.scripts, files: linked.files.length };
+}
+
+export async function runInstall(requestPath: string): Promise<number> {
+  const req = JSON.parse(readFileSync(requestPath, "utf8")) as InstallRequest;
+  try {
+    const { scripts, files } = await installPackage(req);
+    process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}\n`);
+    for (const s of scripts) process.stderr.write(`warning: ${req.filename} ships ${s}; it was not run (image.post-link: run runs post-link scripts)\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`conda-frontend install: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,146 @@
+// Linking one package into a prefix under an output root: every path paths.json lists, placed
+// (noarch python mapping), patched (prefix placeholders), with its mode, softlinks re-created,
+// and nothing written outside the prefix. Returns what conda-meta records.
+import { createHash } from "node:crypto";
+import { chmodSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join, posix } from "node:path";
+import type { ArchiveEntry } from "./archive";
+import type { PackageMetadata } from "./metadata";
+import { entryPointScript, noarchPythonPath, parseEntryPoint, type PythonInfo } from "./noarch";
+import { replaceBinary, replaceText } from "./prefix";
+
+export class LinkError extends Error {}
+
+export interface PathRecord {
+  _path: string;
+  path_type: string;
+  sha256?: string;
+  size_in_bytes?: number;
+  file_mode?: "text" | "binary";
+  prefix_placeholder?: string;
+  sha256_in_prefix?: string;
+}
+
+export interface LinkResult {
+  files: string[];
+  paths: PathRecord[];
+  /** Paths of post-link / pre-unlink scripts the package ships (never run here). */
+  scripts: string[];
+}
+
+export interface LinkOptions {
+  /** Where the prefix's files go: outRoot + prefix. */
+  outRoot: string;
+  prefix: string;
+  python?: PythonInfo;
+  /** Seconds: the time given to directories and generated files (SOURCE_DATE_EPOCH or 0). */
+  epoch: number;
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+/** A relative path that stays inside the prefix, or an error. */
+export function safeRelativePath(path: string, packageName: string): string {
+  if (path === "" || path.startsWith("/") || path.includes("\0") || path.includes("\\")) {
+    throw new LinkError(`${packageName}: refusing the path ${JSON.stringify(path)}: it must be relative to the prefix`);
+  }
+  const normal = posix.normalize(path);
+  if (normal === ".." || normal.startsWith("../") || path.split("/").includes("..")) {
+    throw new LinkError(`${packageName}: refusing the path ${JSON.stringify(path)}: it leaves the prefix`);
+  }
+  return normal.replace(/\/+$/, "");
+}
+
+/** No directory on the way to `rel` may be a symlink: that is how an archive escapes its root. */
+function checkParents(root: string, rel: string, packageName: string): void {
+  const parts = rel.split("/").slice(0, -1);
+  let at = root;
+  for (const part of parts) {
+    at = join(at, part);
+    let st;
+    try {
+      st = lstatSync(at);
+    } catch {
+      return; // not created yet: nothing to follow
+    }
+    if (st.isSymbolicLink()) throw new LinkError(`${packageName}: refusing ${JSON.stringify(rel)}: it goes through the symlink ${JSON.stringify(posix.relative(root, at))}`);
+  }
+}
+
+function place(root: string, rel: string): string {
+  const full = join(root, rel);
+  mkdirSync(dirname(full), { recursive: true });
+  // An existing destination is replaced, never written through.
+  rmSync(full, { force: true, recursive: false });
+  return full;
+}
+
+export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts: LinkOptions): LinkResult {
+  const name = meta.index.name;
+  const root = join(opts.outRoot, opts.prefix);
+  mkdirSync(root, { recursive: true });
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  for (const e of entries) safeRelativePath(e.path, name); // refuse a bad archive even for unlisted entries
+  if (meta.noarch === "python" && !opts.python) throw new LinkError(`${name} is a noarch: python package, but the environment has no python`);
+  const files: string[] = [];
+  const paths: PathRecord[] = [];
+  const scripts: string[] = [];
+
+  for (const p of meta.paths) {
+    const source = safeRelativePath(p.path, name);
+    const rel = safeRelativePath(meta.noarch === "python" ? noarchPythonPath(source, opts.python!) : source, name);
+    checkParents(root, rel, name);
+    if (p.pathType === "directory") {
+      mkdirSync(join(root, rel), { recursive: true });
+      continue;
+    }
+    const entry = byPath.get(p.path) ?? byPath.get(source);
+    if (!entry) throw new LinkError(`${name}: info/paths.json lists ${JSON.stringify(p.path)}, but the archive does not contain it`);
+    const full = place(root, rel);
+    const record: PathRecord = { _path: rel, path_type: p.pathType };
+    if (p.pathType === "softlink" || entry.type === "symlink") {
+      // The same link text, relative or absolute; never followed.
+      symlinkSync(entry.linkname ?? "", full);
+      lutimesSync(full, entry.mtime, entry.mtime);
+      record.path_type = "softlink";
+    } else {
+      let data = entry.data;
+      if (entry.type === "hardlink") {
+        const target = byPath.get(entry.linkname ?? "");
+        if (!target) throw new LinkError(`${name}: ${p.path} is a hard link to ${JSON.stringify(entry.linkname)}, which the archive does not contain`);
+        data = target.data;
+      }
+      record.sha256 = p.sha256 ?? sha256(data);
+      record.size_in_bytes = p.size ?? data.length;
+      if (p.prefixPlaceholder) {
+        const patched = p.fileMode === "binary" ? replaceBinary(data, p.prefixPlaceholder, opts.prefix, rel) : replaceText(data, p.prefixPlaceholder, opts.prefix);
+        record.file_mode = p.fileMode ?? "text";
+        record.prefix_placeholder = p.prefixPlaceholder;
+        record.sha256_in_prefix = sha256(patched);
+        data = patched;
+      }
+      const mode = (entry.type === "hardlink" ? byPath.get(entry.linkname ?? "")?.mode : entry.mode) ?? 0o644;
+      writeFileSync(full, data, { mode });
+      chmodSync(full, mode & 0o7777); // exactly the archive's mode, whatever the umask
+      utimesSync(full, entry.mtime, entry.mtime);
+    }
+    if (/^bin\/\.[^/]+-(post-link|pre-unlink|pre-link)\.sh$/.test(rel)) scripts.push(rel);
+    files.push(rel);
+    paths.push(record);
+  }
+
+  if (meta.noarch === "python") {
+    for (const spec of meta.entryPoints) {
+      const ep = parseEntryPoint(spec);
+      const rel = `bin/${ep.command}`;
+      const full = place(root, rel);
+      const script = Buffer.from(entryPointScript(ep, opts.prefix, opts.python!));
+      writeFileSync(full, script, { mode: 0o775 });
+      chmodSync(full, 0o775);
+      utimesSync(full, opts.epoch, opts.epoch);
+      files.push(rel);
+      paths.push({ _path: rel, path_type: "unix_python_entry_point", sha256: sha256(script), size_in_bytes: script.length });
+    }
+  }
+  return { files, paths, scripts };
+}
