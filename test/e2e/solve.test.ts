@@ -24,13 +24,20 @@ function lockBuild(dir: string, file = "environment.yml", extra: string[] = [], 
 }
 
 /** The solve exec steps that ran (the small request file beside them does not count). */
+/**
+ * BuildKit's cache outlives a test run: a spec that is always satisfiable but unique to this run
+ * makes the first solve of a test really run.
+ */
+const fresh = `greet-data >=0.0.${Date.now()}`;
+
 const solveSteps = (output: string) => executedSteps(output).filter((s) => /^\[solve [^\]]+\] \d+ specs? from/.test(s));
 
 describe("solving in a build step, and lock files", () => {
   it("exports a conda-lock.yml that honours the pins, re-solves only when a dependency changes, and builds from the lock with no solve", () => {
-    const dir = project({ "environment.yml": envYml(["python=3.12", "libgreet=1.0", "greetpy=0.1", "greet-data"]) });
+    const dir = project({ "environment.yml": envYml(["python=3.12", "libgreet=1.0", "greetpy=0.1", fresh]) });
     const first = lockBuild(dir);
     expect(first.code, first.output).toBe(0);
+    expect(solveSteps(first.output), first.output).toHaveLength(1);
     expect(first.output).toMatch(/\[solve linux-64\] 4 specs from 1 channel/);
     const lockText = readFileSync(join(dir, "out/conda-lock.yml"), "utf8");
     const versions = lockedVersions(lockText);
@@ -53,7 +60,7 @@ describe("solving in a build step, and lock files", () => {
     expect(solveSteps(forced.output)).toHaveLength(1);
 
     // One edited dependency line: solved again, and the pin moves.
-    writeFileSync(join(dir, "environment.yml"), envYml(["python=3.12", "libgreet=2.0", "greetpy=0.1", "greet-data"]));
+    writeFileSync(join(dir, "environment.yml"), envYml(["python=3.12", "libgreet=2.0", "greetpy=0.1", fresh]));
     const edited = lockBuild(dir);
     expect(edited.code, edited.output).toBe(0);
     expect(solveSteps(edited.output)).toHaveLength(1);
@@ -73,7 +80,7 @@ describe("solving in a build step, and lock files", () => {
     expect(image.output).not.toContain("[solve");
 
     // A lock made from another environment.yml is refused, with how to refresh it.
-    writeFileSync(join(dir, "environment.yml"), envYml(["python=3.12", "libgreet=1.0", "greetpy=0.1", "greet-data"]));
+    writeFileSync(join(dir, "environment.yml"), envYml(["python=3.12", "libgreet=1.0", "greetpy=0.1", fresh]));
     const stale = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
     expect(stale.code).not.toBe(0);
     expect(stale.output).toMatch(/conda-lock\.yml is stale/);
