@@ -12,12 +12,13 @@ import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform, hostPlatform, normalizePlatform } from "../llb/platform";
 import { parseEnvironment } from "../spec/environment";
 import { SpecError } from "../spec/errors";
-import { writeCondaLock } from "../spec/lock";
+import { type Lock, writeCondaLock } from "../spec/lock";
 import { appLayer, contextIncludes } from "../stages/app";
 import { type BuildPlan, planBuild } from "../stages/plan";
 import { lockFileState, type ToolImage } from "../stages/solve";
 import { mark, timingReport } from "../timing";
 import { givenLock, type LockChoice, solvedLock } from "./conda";
+import { installEnvironment } from "./install";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 
 /** Calls `fn` once per distinct platform, sharing the promise. */
@@ -60,12 +61,27 @@ async function toolImage(bridge: Bridge, opts: BuildOptions, workerPlatform: PbP
   return { ref, digest: resolved.digest, platform: workerPlatform, entrypoint, env: config.config.Env ?? [] };
 }
 
-async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, context: State, sourceInfo: PbSourceInfo): Promise<PlatformResult> {
+interface Environment {
+  lock: Lock;
+  tool: ToolImage;
+}
+
+async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, context: State, sourceInfo: PbSourceInfo, environment?: Environment): Promise<PlatformResult> {
   const { platform } = base;
+  const baseConfig = parseBaseConfig(base.resolved.config, platform);
+  let below = base.state;
+  let condaEnv: [string, string][] = [];
+  if (environment) {
+    const installed = await installEnvironment(bridge, plan, environment.lock, platform, { state: base.state, config: baseConfig.config }, environment.tool, plan.conda.name, sourceInfo);
+    below = installed.state;
+    condaEnv = installed.env;
+    for (const w of installed.warnings) await bridge.warn(`${formatPlatform(platform)}: ${w}`);
+  }
   const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context, timestamp: plan.sourceDateEpoch });
-  const image = merge([base.state, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
+  const image = merge([below, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
   const refId = await bridge.solve(marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }));
-  const config = buildImageConfig(parseBaseConfig(base.resolved.config, platform), { platform, ...plan.image, sourceDateEpoch: plan.sourceDateEpoch });
+  // The environment's variables first; image.env, the user's explicit word, last.
+  const config = buildImageConfig(baseConfig, { platform, ...plan.image, env: [...condaEnv, ...plan.image.env], sourceDateEpoch: plan.sourceDateEpoch });
   return { platform, refId, config, baseConfig: base.resolved.config.length ? base.resolved.config : undefined };
 }
 
@@ -88,8 +104,10 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   // A given lock is checked before anything is pulled: a lock for the wrong platform fails fast.
   const given = needsConda ? await givenLock(bridge, opts, plan, input) : undefined;
   const baseFor = memo((p: PbPlatform) => resolveBase(bridge, plan, opts, p, input));
+  let toolPromise: Promise<ToolImage> | undefined;
+  const toolImageOnce = () => (toolPromise ??= toolImage(bridge, opts, workerPlatform));
   const solve = async (): Promise<LockChoice> => {
-    const tool = await toolImage(bridge, opts, workerPlatform);
+    const tool = await toolImageOnce();
     return solvedLock(bridge, opts, plan, input, sourceInfo, { tool, platforms: plan.platforms, base: async (p) => (await baseFor(p)).state });
   };
   if (plan.target === "lock") {
@@ -101,7 +119,7 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   }
   const bases = await Promise.all(plan.platforms.map(baseFor));
   const lock = needsConda ? (given ?? (await solve())) : undefined;
-  void lock; // the install stage consumes it
+  const environment = lock ? { lock: lock.lock, tool: await toolImageOnce() } : undefined;
   mark("lock");
 
   const exclude = input.ignore ?? (await contextIgnore);
@@ -112,7 +130,7 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
     sharedKeyHint: opts.contextLocal,
     name: "[internal] load build context",
   });
-  const results = await Promise.all(bases.map((b) => imageForPlatform(bridge, plan, b, context, sourceInfo)));
+  const results = await Promise.all(bases.map((b) => imageForPlatform(bridge, plan, b, context, sourceInfo, environment)));
   mark("solved");
   const extra: Record<string, Uint8Array> = {};
   if (plan.sourceDateEpoch !== undefined) extra["source.date.epoch"] = Buffer.from(String(plan.sourceDateEpoch));

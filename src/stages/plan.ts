@@ -44,6 +44,10 @@ export interface CondaPlan {
   virtualPackages: Record<string, string>;
   /** CONDA_OVERRIDE_* build args, keyed by what follows the prefix. */
   overrides: Record<string, string>;
+  /** `variables:`: what activation would set; they become image ENV and conda-meta/state. */
+  variables: [string, string][];
+  /** `name:`, for CONDA_DEFAULT_ENV. */
+  name?: string;
 }
 
 export const conventionalLockName = "conda-lock.yml";
@@ -92,6 +96,8 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     lockfile,
     virtualPackages: Object.fromEntries(spec.image.virtualPackages.map((v) => [v.key.value, v.value.value])),
     overrides,
+    variables: spec.variables.map((v) => [v.key.value, v.value.value]),
+    name: spec.name?.value,
   };
 }
 
@@ -148,8 +154,8 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   ] as const) {
     if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });
   }
-  if (target === "image" && (spec.dependencies.length || spec.pip.length)) {
-    warnings.push({ message: "the environment is solved but not installed yet by this frontend version: the image holds the base and the app only", range: spec.dependencies[0]?.range ?? spec.pip[0]?.range });
+  if (target === "image" && spec.pip.length) {
+    warnings.push({ message: "pip: entries are not installed yet by this frontend version", range: spec.pip[0]!.range });
   }
 
   if (problems.length) throw new SpecError(spec.file, problems);

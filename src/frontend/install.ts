@@ -1,0 +1,88 @@
+// The frontend's side of installing: build the install stage for a platform, then look into the
+// installed environment for what activation would have done (env_vars.d), what cannot be done
+// without a shell (activate.d scripts), and post-link scripts that were not run.
+import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
+import type { Bridge } from "../gateway/bridge";
+import { getEnv } from "../image/config";
+import { marshal, merge, type State } from "../llb";
+import type { PbPlatform, PbSourceInfo } from "../llb/pb";
+import { formatPlatform } from "../llb/platform";
+import type { Lock } from "../spec/lock";
+import { installStage } from "../stages/install";
+import type { BuildPlan } from "../stages/plan";
+import type { ToolImage } from "../stages/solve";
+
+export interface InstalledEnvironment {
+  /** Base image plus the environment's layers. */
+  state: State;
+  /** Variables for the image config, in order (later wins). */
+  env: [string, string][];
+  warnings: string[];
+}
+
+const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
+
+async function listDir(bridge: Bridge, ref: string, dir: string, pattern?: string): Promise<string[]> {
+  try {
+    return (await bridge.client.readDir(ref, dir, pattern)).map((s) => s.path ?? "").filter(Boolean).sort();
+  } catch {
+    return []; // no such folder
+  }
+}
+
+export async function installEnvironment(
+  bridge: Bridge,
+  plan: BuildPlan,
+  lock: Lock,
+  platform: PbPlatform,
+  base: { state: State; config: { Env?: string[] } },
+  tool: ToolImage,
+  environmentName: string | undefined,
+  sourceInfo: PbSourceInfo,
+): Promise<InstalledEnvironment> {
+  const subdir = subdirOf(platform);
+  const packages = lock.packages.filter((p) => p.platform === subdir && p.manager === "conda" && !isVirtualPackageName(p.name));
+  const requested = Object.fromEntries(plan.conda.specs.map((s) => [s.value.name, s.value.text]));
+  const stage = installStage({
+    tool,
+    packages,
+    prefix: plan.prefix,
+    requested,
+    variables: plan.conda.variables,
+    environmentName,
+    sourceDateEpoch: plan.sourceDateEpoch,
+    ignoreCache: plan.ignoreCache,
+  });
+  const state = merge([base.state, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
+
+  // Installing happens here rather than at export, so that what it left can be read.
+  const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
+  const env: [string, string][] = [];
+  const warnings: string[] = [];
+  const basePath = getEnv(base.config.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  env.push(["PATH", `${plan.prefix}/bin:${basePath}`]);
+  env.push(["CONDA_PREFIX", plan.prefix]);
+  if (environmentName) env.push(["CONDA_DEFAULT_ENV", environmentName]);
+
+  // What activation would set: env_vars.d in file order, then environment.yml's variables.
+  const varsDir = `${plan.prefix}/etc/conda/env_vars.d`;
+  for (const file of await listDir(bridge, ref, varsDir, "*.json")) {
+    try {
+      const vars = JSON.parse(utf8(await bridge.readFile(ref, `${varsDir}/${file}`))) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(vars)) env.push([k, String(v)]);
+    } catch (e) {
+      warnings.push(`${varsDir}/${file} could not be read as JSON, so its variables are not set: ${(e as Error).message}`);
+    }
+  }
+  env.push(...plan.conda.variables);
+
+  const activate = await listDir(bridge, ref, `${plan.prefix}/etc/conda/activate.d`);
+  if (activate.length) {
+    warnings.push(`activation scripts cannot run in the image (it has no shell to run them at start-up), so what they set is not set: ${activate.map((a) => `etc/conda/activate.d/${a}`).join(", ")}; set what your app needs with image.env`);
+  }
+  const scripts = (await listDir(bridge, ref, `${plan.prefix}/bin`, ".*-post-link.sh")).map((s) => s.replace(/^\.(.*)-post-link\.sh$/, "$1"));
+  if (scripts.length) {
+    warnings.push(`these packages ship post-link scripts, which were not run (the default; a script runs code from the package at install time): ${scripts.join(", ")}`);
+  }
+  return { state, env, warnings };
+}

@@ -1,0 +1,142 @@
+// The install stage: every locked package downloaded by BuildKit (an HTTP source verified and
+// cached by its sha256) and linked into the prefix by our own tool in its own exec step, whose
+// only inputs are that package's archive (and, for noarch packages, python's). A changed package
+// re-runs its own step; the others stay cached. The steps' outputs are stacked as layers in
+// dependency order, so where two packages ship the same file, the dependent's wins.
+import type { InstallRequest } from "../conda/install/install";
+import { FileActions, State } from "../llb";
+import type { LockedPackage } from "../spec/lock";
+import type { ToolImage } from "./solve";
+
+/** Above this many packages, neighbouring packages share a layer (images are limited to ~125). */
+export const maxPackageLayers = 100;
+
+export interface InstallStageInput {
+  tool: ToolImage;
+  /** The platform's conda packages from the lock (no virtual packages). */
+  packages: LockedPackage[];
+  prefix: string;
+  /** The user's specs by package name, recorded as requested_spec. */
+  requested: Record<string, string>;
+  /** `variables:` of environment.yml, for conda-meta/state. */
+  variables: [string, string][];
+  environmentName?: string;
+  sourceDateEpoch?: number;
+  ignoreCache: boolean;
+}
+
+export interface InstallStage {
+  /** Layers bottom to top: packages in dependency order, then the environment's own records. */
+  layers: State[];
+  /** Package names in the order their layers stack. */
+  order: string[];
+}
+
+/** Dependencies before dependents; among packages that do not depend on each other, by name. */
+export function installOrder(packages: LockedPackage[]): LockedPackage[] {
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  const sorted = [...packages].sort((a, b) => a.name.localeCompare(b.name));
+  const placed = new Set<string>();
+  const visiting = new Set<string>();
+  const out: LockedPackage[] = [];
+  const visit = (p: LockedPackage) => {
+    if (placed.has(p.name) || visiting.has(p.name)) return; // a cycle is broken where it closes
+    visiting.add(p.name);
+    for (const dep of Object.keys(p.dependencies).sort()) {
+      const d = byName.get(dep);
+      if (d) visit(d);
+    }
+    visiting.delete(p.name);
+    placed.add(p.name);
+    out.push(p);
+  };
+  for (const p of sorted) visit(p);
+  return out;
+}
+
+function isNoarch(p: LockedPackage): boolean {
+  return /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
+}
+
+export function download(p: LockedPackage): State {
+  return State.http(p.url, {
+    checksum: p.sha256 ? `sha256:${p.sha256}` : undefined,
+    filename: p.filename,
+    name: `[download] ${p.name} ${p.version} from ${p.url}`,
+  });
+}
+
+function packageLayer(input: InstallStageInput, p: LockedPackage, python: LockedPackage | undefined): State {
+  const needsPython = isNoarch(p) && python !== undefined;
+  const request: InstallRequest = {
+    archive: `/pkg/${p.filename}`,
+    url: p.url,
+    filename: p.filename,
+    md5: p.md5,
+    sha256: p.sha256,
+    prefix: input.prefix,
+    outRoot: "/out",
+    pythonArchive: needsPython ? `/python/${python.filename}` : undefined,
+    requestedSpec: input.requested[p.name],
+    epoch: input.sourceDateEpoch,
+  };
+  const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
+    name: `[install] ${p.name} ${p.version} request`,
+  });
+  const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
+  const exec = tool.run({
+    args: [...input.tool.entrypoint, "install", "/in/request.json"],
+    network: "none",
+    mounts: [
+      { type: "bind", dest: "/in", from: requestFile, readonly: true },
+      { type: "bind", dest: "/pkg", from: download(p), readonly: true },
+      ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: download(python), readonly: true }] : []),
+      { type: "bind", dest: "/out", from: State.scratch() },
+      { type: "tmpfs", dest: "/tmp" },
+    ],
+    name: `[install] ${p.name} ${p.version}-${p.build}`,
+    ignoreCache: input.ignoreCache,
+  });
+  return exec.mount("/out");
+}
+
+/** conda-meta/history (what makes a folder a conda environment) and conda-meta/state. */
+function environmentRecords(input: InstallStageInput, order: LockedPackage[]): State {
+  const time = input.sourceDateEpoch ?? 0;
+  const history = `==> ${new Date(time * 1000).toISOString().replace("T", " ").slice(0, 19)} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${order.map((p) => `+${channelPath(p)}::${p.name}-${p.version}-${p.build}`).join("\n")}\n# update specs: ${JSON.stringify(Object.values(input.requested))}\n`;
+  let actions = new FileActions()
+    .mkdir(`${input.prefix}/conda-meta`, { parents: true, timestamp: time })
+    .mkfile(`${input.prefix}/conda-meta/history`, history, { timestamp: time });
+  if (input.variables.length) {
+    const state = { env_vars: Object.fromEntries(input.variables) };
+    actions = actions.mkfile(`${input.prefix}/conda-meta/state`, JSON.stringify(state, null, 2) + "\n", { timestamp: time });
+  }
+  return State.scratch().file(actions, { name: `[install] conda-meta/history${input.variables.length ? " and state" : ""}` });
+}
+
+function channelPath(p: LockedPackage): string {
+  const u = new URL(p.url);
+  const parts = u.pathname.split("/").filter(Boolean);
+  return `${u.host}/${parts.slice(0, -2).join("/")}`.replace(/\/$/, "");
+}
+
+/** Packages in consecutive runs, when there are more than fit one layer each. */
+function group(layers: { name: string; state: State }[]): State[] {
+  if (layers.length <= maxPackageLayers) return layers.map((l) => l.state);
+  const size = Math.ceil(layers.length / maxPackageLayers);
+  const out: State[] = [];
+  for (let i = 0; i < layers.length; i += size) {
+    const chunk = layers.slice(i, i + size);
+    let actions = new FileActions();
+    for (const l of chunk) actions = actions.copy(l.state, "/", "/", { contents: true, createDestPath: true });
+    out.push(State.scratch().file(actions, { name: `[install] layer of ${chunk.map((c) => c.name).join(", ")}` }));
+  }
+  return out;
+}
+
+export function installStage(input: InstallStageInput): InstallStage {
+  const order = installOrder(input.packages);
+  const python = input.packages.find((p) => p.name === "python");
+  const layers = order.map((p) => ({ name: p.name, state: packageLayer(input, p, python) }));
+  return { layers: [...group(layers), environmentRecords(input, order)], order: order.map((p) => p.name) };
+}
