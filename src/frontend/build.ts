@@ -3,6 +3,9 @@
 // the input's lines.
 import { Bridge, type ResolvedImage } from "../gateway/bridge";
 import { Code, statusOf } from "../gateway/errors";
+import type { RpcStatus } from "../gateway/messages";
+import { decode } from "../gateway/proto";
+import { RpcError } from "../gateway/transport";
 import { type BuildOptions, OptionError, parseBuildOptions } from "../gateway/options";
 import { imageResult, type PlatformResult } from "../gateway/result";
 import { buildImageConfig, parseBaseConfig } from "../image/config";
@@ -169,6 +172,15 @@ function toStatus(e: unknown) {
     return statusOf(e.message, Code.InvalidArgument, data ? { filename: e.file.name, data, ranges: e.ranges } : undefined);
   }
   if (e instanceof OptionError) return statusOf(e.message, Code.InvalidArgument);
+  if (e instanceof RpcError && e.statusBytes) {
+    // A failed step: hand BuildKit's own status back, details and all (the failing step, its
+    // line in the input file, the exit code), so buildx shows what it would for a Dockerfile.
+    try {
+      return decode<RpcStatus>("google.rpc.Status", e.statusBytes);
+    } catch {
+      // fall through to the plain message
+    }
+  }
   const err = e as Error;
   process.stderr.write(`conda-frontend: ${err.stack ?? err}\n`);
   return statusOf(err.message ?? String(e), Code.Unknown);

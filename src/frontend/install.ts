@@ -52,6 +52,8 @@ export async function installEnvironment(
     environmentName,
     sourceDateEpoch: plan.sourceDateEpoch,
     ignoreCache: plan.ignoreCache,
+    // A package the user asked for points at its line; the rest at the dependencies list.
+    sourceRange: (name) => plan.conda.specs.find((s) => s.value.name === name)?.range ?? plan.conda.dependenciesRange,
   });
   const state = merge([base.state, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
 

@@ -15,6 +15,8 @@ export class RpcError extends Error {
     readonly method: string,
     readonly code: number,
     readonly details: string,
+    /** The daemon's google.rpc.Status, serialized (grpc-status-details-bin), when it sent one. */
+    readonly statusBytes?: Buffer,
   ) {
     super(details);
     this.name = "RpcError";
@@ -50,9 +52,11 @@ function unframe(data: Buffer, method: string): Uint8Array {
   return data.subarray(5);
 }
 
-function statusOf(headers: http2.IncomingHttpHeaders): { code: number; message: string } | undefined {
+function statusOf(headers: http2.IncomingHttpHeaders): { code: number; message: string; bytes?: Buffer } | undefined {
   const code = headers["grpc-status"];
   if (code === undefined) return undefined;
+  const details = headers["grpc-status-details-bin"];
+  const bytes = typeof details === "string" && details ? Buffer.from(details, "base64") : undefined;
   const raw = String(headers["grpc-message"] ?? "");
   let message = raw;
   try {
@@ -60,7 +64,7 @@ function statusOf(headers: http2.IncomingHttpHeaders): { code: number; message: 
   } catch {
     // Not percent-encoded after all: keep it as it is.
   }
-  return { code: Number(code), message };
+  return { code: Number(code), message, bytes };
 }
 
 export class StdioTransport implements UnaryTransport {
@@ -92,7 +96,7 @@ export class StdioTransport implements UnaryTransport {
         te: "trailers",
       });
       const chunks: Buffer[] = [];
-      let status: { code: number; message: string } | undefined;
+      let status: { code: number; message: string; bytes?: Buffer } | undefined;
       stream.on("response", (headers) => {
         // A trailers-only answer carries the status in the headers.
         status ??= statusOf(headers);
@@ -108,7 +112,7 @@ export class StdioTransport implements UnaryTransport {
           return;
         }
         if (status.code !== 0) {
-          reject(new RpcError(method, status.code, status.message));
+          reject(new RpcError(method, status.code, status.message, status.bytes));
           return;
         }
         try {

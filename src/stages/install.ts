@@ -6,6 +6,7 @@
 import type { InstallRequest } from "../conda/install/install";
 import { FileActions, State } from "../llb";
 import type { LockedPackage } from "../spec/lock";
+import type { SourceRange } from "../spec/source";
 import type { ToolImage } from "./solve";
 
 /** Above this many packages, neighbouring packages share a layer (images are limited to ~125). */
@@ -23,6 +24,8 @@ export interface InstallStageInput {
   environmentName?: string;
   sourceDateEpoch?: number;
   ignoreCache: boolean;
+  /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
+  sourceRange?: (name: string) => SourceRange | undefined;
 }
 
 export interface InstallStage {
@@ -58,11 +61,12 @@ function isNoarch(p: LockedPackage): boolean {
   return /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
 }
 
-export function download(p: LockedPackage): State {
+export function download(p: LockedPackage, range?: SourceRange): State {
   return State.http(p.url, {
     checksum: p.sha256 ? `sha256:${p.sha256}` : undefined,
     filename: p.filename,
     name: `[download] ${p.name} ${p.version} from ${p.url}`,
+    sourceRanges: range ? [range] : undefined,
   });
 }
 
@@ -83,19 +87,21 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
   const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
     name: `[install] ${p.name} ${p.version} request`,
   });
+  const range = input.sourceRange?.(p.name);
   const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
   const exec = tool.run({
     args: [...input.tool.entrypoint, "install", "/in/request.json"],
     network: "none",
     mounts: [
       { type: "bind", dest: "/in", from: requestFile, readonly: true },
-      { type: "bind", dest: "/pkg", from: download(p), readonly: true },
+      { type: "bind", dest: "/pkg", from: download(p, range), readonly: true },
       ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: download(python), readonly: true }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },
       { type: "tmpfs", dest: "/tmp" },
     ],
     name: `[install] ${p.name} ${p.version}-${p.build}`,
     ignoreCache: input.ignoreCache,
+    sourceRanges: range ? [range] : undefined,
   });
   return exec.mount("/out");
 }

@@ -1,0 +1,129 @@
+// Installing the fixture channel's packages into images through a real BuildKit, then running
+// them: CPython repackaged from pyenv, a C program and its library through an $ORIGIN rpath,
+// noarch python with a console entry point, env_vars.d.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { baseImage, build, channelUrl, daemonUp, docker, engines, executedSteps, header, inspectConfig, project, tag } from "./harness";
+
+function envYml(deps: string[], image = ""): string {
+  return `${header()}name: greet-env
+channels:
+  - ${channelUrl}
+dependencies:
+${deps.map((d) => `  - ${d}`).join("\n")}
+variables:
+  FROM_VARIABLES: set-by-environment-yml
+image:
+  base: ${baseImage}
+${image}`;
+}
+
+const deps = ["python=3.12", "greet", "greetpy=0.2", "greet-env"];
+const installSteps = (output: string) => executedSteps(output).filter((s) => /^\[install\] \S+ \S+-\S+$/.test(s));
+
+interface Report {
+  prefix: string;
+  module: string;
+  marker: string;
+  variable: string;
+  conda_prefix: string;
+}
+
+const probe = "import json, os, sys, greetpy; print(json.dumps({'prefix': sys.prefix, 'module': greetpy.__file__, 'marker': os.environ.get('GREET_ENV_MARKER'), 'variable': os.environ.get('FROM_VARIABLES'), 'conda_prefix': os.environ.get('CONDA_PREFIX')}))";
+
+describe.each(engines)("installing on the $name store", (engine) => {
+  it.each([
+    { prefix: "/opt/conda", image: "" },
+    { prefix: "/srv/env", image: "  prefix: /srv/env\n" },
+  ])("an environment at $prefix runs python, a noarch package, its entry point and a compiled program", ({ prefix, image }) => {
+    const dir = project({ "environment.yml": envYml(deps, image) });
+    const t = tag("install");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+
+    const py = docker(engine, ["run", "--rm", "--entrypoint", `${prefix}/bin/python`, t, "-c", probe]);
+    expect(py.code, py.output).toBe(0);
+    const report = JSON.parse(py.stdout) as Report;
+    expect(report.prefix).toBe(prefix);
+    expect(report.module).toBe(`${prefix}/lib/python3.12/site-packages/greetpy/__init__.py`);
+    expect(report.marker).toBe("from-env-vars-d"); // etc/conda/env_vars.d, turned into image ENV
+    expect(report.variable).toBe("set-by-environment-yml");
+    expect(report.conda_prefix).toBe(prefix);
+
+    const ep = docker(engine, ["run", "--rm", "--entrypoint", "greetpy", t]); // found on PATH
+    expect(ep.code, ep.output).toBe(0);
+    expect(ep.stdout).toContain("greetpy 0.2: Hello from greetpy 0.2");
+    expect(ep.stdout).toContain(`greetpy: sys.prefix=${prefix}`);
+
+    const greet = docker(engine, ["run", "--rm", "--entrypoint", `${prefix}/bin/greet`, t]);
+    expect(greet.code, greet.output).toBe(0);
+    expect(greet.stdout).toContain(`greet: prefix=${prefix}\n`); // binary placeholder rewritten, NUL-padded
+    expect(greet.stdout).toContain("greet: libgreet=2.0"); // found through $ORIGIN/../lib
+    expect(greet.stdout).toContain(`greet: conf-prefix=${prefix}`); // text placeholder rewritten
+
+    const history = docker(engine, ["run", "--rm", "--entrypoint", `${prefix}/bin/python`, t, "-c", `import os; print(sorted(os.listdir('${prefix}/conda-meta')))`]);
+    expect(history.stdout).toContain("'history'");
+    expect(history.stdout).toMatch(/'greet-1\.0-h[0-9a-f]+_0\.json'/);
+    expect(history.stdout).toContain("'state'");
+
+    const env = (inspectConfig(engine, t) as { Env: string[] }).Env;
+    expect(env[0]).toBe(`PATH=${prefix}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
+    expect(env).toContain("CONDA_DEFAULT_ENV=greet-env");
+    expect(res.output).toContain("activation scripts cannot run in the image");
+  });
+});
+
+describe("one package more re-installs one package (classic store)", () => {
+  const engine = engines[0]!;
+  it("adding a dependency runs only that package's download and install steps", () => {
+    // A run-unique SOURCE_DATE_EPOCH keys every install step anew, so the first build really
+    // installs everything even when BuildKit's cache holds an earlier run.
+    const epoch = ["--build-arg", `SOURCE_DATE_EPOCH=${Math.floor(Date.now() / 1000)}`];
+    const dir = project({ "environment.yml": envYml(deps) });
+    const first = build(engine, dir, ["--network=host", "-f", "environment.yml", ...epoch, "."]);
+    expect(first.code, first.output).toBe(0);
+    const installedFirst = installSteps(first.output);
+    expect(installedFirst.length).toBeGreaterThan(10);
+
+    writeFileSync(join(dir, "environment.yml"), envYml([...deps, "greet-data"]));
+    const second = build(engine, dir, ["--network=host", "-f", "environment.yml", ...epoch, "."]);
+    expect(second.code, second.output).toBe(0);
+    expect(installSteps(second.output)).toEqual([expect.stringMatching(/^\[install\] greet-data 1\.0-/)]);
+    // Downloads are cached by their sha256 across builds: none but greet-data's may run.
+    for (const d of executedSteps(second.output).filter((s) => s.startsWith("[download]"))) expect(d).toMatch(/^\[download\] greet-data 1\.0 from /);
+    for (const name of ["python", "greet", "libgreet", "greetpy"]) {
+      expect(second.output).toMatch(new RegExp(`\\[install\\] ${name} \\S+\\n#\\d+ CACHED`));
+    }
+  });
+});
+
+describe("bad packages fail at their line, and the daemon stays up", () => {
+  const engine = engines[0]!;
+  it("a package whose bytes do not match its sha256", () => {
+    const dir = project({ "environment.yml": envYml(["greet-data", "bad-sha"]) });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    expect(res.code).not.toBe(0);
+    expect(res.output).toMatch(/\[download\] bad-sha 1\.0 from http:\/\/127\.0\.0\.1:8765\/noarch\/bad-sha-1\.0-h[0-9a-f]+_0\.conda/);
+    expect(res.output).toMatch(/digest mismatch/);
+    expect(res.output).toMatch(/\n\s*7 \| >>>\s+- bad-sha/);
+    expect(daemonUp(engine)).toBe(true);
+  });
+
+  it("an archive with a ../ entry", () => {
+    const dir = project({ "environment.yml": envYml(["greet-data", "evil-path"]) });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    expect(res.code).not.toBe(0);
+    expect(res.output).toContain('evil-path: refusing the path "../etc/evil": it leaves the prefix');
+    expect(res.output).toMatch(/\n\s*7 \| >>>\s+- evil-path/);
+    expect(daemonUp(engine)).toBe(true);
+  });
+
+  it("a prefix longer than a binary placeholder", () => {
+    const dir = project({ "environment.yml": envYml(["python=3.12"], "  prefix: /opt/a-prefix-much-longer-than-pyenvs\n") });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    expect(res.code).not.toBe(0);
+    expect(res.output).toMatch(/is longer than the package's binary placeholder .*choose a shorter image\.prefix/);
+    expect(daemonUp(engine)).toBe(true);
+  });
+});
