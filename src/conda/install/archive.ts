@@ -3,7 +3,6 @@
 // by name. The result is a flat list of entries; nothing touches the disk here.
 import { zstdDecompressSync } from "node:zlib";
 import Bunzip from "seek-bzip";
-import { extract } from "tar-stream";
 
 export type EntryType = "file" | "symlink" | "directory" | "hardlink";
 
@@ -27,34 +26,86 @@ export function archiveFormat(bytes: Buffer): "conda" | "tar.bz2" {
   throw new ArchiveError("not a conda package: neither a .conda (ZIP) nor a .tar.bz2 (bzip2) archive");
 }
 
+function field(block: Buffer, offset: number, length: number): string {
+  const raw = block.subarray(offset, offset + length);
+  const nul = raw.indexOf(0);
+  return raw.toString("utf8", 0, nul < 0 ? length : nul);
+}
+
+function octal(block: Buffer, offset: number, length: number): number {
+  const raw = block.subarray(offset, offset + length);
+  if (raw[0]! & 0x80) {
+    // GNU base-256 for large values.
+    let n = 0;
+    for (let i = 1; i < raw.length; i++) n = n * 256 + raw[i]!;
+    return n;
+  }
+  const text = field(block, offset, length).trim();
+  return text ? parseInt(text, 8) : 0;
+}
+
+function paxRecords(data: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let at = 0;
+  while (at < data.length) {
+    const space = data.indexOf(0x20, at);
+    if (space < 0) break;
+    const length = Number(data.toString("utf8", at, space));
+    if (!length) break;
+    const record = data.toString("utf8", space + 1, at + length - 1); // without the newline
+    const eq = record.indexOf("=");
+    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    at += length;
+  }
+  return out;
+}
+
+/**
+ * Reads a whole tar held in memory: ustar, with pax (x, g) and GNU long-name (L, K) extensions.
+ * Entries' data are views into `tar`, not copies (this runs for every package of every build).
+ */
 export async function readTar(tar: Buffer): Promise<ArchiveEntry[]> {
   const entries: ArchiveEntry[] = [];
-  const ex = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on("entry", (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: unknown) => chunks.push(c as Buffer));
-      stream.on("end", () => {
-        const type = header.type === "symlink" ? "symlink" : header.type === "directory" ? "directory" : header.type === "link" ? "hardlink" : header.type === "file" || header.type === "contiguous-file" ? "file" : undefined;
-        if (type) {
-          entries.push({
-            path: header.name.replace(/^(\.\/)+/, "").replace(/\/+$/, ""),
-            type,
-            mode: header.mode ?? 0o644,
-            data: Buffer.concat(chunks),
-            linkname: header.linkname ?? undefined,
-            mtime: header.mtime ? Math.floor(header.mtime.getTime() / 1000) : 0,
-          });
-        }
-        next();
-      });
-      stream.resume();
-    });
-    ex.on("finish", () => resolve());
-    ex.on("error", (e: Error) => reject(new ArchiveError(`corrupt tar: ${e.message}`)));
-  });
-  ex.end(tar);
-  await done;
+  let at = 0;
+  let pax: Record<string, string> = {};
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  while (at + 512 <= tar.length) {
+    const block = tar.subarray(at, at + 512);
+    if (block.every((b) => b === 0)) break; // end of archive
+    const magic = field(block, 257, 6);
+    if (magic !== "ustar" && magic !== "ustar ") throw new ArchiveError(`corrupt tar: no ustar header at offset ${at}`);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+    if (sum !== octal(block, 148, 8)) throw new ArchiveError(`corrupt tar: bad header checksum at offset ${at}`);
+    const size = octal(block, 124, 12);
+    const flag = String.fromCharCode(block[156]!);
+    const data = tar.subarray(at + 512, at + 512 + size);
+    if (data.length < size) throw new ArchiveError("corrupt tar: truncated entry");
+    at += 512 + Math.ceil(size / 512) * 512;
+    if (flag === "x") {
+      pax = { ...pax, ...paxRecords(data) };
+      continue;
+    }
+    if (flag === "g") continue; // global pax header: nothing we use
+    if (flag === "L") {
+      longName = data.toString("utf8").replace(/\0+$/, "");
+      continue;
+    }
+    if (flag === "K") {
+      longLink = data.toString("utf8").replace(/\0+$/, "");
+      continue;
+    }
+    const prefix = field(block, 345, 155);
+    const name = pax.path ?? longName ?? (prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100));
+    const linkname = pax.linkpath ?? longLink ?? field(block, 157, 100);
+    const mtime = pax.mtime ? Math.floor(Number(pax.mtime)) : octal(block, 136, 12);
+    pax = {};
+    longName = longLink = undefined;
+    const type: EntryType | undefined = flag === "0" || flag === "\0" || flag === "7" ? "file" : flag === "2" ? "symlink" : flag === "5" ? "directory" : flag === "1" ? "hardlink" : undefined;
+    if (!type) continue; // devices, fifos: never in a conda package
+    entries.push({ path: name.replace(/^(\.\/)+/, "").replace(/\/+$/, ""), type, mode: octal(block, 100, 8) & 0o7777, data, linkname: linkname || undefined, mtime });
+  }
   return entries;
 }
 

@@ -6,7 +6,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileS
 import { join } from "node:path";
 import { readPackage } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
-import { linkPackage } from "./link";
+import { checkParents, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
 
@@ -64,10 +64,15 @@ export async function installPackage(req: InstallRequest): Promise<{ scripts: st
   const python = meta.noarch === "python" && req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
   const epoch = req.epoch ?? 0;
   const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python, epoch });
+  const metaName = condaMetaName(meta.index);
+  checkParents(join(req.outRoot, req.prefix), `conda-meta/${metaName}`, meta.index.name);
   const metaDir = join(req.outRoot, req.prefix, "conda-meta");
   mkdirSync(metaDir, { recursive: true });
-  const record = condaMetaRecord(meta.index, { url: req.url, filename: req.filename, md5: req.md5, sha256: req.sha256, requestedSpec: req.requestedSpec }, linked, req.prefix, bytes.length);
-  const metaFile = join(metaDir, condaMetaName(meta.index));
+  // Both hashes in the record, whichever one the lock had: SBOM tools look for either.
+  const md5 = req.md5 ?? createHash("md5").update(bytes).digest("hex");
+  const sha256 = req.sha256 ?? createHash("sha256").update(bytes).digest("hex");
+  const record = condaMetaRecord(meta.index, { url: req.url, filename: req.filename, md5, sha256, requestedSpec: req.requestedSpec }, linked, req.prefix, bytes.length);
+  const metaFile = join(metaDir, metaName);
   writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
   utimesSync(metaFile, epoch, epoch);
   settleDirectoryTimes(req.outRoot, epoch);

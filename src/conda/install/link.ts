@@ -52,7 +52,7 @@ export function safeRelativePath(path: string, packageName: string): string {
 }
 
 /** No directory on the way to `rel` may be a symlink: that is how an archive escapes its root. */
-function checkParents(root: string, rel: string, packageName: string): void {
+export function checkParents(root: string, rel: string, packageName: string): void {
   const parts = rel.split("/").slice(0, -1);
   let at = root;
   for (const part of parts) {
@@ -133,6 +133,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     for (const spec of meta.entryPoints) {
       const ep = parseEntryPoint(spec);
       const rel = `bin/${ep.command}`;
+      checkParents(root, rel, name);
       const full = place(root, rel);
       const script = Buffer.from(entryPointScript(ep, opts.prefix, opts.python!));
       writeFileSync(full, script, { mode: 0o775 });

@@ -825,3 +825,37 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     });
   });
 });
+
+describe("nothing the installer itself writes goes through a package's symlink", () => {
+  function layout() {
+    const dir = tmp();
+    const sibling = join(dir, "sibling");
+    mkdirSync(sibling);
+    return { outRoot: join(dir, "out"), sibling };
+  }
+
+  it("an entry point is not written through a bin symlink to outside", async () => {
+    const { outRoot, sibling } = layout();
+    const spec = noarchPkg([{ path: "bin", linkTarget: sibling }, { path: "site-packages/m/__init__.py", content: "def main():\n    return 0\n" }], ["tool = m:main"]);
+    const { req } = await requestFor(spec, { outRoot, python: pythonPkg() });
+    await expect(installPackage(req)).rejects.toThrow(/goes through the symlink "bin"/);
+    expect(readdirSync(sibling)).toEqual([]);
+  });
+
+  it("the conda-meta record is not written through a conda-meta symlink", async () => {
+    const { outRoot, sibling } = layout();
+    const { req } = await requestFor(pkg("sneaky", [{ path: "conda-meta", linkTarget: sibling }]), { outRoot });
+    await expect(installPackage(req)).rejects.toThrow(/goes through the symlink "conda-meta"/);
+    expect(readdirSync(sibling)).toEqual([]);
+  });
+
+  it("records both hashes even when the lock gave only the sha256", async () => {
+    const spec = pkg("hashes", [{ path: "share/x", content: "x\n" }]);
+    const { req, written } = await requestFor(spec, { hashes: { sha256: "" } });
+    req.sha256 = written.sha256;
+    delete req.md5;
+    await installPackage(req);
+    const meta = JSON.parse(readFileSync(join(req.outRoot, req.prefix, "conda-meta", `${stem(spec)}.json`), "utf8")) as { md5: string; sha256: string };
+    expect(meta).toMatchObject({ md5: written.md5, sha256: written.sha256 });
+  });
+});
