@@ -43,6 +43,12 @@ export async function installEnvironment(
   const subdir = subdirOf(platform);
   const packages = lock.packages.filter((p) => p.platform === subdir && p.manager === "conda" && !isVirtualPackageName(p.name));
   const requested = Object.fromEntries(plan.conda.specs.map((s) => [s.value.name, s.value.text]));
+  // The environment's python runs in the install steps, on the build machine's platform.
+  const compilePyc = plan.conda.compilePyc && formatPlatform(platform) === formatPlatform(tool.platform);
+  const earlyWarnings: string[] = [];
+  if (plan.conda.compilePyc && !compilePyc) {
+    earlyWarnings.push(`.pyc files are not compiled for ${formatPlatform(platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
+  }
   const stage = installStage({
     tool,
     packages,
@@ -52,6 +58,7 @@ export async function installEnvironment(
     environmentName,
     sourceDateEpoch: plan.sourceDateEpoch,
     ignoreCache: plan.ignoreCache,
+    compilePyc,
     // A package the user asked for points at its line; the rest at the dependencies list.
     sourceRange: (name) => plan.conda.specs.find((s) => s.value.name === name)?.range ?? plan.conda.dependenciesRange,
   });
@@ -60,7 +67,7 @@ export async function installEnvironment(
   // Installing happens here rather than at export, so that what it left can be read.
   const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   const env: [string, string][] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = [...earlyWarnings];
   const basePath = getEnv(base.config.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   env.push(["PATH", `${plan.prefix}/bin:${basePath}`]);
   env.push(["CONDA_PREFIX", plan.prefix]);

@@ -24,6 +24,11 @@ export interface InstallStageInput {
   environmentName?: string;
   sourceDateEpoch?: number;
   ignoreCache: boolean;
+  /**
+   * Byte-compile .py files in each package's own step, with the environment's python (its layer
+   * mounted at /pyenv). Only possible when the tool runs on the target's platform.
+   */
+  compilePyc: boolean;
   /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
   sourceRange?: (name: string) => SourceRange | undefined;
 }
@@ -70,8 +75,12 @@ export function download(p: LockedPackage, range?: SourceRange): State {
   });
 }
 
-function packageLayer(input: InstallStageInput, p: LockedPackage, python: LockedPackage | undefined): State {
-  const needsPython = isNoarch(p) && python !== undefined;
+function packageLayer(input: InstallStageInput, p: LockedPackage, python: LockedPackage | undefined, pythonLayer: State | undefined): State {
+  const isPython = p.name === "python";
+  const compile = input.compilePyc && python !== undefined;
+  // noarch packages need python's version to be placed; compiled ones to be byte-compiled.
+  const needsPython = !isPython && python !== undefined && (isNoarch(p) || compile);
+  const mountPyenv = compile && !isPython && pythonLayer !== undefined;
   const request: InstallRequest = {
     archive: `/pkg/${p.filename}`,
     url: p.url,
@@ -83,6 +92,7 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
     pythonArchive: needsPython ? `/python/${python.filename}` : undefined,
     requestedSpec: input.requested[p.name],
     epoch: input.sourceDateEpoch,
+    compilePycWith: compile ? (isPython ? "/out" : mountPyenv ? "/pyenv" : undefined) : undefined,
   };
   const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
     name: `[install] ${p.name} ${p.version} request`,
@@ -96,6 +106,7 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
       { type: "bind", dest: "/in", from: requestFile, readonly: true },
       { type: "bind", dest: "/pkg", from: download(p, range), readonly: true },
       ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: download(python), readonly: true }] : []),
+      ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },
       { type: "tmpfs", dest: "/tmp" },
     ],
@@ -143,6 +154,7 @@ function group(layers: { name: string; state: State }[]): State[] {
 export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
   const python = input.packages.find((p) => p.name === "python");
-  const layers = order.map((p) => ({ name: p.name, state: packageLayer(input, p, python) }));
+  const pythonLayer = python ? packageLayer(input, python, python, undefined) : undefined;
+  const layers = order.map((p) => ({ name: p.name, state: p === python ? pythonLayer! : packageLayer(input, p, python, pythonLayer) }));
   return { layers: [...group(layers), environmentRecords(input, order)], order: order.map((p) => p.name) };
 }

@@ -48,6 +48,8 @@ export interface CondaPlan {
   variables: [string, string][];
   /** `name:`, for CONDA_DEFAULT_ENV. */
   name?: string;
+  /** image.compile-pyc, default on: see README ("Byte-compiled .pyc files") for the measurement. */
+  compilePyc: boolean;
 }
 
 export const conventionalLockName = "conda-lock.yml";
@@ -98,6 +100,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     overrides,
     variables: spec.variables.map((v) => [v.key.value, v.value.value]),
     name: spec.name?.value,
+    compilePyc: spec.image.compilePyc?.value ?? true,
   };
 }
 
@@ -149,7 +152,6 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   for (const [key, what] of [
     ["prune", img.prune?.preset],
     ["post-link", img.postLink],
-    ["compile-pyc", img.compilePyc],
     ["app.install", img.app.install],
   ] as const) {
     if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });

@@ -92,7 +92,6 @@ describe("planBuild", () => {
     expect(p.warnings.map((w) => [w.range?.start.line, w.message])).toEqual([
       [3, "image.prune is not implemented yet by this frontend version and is ignored"],
       [5, "image.post-link is not implemented yet by this frontend version and is ignored"],
-      [4, "image.compile-pyc is not implemented yet by this frontend version and is ignored"],
       [9, "image.app.install is not implemented yet by this frontend version and is ignored"],
     ]);
   });

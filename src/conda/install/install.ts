@@ -1,8 +1,9 @@
 // The install step's tool (`conda-frontend install <request.json>`): one package, verified,
 // read, linked into <out>/<prefix>, recorded in conda-meta. BuildKit runs one such step per
 // package, so a changed package re-does only its own step.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPackage } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
@@ -25,6 +26,11 @@ export interface InstallRequest {
   requestedSpec?: string;
   /** SOURCE_DATE_EPOCH: the time of directories and generated files. */
   epoch?: number;
+  /**
+   * Compile the package's .py files with the environment's python: the root under which python's
+   * own installed prefix is (this step's outRoot for python itself, python's layer otherwise).
+   */
+  compilePycWith?: string;
 }
 
 export class VerifyError extends Error {}
@@ -56,14 +62,59 @@ function settleDirectoryTimes(root: string, epoch: number): void {
   utimesSync(root, epoch, epoch);
 }
 
+/**
+ * Byte-compiles the given .py files (relative to the prefix) with the environment's python, run
+ * from where its files are in this step. The .pyc files name their sources at the prefix, and use
+ * unchecked hashes: valid whatever the layers' file times become, and never rewritten at run time
+ * (the image's user could not write them anyway).
+ */
+function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]): string[] {
+  if (!sources.length || !req.compilePycWith) return [];
+  const pyRoot = join(req.compilePycWith, req.prefix);
+  const exe = join(pyRoot, python.interpreter);
+  const listFile = join(req.outRoot, ".pyc-sources");
+  writeFileSync(listFile, sources.map((s) => join(req.outRoot, req.prefix, s)).join("\n") + "\n");
+  const res = spawnSync(exe, ["-E", "-s", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-s", req.outRoot, "-p", "/", "-i", listFile], {
+    env: { LD_LIBRARY_PATH: join(pyRoot, "lib"), PYTHONHOME: pyRoot, PATH: "/usr/bin:/bin" },
+    encoding: "utf8",
+  });
+  rmSync(listFile);
+  if (res.error) throw new Error(`cannot run ${exe} to compile .pyc files: ${res.error.message}`);
+  // compileall exits 1 when a file does not compile (test data, python 2 leftovers): conda goes on too.
+  if (res.status !== 0 && res.status !== 1) throw new Error(`compiling .pyc files failed (${res.status}): ${res.stderr.slice(-2000)}`);
+  const compiled: string[] = [];
+  for (const s of sources) {
+    const dir = s.slice(0, s.lastIndexOf("/") + 1);
+    const stem = s.slice(dir.length, -3);
+    const pyc = `${dir}__pycache__/${stem}.cpython-${python.version.replace(".", "")}.pyc`;
+    try {
+      lstatSync(join(req.outRoot, req.prefix, pyc));
+      compiled.push(pyc);
+    } catch {
+      // did not compile
+    }
+  }
+  return compiled;
+}
+
 export async function installPackage(req: InstallRequest): Promise<{ scripts: string[]; files: number }> {
   const bytes = readFileSync(req.archive);
   verify(bytes, req);
   const entries = await readPackage(bytes);
   const meta = readMetadata(entries);
-  const python = meta.noarch === "python" && req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
+  const isPython = meta.index.name === "python";
+  const python = isPython ? pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path) : req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
   const epoch = req.epoch ?? 0;
-  const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python, epoch });
+  const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch });
+  if (python && req.compilePycWith) {
+    const libDir = python.sitePackages.slice(0, python.sitePackages.lastIndexOf("/"));
+    const sources = linked.files.filter((f) => f.endsWith(".py") && (f.startsWith(`${libDir}/`) || f.startsWith(`${python.sitePackages}/`)));
+    for (const pyc of compilePyc(req, python, sources)) {
+      utimesSync(join(req.outRoot, req.prefix, pyc), epoch, epoch);
+      linked.files.push(pyc);
+      linked.paths.push({ _path: pyc, path_type: "pyc_file" });
+    }
+  }
   const metaName = condaMetaName(meta.index);
   checkParents(join(req.outRoot, req.prefix), `conda-meta/${metaName}`, meta.index.name);
   const metaDir = join(req.outRoot, req.prefix, "conda-meta");
