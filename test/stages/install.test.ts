@@ -1,0 +1,518 @@
+// The install stage's LLB: the install order, one sha256-verified download and one offline
+// install step per package, the layers they stack as (grouped above maxPackageLayers), the
+// environment's conda-meta records, and which steps' cache keys a changed package touches.
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { marshal, type State } from "../../src/llb";
+import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "../../src/llb/pb";
+import type { LockedPackage } from "../../src/spec/lock";
+import type { SourceRange } from "../../src/spec/source";
+import { download, type InstallStage, type InstallStageInput, installOrder, installStage, maxPackageLayers } from "../../src/stages/install";
+import type { ToolImage } from "../../src/stages/solve";
+import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
+
+const hex = (seed: string) => createHash("sha256").update(seed).digest("hex");
+const md5hex = (seed: string) => createHash("md5").update(seed).digest("hex");
+
+const tool: ToolImage = {
+  ref: "localhost:5000/conda-frontend:test",
+  digest: "sha256:" + "c".repeat(64),
+  platform: { OS: "linux", Architecture: "amd64" },
+  entrypoint: ["/nodejs/bin/node", "/frontend/dist/cli.mjs"],
+  env: ["PATH=/usr/bin"],
+};
+
+interface PkgOptions {
+  version?: string;
+  build?: string;
+  deps?: string[];
+  noarch?: boolean;
+  /** null: no sha256 (md5 only). */
+  sha256?: string | null;
+}
+
+function pkg(name: string, o: PkgOptions = {}): LockedPackage {
+  const version = o.version ?? "1.0";
+  const build = o.build ?? (o.noarch ? "pyhd8ed1ab_0" : "h0_0");
+  const filename = `${name}-${version}-${build}.conda`;
+  const sha256 = o.sha256 === null ? undefined : (o.sha256 ?? hex(filename));
+  return {
+    name,
+    version,
+    build,
+    platform: "linux-64",
+    manager: "conda",
+    url: `http://127.0.0.1:8765/${o.noarch ? "noarch" : "linux-64"}/${filename}`,
+    filename,
+    sha256,
+    md5: md5hex(filename),
+    dependencies: Object.fromEntries((o.deps ?? []).map((d) => [d, "*"])),
+    category: "main",
+    optional: false,
+  };
+}
+
+function input(packages: LockedPackage[], over: Partial<InstallStageInput> = {}): InstallStageInput {
+  return { tool, packages, prefix: "/opt/conda", requested: {}, variables: [], ignoreCache: false, compilePyc: false, ...over };
+}
+
+const names = (ps: LockedPackage[]) => ps.map((p) => p.name);
+const customName = (def: PbDefinition, digest: string) => metadataOf(def, digest)?.description?.find((d) => d.key === "llb.customname")?.value;
+const attrsOf = (op: PbOp) => Object.fromEntries((op.source?.attrs ?? []).map((a) => [a.key, a.value]));
+const utf8 = (data: Uint8Array | undefined) => Buffer.from(data ?? new Uint8Array()).toString("utf8");
+
+/** Seeded Fisher-Yates, so a failing shuffle can be reproduced. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Every dependency that is in the list comes before its dependent. */
+function expectDependenciesFirst(order: LockedPackage[]) {
+  const at = new Map(order.map((p, i) => [p.name, i]));
+  for (const p of order) for (const d of Object.keys(p.dependencies)) if (at.has(d)) expect(at.get(d)!, `${d} before ${p.name}`).toBeLessThan(at.get(p.name)!);
+}
+
+/** A package layer (ungrouped): the install exec op and what its mounts are bound to. */
+interface Install {
+  def: PbDefinition;
+  exec: DecodedOp;
+  name: string | undefined;
+  mounts: PbMount[];
+  at: (dest: string) => PbMount | undefined;
+  /** The op bound at `dest`. */
+  from: (dest: string) => DecodedOp;
+  request: Record<string, unknown>;
+}
+
+function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Install {
+  const def = marshal(layer, opts);
+  const exec = resultOp(def);
+  if (!exec.op.exec) throw new Error("the layer is not an exec op's output");
+  const mounts = exec.op.exec.mounts;
+  const at = (dest: string) => mounts.find((m) => m.dest === dest);
+  const from = (dest: string) => {
+    const m = at(dest);
+    // Decoded protobuf leaves zero values out: no input field means input 0.
+    const input = m?.input ?? 0;
+    if (!m || input < 0) throw new Error(`no input mounted at ${dest}`);
+    return opByDigest(def, exec.op.inputs![input]!.digest);
+  };
+  const mkfile = from("/in").op.file!.actions.find((a) => a.mkfile)!.mkfile!;
+  return { def, exec, name: customName(def, exec.digest), mounts, at, from, request: JSON.parse(utf8(mkfile.data)) as Record<string, unknown> };
+}
+
+/** Digests of every named op reachable from the stage's layers, by vertex name. */
+function digestsByName(stage: InstallStage): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const layer of stage.layers) {
+    const def = marshal(layer);
+    for (const o of decodeOps(def).slice(0, -1)) {
+      const n = customName(def, o.digest);
+      if (n) out.set(n, o.digest);
+    }
+  }
+  return out;
+}
+
+const layerDigests = (stage: InstallStage) => stage.layers.map((l) => resultOp(marshal(l)).digest);
+
+// A small python environment: compiled packages, noarch python packages, and a chain.
+const python = pkg("python", { version: "3.12.1", build: "h1_0_cpython", deps: ["libffi", "libzlib", "openssl"] });
+const env = [
+  pkg("libzlib", { version: "1.3.1" }),
+  pkg("libffi", { version: "3.4.2" }),
+  pkg("openssl", { version: "3.2.0", deps: ["ca-certificates"] }),
+  pkg("ca-certificates", { version: "2024.2.2", noarch: true, build: "hbcca054_0" }),
+  python,
+  pkg("urllib3", { version: "2.1.0", noarch: true, deps: ["python"] }),
+  pkg("requests", { version: "2.31.0", noarch: true, deps: ["python", "urllib3"] }),
+];
+
+describe("installOrder", () => {
+  it("puts dependencies before their dependents", () => {
+    const order = installOrder([pkg("app", { deps: ["libb"] }), pkg("libb", { deps: ["zlib"] }), pkg("zlib")]);
+    expect(names(order)).toEqual(["zlib", "libb", "app"]);
+    expectDependenciesFirst(installOrder(env));
+  });
+
+  it("orders packages that do not depend on each other by name", () => {
+    expect(names(installOrder([pkg("cython"), pkg("attrs"), pkg("numpy"), pkg("bzip2")]))).toEqual(["attrs", "bzip2", "cython", "numpy"]);
+    // A dependency is pulled forward, but its unrelated neighbours stay alphabetical.
+    expect(names(installOrder([pkg("b"), pkg("a", { deps: ["z"] }), pkg("c"), pkg("z")]))).toEqual(["z", "a", "b", "c"]);
+  });
+
+  it("gives the same order whatever order the lock lists the packages in", () => {
+    const reference = names(installOrder(env));
+    expect(reference).toHaveLength(env.length);
+    for (let seed = 1; seed <= 25; seed++) expect(names(installOrder(shuffled(env, seed)))).toEqual(reference);
+    expect(names(installOrder([...env].reverse()))).toEqual(reference);
+  });
+
+  it("does not hang on a dependency cycle, and breaks it the same way for any input order", () => {
+    const cycle = [pkg("a", { deps: ["b"] }), pkg("b", { deps: ["c"] }), pkg("c", { deps: ["a"] }), pkg("d", { deps: ["a"] }), pkg("e")];
+    const reference = names(installOrder(cycle));
+    expect([...reference].sort()).toEqual(["a", "b", "c", "d", "e"]);
+    // d depends on the cycle from outside it: it still comes after it.
+    expect(reference.indexOf("d")).toBeGreaterThan(reference.indexOf("a"));
+    for (let seed = 1; seed <= 20; seed++) expect(names(installOrder(shuffled(cycle, seed)))).toEqual(reference);
+    // A package depending on itself is placed once.
+    expect(names(installOrder([pkg("self", { deps: ["self"] }), pkg("other")]))).toEqual(["other", "self"]);
+  });
+
+  it("ignores dependencies that are not in the list (virtual packages, pip packages)", () => {
+    const order = installOrder([pkg("numpy", { deps: ["__glibc", "libblas", "python"] }), pkg("python", { deps: ["__unix"] })]);
+    expect(names(order)).toEqual(["python", "numpy"]);
+    expect(installOrder([])).toEqual([]);
+  });
+
+  it("returns the given package objects, each once", () => {
+    const order = installOrder(env);
+    expect(new Set(order).size).toBe(env.length);
+    for (const p of order) expect(env).toContain(p);
+  });
+});
+
+describe("download", () => {
+  it("is an HTTP source of the package's URL, verified by its sha256 and saved under its file name", () => {
+    const p = pkg("zlib", { version: "1.3.1" });
+    const def = marshal(download(p));
+    const source = resultOp(def);
+    expect(source.op.source!.identifier).toBe(p.url);
+    expect(attrsOf(source.op)).toEqual({ "http.checksum": `sha256:${p.sha256}`, "http.filename": "zlib-1.3.1-h0_0.conda" });
+    expect(customName(def, source.digest)).toBe(`[download] zlib 1.3.1 from ${p.url}`);
+  });
+
+  it("has no checksum attr when the lock gives only an md5", () => {
+    const p = pkg("zlib", { sha256: null });
+    expect(p.md5).toBeDefined();
+    const source = resultOp(marshal(download(p)));
+    expect(attrsOf(source.op)).toEqual({ "http.filename": p.filename });
+  });
+
+  it("is a different op for a different sha256, and the same op for the same package", () => {
+    const a = resultOp(marshal(download(pkg("zlib")))).digest;
+    expect(resultOp(marshal(download(pkg("zlib")))).digest).toBe(a);
+    expect(resultOp(marshal(download(pkg("zlib", { sha256: "0".repeat(64) })))).digest).not.toBe(a);
+  });
+
+  it("maps the download to the given source range", () => {
+    const range: SourceRange = { start: { line: 5, character: 4 }, end: { line: 5, character: 14 } };
+    const info = { filename: "environment.yml", data: Buffer.from("x"), language: "yaml" };
+    const def = marshal(download(pkg("zlib"), range), { sourceInfo: info });
+    expect(def.Source!.locations![resultOp(def).digest]).toEqual({ locations: [{ sourceIndex: 0, ranges: [range] }] });
+  });
+});
+
+describe("installStage: the install step", () => {
+  it("runs one exec op per package: the tool's install command on /in/request.json, without network", () => {
+    const stage = installStage(input(env));
+    expect(stage.layers).toHaveLength(env.length + 1);
+    for (const layer of stage.layers.slice(0, -1)) {
+      const i = installOf(layer);
+      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "/frontend/dist/cli.mjs", "install", "/in/request.json"]);
+      expect(i.exec.op.exec!.network).toBe(NetMode.NONE);
+      expect(i.exec.op.exec!.meta.env).toEqual(["PATH=/usr/bin"]);
+      expect(i.from("/").op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
+    }
+  });
+
+  it("mounts the request at /in and the download at /pkg read-only, /out writable as the layer, and a tmpfs /tmp", () => {
+    const p = pkg("zlib", { version: "1.3.1" });
+    const i = installOf(installStage(input([p])).layers[0]!);
+    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/tmp"]);
+    expect(i.at("/in")!.readonly).toBe(true);
+    expect(i.at("/pkg")!.readonly).toBe(true);
+    expect(i.at("/out")!.readonly ?? false).toBe(false);
+    expect(i.at("/out")!.input).toBe(-1); // starts empty
+    expect(i.at("/out")!.output).toBe(1);
+    expect(i.at("/tmp")!.mountType).toBe(MountType.TMPFS);
+    // The layer is the /out mount.
+    const terminal = decodeOps(i.def).at(-1)!;
+    expect(terminal.op.inputs![0]!.index).toBe(1);
+    // /in: a file op writing /request.json; /pkg: exactly the package's download op.
+    const mkfiles = i.from("/in").op.file!.actions.filter((a) => a.mkfile);
+    expect(mkfiles.map((a) => a.mkfile!.path)).toEqual(["/request.json"]);
+    expect(i.from("/pkg").digest).toBe(resultOp(marshal(download(p))).digest);
+    expect(i.from("/pkg").op.source!.identifier).toBe(p.url);
+  });
+
+  it("writes the install request: archive under /pkg, the package's URL and hashes, prefix and /out", () => {
+    const p = pkg("zlib", { version: "1.3.1" });
+    const i = installOf(installStage(input([p], { prefix: "/env" })).layers[0]!);
+    expect(i.request).toEqual({
+      archive: "/pkg/zlib-1.3.1-h0_0.conda",
+      url: p.url,
+      filename: p.filename,
+      md5: p.md5,
+      sha256: p.sha256,
+      prefix: "/env",
+      outRoot: "/out",
+    });
+  });
+
+  it("records requested_spec only for the packages the user asked for, and the epoch when given", () => {
+    const ps = [pkg("python", { deps: ["libzlib"] }), pkg("libzlib")];
+    const stage = installStage(input(ps, { requested: { python: "python=3.12" }, sourceDateEpoch: 1700000000 }));
+    expect(stage.order).toEqual(["libzlib", "python"]);
+    const [zlib, py] = stage.layers.slice(0, 2).map((l) => installOf(l).request);
+    expect(py!.requestedSpec).toBe("python=3.12");
+    expect(zlib).not.toHaveProperty("requestedSpec");
+    expect(py!.epoch).toBe(1700000000);
+    expect(zlib!.epoch).toBe(1700000000);
+    const noEpoch = installOf(installStage(input(ps)).layers[0]!).request;
+    expect(noEpoch).not.toHaveProperty("epoch");
+  });
+
+  it("mounts python's download at /python for a noarch package when python is in the environment", () => {
+    const stage = installStage(input(env));
+    const requests = installOf(stage.layers[stage.order.indexOf("requests")]!);
+    expect(requests.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/python", "/tmp"]);
+    expect(requests.at("/python")!.readonly).toBe(true);
+    expect(requests.from("/python").op.source!.identifier).toBe(python.url);
+    expect(requests.from("/python").digest).toBe(resultOp(marshal(download(python))).digest);
+    expect(requests.request.pythonArchive).toBe(`/python/${python.filename}`);
+    expect(requests.request.archive).toBe("/pkg/requests-2.31.0-pyhd8ed1ab_0.conda");
+  });
+
+  it("mounts no python for a linux-64 package, nor for a noarch one when there is no python", () => {
+    const stage = installStage(input(env));
+    for (const name of ["libzlib", "openssl", "python"]) {
+      const i = installOf(stage.layers[stage.order.indexOf(name)]!);
+      expect(i.at("/python"), name).toBeUndefined();
+      expect(i.request, name).not.toHaveProperty("pythonArchive");
+    }
+    const alone = installOf(installStage(input([pkg("tzdata", { noarch: true, build: "h0_0" })])).layers[0]!);
+    expect(alone.at("/python")).toBeUndefined();
+    expect(alone.request).not.toHaveProperty("pythonArchive");
+  });
+
+  it("names the step [install] <name> <version>-<build>", () => {
+    const stage = installStage(input(env));
+    const byOrder = stage.layers.slice(0, -1).map((l) => installOf(l).name);
+    expect(byOrder).toEqual(installOrder(env).map((p) => `[install] ${p.name} ${p.version}-${p.build}`));
+    expect(byOrder).toContain("[install] python 3.12.1-h1_0_cpython");
+  });
+
+  it("marks the install steps ignore_cache only when asked", () => {
+    const cached = installOf(installStage(input(env)).layers[0]!);
+    expect(metadataOf(cached.def, cached.exec.digest)?.ignore_cache ?? false).toBe(false);
+    for (const layer of installStage(input(env, { ignoreCache: true })).layers.slice(0, -1)) {
+      const fresh = installOf(layer);
+      expect(metadataOf(fresh.def, fresh.exec.digest)?.ignore_cache).toBe(true);
+    }
+  });
+
+  it("maps the install and download steps to the package's source range", () => {
+    const range: SourceRange = { start: { line: 4, character: 4 }, end: { line: 4, character: 18 } };
+    const info = { filename: "environment.yml", data: Buffer.from("dependencies:\n  - requests\n"), language: "yaml" };
+    const stage = installStage(input(env, { sourceRange: (name) => (name === "requests" ? range : undefined) }));
+    const requests = installOf(stage.layers[stage.order.indexOf("requests")]!, { sourceInfo: info });
+    const locations = requests.def.Source!.locations!;
+    expect(locations[requests.exec.digest]).toEqual({ locations: [{ sourceIndex: 0, ranges: [range] }] });
+    expect(locations[requests.from("/pkg").digest]).toEqual({ locations: [{ sourceIndex: 0, ranges: [range] }] });
+    // python's download, mounted for requests, is not requests' line.
+    expect(locations[requests.from("/python").digest]).toBeUndefined();
+    expect(requests.def.Source!.infos).toEqual([info]);
+    // A package without a range has no locations.
+    const zlib = installOf(stage.layers[stage.order.indexOf("libzlib")]!, { sourceInfo: info });
+    expect(zlib.def.Source).toBeUndefined();
+  });
+
+  it("gives a range for every package when the callback does, each its own", () => {
+    const rangeOf = (name: string): SourceRange => ({ start: { line: 2 + name.length, character: 4 }, end: { line: 2 + name.length, character: 10 } });
+    const info = { filename: "environment.yml", data: Buffer.from("x"), language: "yaml" };
+    const stage = installStage(input(env, { sourceRange: rangeOf }));
+    stage.order.forEach((name, idx) => {
+      const i = installOf(stage.layers[idx]!, { sourceInfo: info });
+      expect(i.def.Source!.locations![i.exec.digest]!.locations[0]!.ranges).toEqual([rangeOf(name)]);
+    });
+  });
+});
+
+describe("installStage: layers", () => {
+  it("stacks one layer per package in install order, then the environment's records", () => {
+    const stage = installStage(input(shuffled(env, 7)));
+    expect(stage.order).toEqual(names(installOrder(env)));
+    expect(stage.layers).toHaveLength(env.length + 1);
+    stage.order.forEach((name, idx) => expect(installOf(stage.layers[idx]!).name).toMatch(new RegExp(`^\\[install\\] ${name} `)));
+    expect(resultOp(marshal(stage.layers.at(-1)!)).op.file).toBeDefined();
+  });
+
+  it("writes conda-meta/history (and no state without variables) as the last layer", () => {
+    const stage = installStage(input(env, { requested: { python: "python=3.12", requests: "requests" } }));
+    const def = marshal(stage.layers.at(-1)!);
+    const records = resultOp(def);
+    expect(records.op.inputs ?? []).toEqual([]); // from scratch
+    const actions = records.op.file!.actions;
+    expect(actions).toHaveLength(2);
+    expect(actions[0]!.mkdir).toMatchObject({ path: "/opt/conda/conda-meta", makeParents: true });
+    expect(actions[1]!.mkfile!.path).toBe("/opt/conda/conda-meta/history");
+    expect(customName(def, records.digest)).toBe("[install] conda-meta/history");
+    const history = utf8(actions[1]!.mkfile!.data);
+    const lines = history.split("\n");
+    expect(lines[0]).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==$/);
+    // One line per package, in install order.
+    const added = lines.filter((l) => l.startsWith("+"));
+    expect(added.map((l) => l.slice(l.indexOf("::") + 2))).toEqual(installOrder(env).map((p) => `${p.name}-${p.version}-${p.build}`));
+    expect(history).toContain("python=3.12");
+    expect(history.endsWith("\n")).toBe(true);
+  });
+
+  it("dates the history and its files with SOURCE_DATE_EPOCH", () => {
+    const def = marshal(installStage(input(env, { sourceDateEpoch: 1700000000 })).layers.at(-1)!);
+    const actions = resultOp(def).op.file!.actions;
+    expect(utf8(actions[1]!.mkfile!.data).split("\n")[0]).toBe("==> 2023-11-14 22:13:20 <==");
+    expect(Number(actions[0]!.mkdir!.timestamp)).toBe(1700000000 * 1e9);
+    expect(Number(actions[1]!.mkfile!.timestamp)).toBe(1700000000 * 1e9);
+    // The same inputs give the same records op.
+    expect(resultOp(marshal(installStage(input(env, { sourceDateEpoch: 1700000000 })).layers.at(-1)!)).digest).toBe(resultOp(def).digest);
+  });
+
+  it("writes conda-meta/state with the environment's variables as env_vars", () => {
+    const variables: [string, string][] = [
+      ["MY_HOME", "/data"],
+      ["LOG_LEVEL", "debug"],
+    ];
+    const def = marshal(installStage(input(env, { variables })).layers.at(-1)!);
+    const records = resultOp(def);
+    const mkfiles = records.op.file!.actions.filter((a) => a.mkfile).map((a) => a.mkfile!);
+    expect(mkfiles.map((m) => m.path)).toEqual(["/opt/conda/conda-meta/history", "/opt/conda/conda-meta/state"]);
+    expect(JSON.parse(utf8(mkfiles[1]!.data))).toEqual({ env_vars: { MY_HOME: "/data", LOG_LEVEL: "debug" } });
+    expect(customName(def, records.digest)).toBe("[install] conda-meta/history and state");
+  });
+
+  it("writes the records under the given prefix", () => {
+    const def = marshal(installStage(input([pkg("zlib")], { prefix: "/env", variables: [["A", "1"]] })).layers.at(-1)!);
+    const paths = resultOp(def).op.file!.actions.map((a) => (a.mkdir ?? a.mkfile)!.path);
+    expect(paths).toEqual(["/env/conda-meta", "/env/conda-meta/history", "/env/conda-meta/state"]);
+  });
+
+  it("keeps one layer per package up to maxPackageLayers", () => {
+    const many = Array.from({ length: maxPackageLayers }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`));
+    const stage = installStage(input(many));
+    expect(stage.layers).toHaveLength(maxPackageLayers + 1);
+    for (const layer of stage.layers.slice(0, -1)) expect(resultOp(marshal(layer)).op.exec).toBeDefined();
+  });
+
+  for (const count of [maxPackageLayers + 1, 230]) {
+    it(`groups ${count} packages into at most maxPackageLayers layers of consecutive packages, in order`, () => {
+      // A chain p000 <- p001 <- ... so the install order is not just the input order, plus unrelated extras.
+      const many = Array.from({ length: count }, (_, i) => pkg(`p${String(count - 1 - i).padStart(3, "0")}`, { deps: i + 1 < count ? [`p${String(count - 2 - i).padStart(3, "0")}`] : [] }));
+      const stage = installStage(input(shuffled(many, count)));
+      expect(stage.order).toHaveLength(count);
+      expect(stage.order).toEqual(names(installOrder(many)));
+      const groups = stage.layers.slice(0, -1);
+      expect(groups.length).toBeLessThanOrEqual(maxPackageLayers);
+      expect(groups.length).toBeGreaterThan(1);
+      const copied: string[] = [];
+      for (const g of groups) {
+        const def = marshal(g);
+        const op = resultOp(def);
+        expect(op.op.file).toBeDefined();
+        const actions = op.op.file!.actions;
+        expect(actions[0]!.input).toBe(-1); // from scratch
+        for (const a of actions) {
+          expect(a.copy).toMatchObject({ src: "/", dest: "/", dirCopyContents: true });
+          const source = op.op.inputs![a.secondaryInput ?? 0]!;
+          expect(source.index).toBe(1); // the exec's /out
+          const exec = opByDigest(def, source.digest);
+          expect(exec.op.exec).toBeDefined();
+          copied.push(customName(def, exec.digest)!.split(" ")[1]!);
+        }
+        expect(customName(def, op.digest)).toMatch(/^\[install\] layer of p\d{3}/);
+      }
+      expect(copied).toEqual(stage.order);
+      // The records layer still comes last.
+      expect(utf8(resultOp(marshal(stage.layers.at(-1)!)).op.file!.actions[1]!.mkfile!.data)).toContain("::p000-1.0-h0_0");
+    });
+  }
+});
+
+describe("installStage: cache keys", () => {
+  const installs = (stage: InstallStage) =>
+    new Map([...digestsByName(stage)].filter(([n]) => n.startsWith("[install] ") && !n.endsWith(" request") && !n.includes("conda-meta") && !n.startsWith("[install] layer of ")));
+  const downloads = (stage: InstallStage) => new Map([...digestsByName(stage)].filter(([n]) => n.startsWith("[download] ")));
+
+  it("gives the same LLB for the same input", () => {
+    expect(layerDigests(installStage(input(env)))).toEqual(layerDigests(installStage(input(shuffled(env, 3)))));
+  });
+
+  it("re-runs only a changed package's download and install steps", () => {
+    const before = installStage(input(env));
+    const changed = env.map((p) => (p.name === "openssl" ? { ...p, sha256: hex("another build of openssl") } : p));
+    const after = installStage(input(changed));
+    const [ib, ia] = [installs(before), installs(after)];
+    expect(ib.size).toBe(env.length);
+    expect([...ia.keys()].sort()).toEqual([...ib.keys()].sort());
+    for (const [name, digest] of ib) {
+      if (name.startsWith("[install] openssl ")) expect(ia.get(name), name).not.toBe(digest);
+      else expect(ia.get(name), name).toBe(digest);
+    }
+    const [db, da] = [downloads(before), downloads(after)];
+    expect(db.size).toBe(env.length);
+    for (const [name, digest] of db) {
+      if (name.startsWith("[download] openssl ")) expect(da.get(name), name).not.toBe(digest);
+      else expect(da.get(name), name).toBe(digest);
+    }
+    // Layers: only openssl's changes; the history names packages, not hashes.
+    const [lb, la] = [layerDigests(before), layerDigests(after)];
+    lb.forEach((d, i) => {
+      if (before.order[i] === "openssl") expect(la[i]).not.toBe(d);
+      else expect(la[i], before.order[i] ?? "records").toBe(d);
+    });
+  });
+
+  it("re-runs the noarch packages, and only them, when python changes", () => {
+    const before = installs(installStage(input(env)));
+    const changed = env.map((p) => (p.name === "python" ? { ...p, sha256: hex("another python") } : p));
+    const after = installs(installStage(input(changed)));
+    const noarch = new Set(env.filter((p) => p.url.includes("/noarch/")).map((p) => p.name));
+    for (const [name, digest] of before) {
+      const pkgName = name.split(" ")[1]!;
+      if (pkgName === "python" || noarch.has(pkgName)) expect(after.get(name), name).not.toBe(digest);
+      else expect(after.get(name), name).toBe(digest);
+    }
+  });
+
+  it("keeps every other package's install step when a package is added or the user's specs change", () => {
+    const base = installs(installStage(input(env)));
+    const added = installs(installStage(input([...env, pkg("aaa-extra", { deps: ["openssl"] })])));
+    for (const [name, digest] of base) expect(added.get(name), name).toBe(digest);
+    expect(added.size).toBe(base.size + 1);
+    const requested = installs(installStage(input(env, { requested: { requests: "requests >=2" } })));
+    for (const [name, digest] of base) {
+      if (name.startsWith("[install] requests ")) expect(requested.get(name)).not.toBe(digest);
+      else expect(requested.get(name), name).toBe(digest);
+    }
+  });
+
+  it("changes only the group layer holding a changed package when packages share layers", () => {
+    const many = Array.from({ length: 230 }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`));
+    const before = installStage(input(many));
+    const after = installStage(input(many.map((p) => (p.name === "p117" ? { ...p, sha256: hex("p117 again") } : p))));
+    const [lb, la] = [layerDigests(before), layerDigests(after)];
+    expect(la).toHaveLength(lb.length);
+    const changedAt = lb.flatMap((d, i) => (la[i] === d ? [] : [i]));
+    expect(changedAt).toHaveLength(1);
+    const def = marshal(before.layers[changedAt[0]!]!);
+    expect(customName(def, resultOp(def).digest)).toContain("p117");
+    // The install steps of the other packages in the same group are unchanged.
+    const [ib, ia] = [installs(before), installs(after)];
+    for (const [name, digest] of ib) {
+      if (name.startsWith("[install] p117 ")) expect(ia.get(name)).not.toBe(digest);
+      else expect(ia.get(name), name).toBe(digest);
+    }
+  });
+});
