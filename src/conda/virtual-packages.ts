@@ -1,6 +1,7 @@
 // Virtual packages: what the target system provides (__glibc, __linux, __unix, __archspec,
 // __cuda), given to the solver as if installed. The build machine is not the target, so they come
 // from the base image, overrides, or documented defaults - never from the host.
+import { compareStrings } from "../compare";
 
 export interface VirtualPackage {
   name: string;
@@ -56,7 +57,7 @@ export function virtualPackages(inp: VirtualPackageInputs): VirtualPackage[] {
       set(name, v.version, name === "__archspec" && !value.includes("=") ? byName.get(name)?.build ?? "0" : v.build);
     }
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort((a, b) => compareStrings(a.name, b.name));
 }
 
 export function isVirtualPackageName(name: string): boolean {

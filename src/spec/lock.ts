@@ -1,5 +1,6 @@
 // Lock files: conda-lock's unified conda-lock.yml (version 1) and conda's @EXPLICIT lists.
 // A lock is the exact package list per platform; with one, no solver runs.
+import { compareStrings } from "../compare";
 import { parseDocument, stringify } from "yaml";
 import { show, SpecError, type Problem } from "./errors";
 import { type SourceFile, sourceFile } from "./source";
@@ -55,7 +56,7 @@ export function archiveNameOf(url: string): string {
 }
 
 function sortedPackages(packages: LockedPackage[]): LockedPackage[] {
-  return [...packages].sort((a, b) => a.platform.localeCompare(b.platform) || a.manager.localeCompare(b.manager) || a.name.localeCompare(b.name) || a.url.localeCompare(b.url));
+  return [...packages].sort((a, b) => compareStrings(a.platform, b.platform) || compareStrings(a.manager, b.manager) || compareStrings(a.name, b.name) || compareStrings(a.url, b.url));
 }
 
 export function writeCondaLock(lock: Lock): string {

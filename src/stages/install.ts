@@ -3,6 +3,7 @@
 // only inputs are that package's archive (and, for noarch packages, python's). A changed package
 // re-runs its own step; the others stay cached. The steps' outputs are stacked as layers in
 // dependency order, so where two packages ship the same file, the dependent's wins.
+import { compareStrings } from "../compare";
 import type { InstallRequest } from "../conda/install/install";
 import { FileActions, State } from "../llb";
 import type { LockedPackage } from "../spec/lock";
@@ -43,7 +44,7 @@ export interface InstallStage {
 /** Dependencies before dependents; among packages that do not depend on each other, by name. */
 export function installOrder(packages: LockedPackage[]): LockedPackage[] {
   const byName = new Map(packages.map((p) => [p.name, p]));
-  const sorted = [...packages].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...packages].sort((a, b) => compareStrings(a.name, b.name));
   const placed = new Set<string>();
   const visiting = new Set<string>();
   const out: LockedPackage[] = [];
