@@ -2,10 +2,12 @@
 // docs/benchmarks.md. Needs the engines, registry and frontend image (scripts/e2e/setup.sh).
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { installPackage } from "../src/conda/install/install";
+import { generateInstallChannel } from "./install-channel";
 import { generateChannel } from "./solve-channel";
 
 const root = join(import.meta.dirname, "..");
@@ -36,7 +38,7 @@ interface Row {
 function cachedRebuilds(): Row[] {
   const dir = mkdtempSync(join(tmpdir(), "cf-bench-"));
   cpSync(join(root, "examples/hello"), dir, { recursive: true });
-  const args = ["buildx", "build", "--progress=plain", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", "cf-bench-hello", "--load", "."];
+  const args = ["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", "cf-bench-hello", "--load", "."];
   sh(args, dir); // warm the cache
   const walls: number[] = [];
   const frontend: number[] = [];
@@ -47,31 +49,32 @@ function cachedRebuilds(): Row[] {
     if (m) frontend.push(Number(m[1]));
   }
   // The same image through Docker's built-in Dockerfile frontend, for scale.
-  writeFileSync(join(dir, "Dockerfile"), "FROM localhost:5000/distroless/nodejs24-debian12\nWORKDIR /app\nCOPY hello.js /app/hello.js\nENV GREETING=hi\nUSER 65532:65532\nENTRYPOINT [\"/nodejs/bin/node\", \"/app/hello.js\"]\n");
+  writeFileSync(join(dir, "Dockerfile"), "FROM localhost:5000/distroless/base-debian12:nonroot\nWORKDIR /app\nCOPY hello.py /app/hello.py\nENV HELLO_FROM=Dockerfile\nUSER 65532:65532\nENTRYPOINT [\"/opt/conda/bin/python\", \"/app/hello.py\"]\n");
   const dfArgs = ["buildx", "build", "--progress=plain", "-t", "cf-bench-dockerfile", "--load", "."];
   sh(dfArgs, dir);
   const dockerfile: number[] = [];
   for (let i = 0; i < runs; i++) dockerfile.push(sh(dfArgs, dir).ms);
   return [
-    { what: `fully cached rebuild of examples/hello, wall, median of ${runs}`, value: fmt(median(walls)), target: "<= 400 ms" },
+    { what: `fully cached rebuild of examples/hello (python + 15 packages, installed), wall, median of ${runs}`, value: fmt(median(walls)), target: "<= 400 ms" },
     { what: `frontend process start to Return, median of ${frontend.length}`, value: fmt(median(frontend)), target: "<= 150 ms" },
-    { what: `for scale: the same image from a Dockerfile (Docker's built-in frontend), median of ${runs}`, value: fmt(median(dockerfile)) },
+    { what: `for scale: a cached Dockerfile build of a similar image (base + app copy; Docker's built-in frontend), median of ${runs}`, value: fmt(median(dockerfile)) },
   ];
 }
 
-/** Serves a folder on 127.0.0.1 (for the generated channel); resolves to the server. */
-function serve(dir: string, port: number) {
-  const server = createServer((req, res) => {
-    try {
-      const body = readFileSync(join(dir, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).replace(/\.\./g, "")));
-      res.writeHead(200, { "content-length": body.length });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise<typeof server>((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+/**
+ * Serves a folder on 127.0.0.1 from a child process (the fixture channel's server): the builds
+ * below block this process while the solve step fetches repodata.
+ */
+async function serve(dir: string, port: number): Promise<{ close(): void }> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "test/fixtures/channel/serve.ts"), dir, String(port)], { stdio: "ignore", cwd: root });
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (ok) return { close: () => child.kill() };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`the channel server on port ${port} did not start`);
 }
 
 async function solveBenchmark(): Promise<Row[]> {
@@ -114,6 +117,104 @@ async function solveBenchmark(): Promise<Row[]> {
   ];
 }
 
+function dirBytes(dir: string): number {
+  const r = spawnSync("du", ["-sb", dir], { encoding: "utf8" });
+  return Number(r.stdout.split(/\s/)[0]);
+}
+
+async function installerThroughput(): Promise<Row[]> {
+  const archive = join(root, ".e2e/channel/linux-64/python-3.12.1-hbac6bf3_0_cpython.conda");
+  const filename = "python-3.12.1-hbac6bf3_0_cpython.conda";
+  const bytes = readFileSync(archive);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const work = mkdtempSync(join(tmpdir(), "cf-bench-tp-"));
+  const ours: number[] = [];
+  let extracted = 0;
+  for (let i = 0; i < 5; i++) {
+    const out = join(work, `ours${i}`);
+    const t0 = performance.now();
+    await installPackage({ archive, url: `http://bench/linux-64/${filename}`, filename, sha256, prefix: "/opt/conda", outRoot: out });
+    ours.push(performance.now() - t0);
+    extracted = dirBytes(out);
+    rmSync(out, { recursive: true, force: true });
+  }
+  // The same bytes through unzip + tar --zstd -x: the lower bound for getting them on disk.
+  const zipDir = join(work, "zip");
+  mkdirSync(zipDir);
+  spawnSync("unzip", ["-q", archive, "-d", zipDir]);
+  const tars: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const out = join(work, `tar${i}`);
+    mkdirSync(out);
+    const t0 = performance.now();
+    for (const member of ["pkg", "info"]) {
+      const r = spawnSync("bash", ["-c", `tar --zstd -xf ${zipDir}/${member}-*.tar.zst -C ${out}`]);
+      if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
+    }
+    tars.push(performance.now() - t0);
+    rmSync(out, { recursive: true, force: true });
+  }
+  rmSync(work, { recursive: true, force: true });
+  const mbs = (ms: number) => `${(extracted / 2 ** 20 / (ms / 1000)).toFixed(0)} MB/s`;
+  return [
+    { what: `installer on the fixture's python package (${(bytes.length / 2 ** 20).toFixed(1)} MB .conda, ${(extracted / 2 ** 20).toFixed(1)} MB installed: verify, extract, patch prefixes, write, conda-meta; no .pyc), median of 5`, value: `${fmt(median(ours))} (${mbs(median(ours))})` },
+    { what: "plain `tar --zstd -x` of the same archive's two tars, median of 5", value: `${fmt(median(tars))} (${mbs(median(tars))})` },
+    { what: "installer time / tar time", value: `${(median(ours) / median(tars)).toFixed(2)}x`, target: "<= 1.5x" },
+  ];
+}
+
+function envBuild(dir: string, extra: string[] = []): number {
+  return sh(["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", ...extra, "-t", "cf-bench-env", "."], dir).ms;
+}
+
+function fixtureEnvironment(greetpy: string): string {
+  return `# syntax=localhost:5000/conda-frontend:test
+name: bench
+channels: [http://127.0.0.1:8765]
+dependencies: [python=3.12, greet, greetpy=${greetpy}, greet-env, greet-data]
+image:
+  base: localhost:5000/distroless/base-debian12:nonroot
+`;
+}
+
+async function installBuilds(): Promise<Row[]> {
+  const rows: Row[] = [];
+  // The fixture environment: 16 packages, CPython among them (with .pyc compilation).
+  const dir = mkdtempSync(join(tmpdir(), "cf-bench-env-"));
+  writeFileSync(join(dir, "environment.yml"), fixtureEnvironment("0.2"));
+  const cold = envBuild(dir, ["--no-cache"]);
+  envBuild(dir);
+  writeFileSync(join(dir, "environment.yml"), fixtureEnvironment("0.1"));
+  const onePackage = envBuild(dir);
+  rows.push({ what: "fixture environment (16 packages incl. CPython 3.12, .pyc on): cold build, --no-cache (solve, download, install, export)", value: fmt(cold) });
+  rows.push({ what: "fixture environment: rebuild after one dependency changed (greetpy 0.2 -> 0.1: one solve, one install)", value: `${fmt(onePackage)} (${((onePackage / cold) * 100).toFixed(0)}% of cold)`, target: "< 10% of cold" });
+
+  // A generated 150-package environment from its own channel on 127.0.0.1:8768.
+  const channel = join(root, ".e2e/bench-install-channel");
+  rmSync(channel, { recursive: true, force: true });
+  const pkgs = await generateInstallChannel(channel, 150);
+  const server = await serve(channel, 8768);
+  const env = (names: string[]) => `# syntax=localhost:5000/conda-frontend:test
+name: bench150
+channels: [http://127.0.0.1:8768]
+dependencies: [${names.join(", ")}]
+image:
+  base: localhost:5000/distroless/base-debian12:nonroot
+`;
+  const dir150 = mkdtempSync(join(tmpdir(), "cf-bench-150-"));
+  writeFileSync(join(dir150, "environment.yml"), env(pkgs.map((p) => p.name)));
+  const cold150 = envBuild(dir150, ["--no-cache"]);
+  envBuild(dir150);
+  // One package gets a new version in the channel; the environment asks for it.
+  await generateInstallChannel(channel, 150, (i) => (i === 77 ? "1.1" : "1.0"));
+  writeFileSync(join(dir150, "environment.yml"), env(pkgs.map((p) => (p.name === "benchpkg077" ? "benchpkg077=1.1" : p.name))));
+  const one150 = envBuild(dir150);
+  server.close();
+  rows.push({ what: `generated environment of 150 packages (${(dirBytes(channel) / 2 ** 20).toFixed(0)} MB of .conda): cold build, --no-cache`, value: fmt(cold150) });
+  rows.push({ what: "150-package environment: rebuild after one package changed version", value: `${fmt(one150)} (${((one150 / cold150) * 100).toFixed(0)}% of cold)`, target: "< 10% of cold" });
+  return rows;
+}
+
 function machine(): string {
   const docker = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).stdout.trim();
   return `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Docker Engine ${docker} (classic store), Node ${process.version}`;
@@ -122,6 +223,7 @@ function machine(): string {
 const tableOf = (rows: Row[]) => ["| what | result | target |", "|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`)].join("\n");
 const table = tableOf(cachedRebuilds());
 const solveTable = tableOf(await solveBenchmark());
+const installTable = tableOf([...(await installerThroughput()), ...(await installBuilds())]);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, not a test.
@@ -139,6 +241,14 @@ The solve tool (\`conda-frontend solve\`, rattler's solver compiled to WebAssemb
 step runs it, on a channel generated by bench/solve-channel.ts and served from 127.0.0.1.
 
 ${solveTable}
+
+## Install (issue: install stage)
+
+Builds on the classic store (layers stacked by copying; the containerd store merges them), with
+\`--network=host\` for the fixture channel on 127.0.0.1. "Cold" is \`--no-cache\`: solve,
+download, install and export all run.
+
+${installTable}
 `;
 writeFileSync(join(root, "docs/benchmarks.md"), doc);
 console.log(doc);

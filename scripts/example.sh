@@ -5,7 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/e2e/setup.sh"
 cd "$root/examples/hello"
-echo "== docker buildx build -f environment.yml -t conda-frontend-hello --load ."
-docker buildx build -f environment.yml -t conda-frontend-hello --load .
+# --network=host: the solve step reaches the fixture channel on this machine's loopback.
+echo "== docker buildx build --network=host -f environment.yml -t conda-frontend-hello --load ."
+docker buildx build --network=host -f environment.yml -t conda-frontend-hello --load .
 echo "== docker run --rm conda-frontend-hello"
 docker run --rm conda-frontend-hello

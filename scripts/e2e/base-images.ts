@@ -4,6 +4,7 @@
 //   localhost:5000/distroless/base-debian12:nonroot   glibc, libssl, CA certs, tzdata, user 65532, no shell
 //   localhost:5000/distroless/nodejs24-debian12:latest  the above + libstdc++ + node at /nodejs/bin/node
 //   localhost:5000/node:24-builder                      the above + coreutils + npm, for frontend.Dockerfile's build stage
+//   localhost:5000/debian-busybox:12                    the base + busybox as /bin/sh (a base with a shell)
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -100,6 +101,18 @@ async function nodeLayer(): Promise<Buffer> {
   return tarOf(dir);
 }
 
+/** busybox as /bin/sh: a base with a shell, for what needs one (post-link scripts). */
+async function shellLayer(): Promise<Buffer> {
+  const dir = fresh("rootfs-shell");
+  extract(debs(["busybox-static"]), dir);
+  // Under usr/: in the image /bin is the base's symlink to usr/bin, which a bin/ folder would hide.
+  mkdirSync(join(dir, "usr/bin"), { recursive: true });
+  execFileSync("mv", [join(dir, "bin/busybox"), join(dir, "usr/bin/busybox")]);
+  rmSync(join(dir, "bin"), { recursive: true, force: true });
+  for (const tool of ["sh", "mkdir", "cat", "echo", "ls"]) symlinkSync("busybox", join(dir, "usr/bin", tool));
+  return tarOf(dir);
+}
+
 async function builderLayer(): Promise<Buffer> {
   const dir = fresh("rootfs-builder");
   extract(debs(["coreutils", "libacl1", "libattr1", "libselinux1", "libpcre2-8-0", "libgmp10"]), dir);
@@ -132,6 +145,12 @@ async function main(): Promise<void> {
     config: { architecture: arch, os: "linux", Env: [`PATH=${path}`, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"], Entrypoint: ["/nodejs/bin/node"] },
   });
   console.log(`${registry}/distroless/nodejs24-debian12:latest@${d2}`);
+  const shell = await shellLayer();
+  const d4 = await pushImage({
+    registry, repository: "debian-busybox", tag: "12", layers: [base, shell],
+    config: { architecture: arch, os: "linux", Env: [`PATH=${path}`], User: "65532" },
+  });
+  console.log(`${registry}/debian-busybox:12@${d4}`);
   const builder = await builderLayer();
   const d3 = await pushImage({
     registry, repository: "node", tag: "24-builder", layers: [base, node, builder],

@@ -7,7 +7,8 @@ import { getEnv } from "../image/config";
 import { marshal, merge, type State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
-import type { Lock } from "../spec/lock";
+import { SpecError } from "../spec/errors";
+import type { Lock, LockedPackage } from "../spec/lock";
 import { installStage } from "../stages/install";
 import type { BuildPlan } from "../stages/plan";
 import type { ToolImage } from "../stages/solve";
@@ -28,6 +29,38 @@ async function listDir(bridge: Bridge, ref: string, dir: string, pattern?: strin
   } catch {
     return []; // no such folder
   }
+}
+
+/**
+ * image.post-link: run. Each script runs as root in the image being built (base + environment),
+ * in dependency order, with conda's variables; it needs the base's /bin/sh and runs code from the
+ * package - the reason it is off by default.
+ */
+async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
+  try {
+    await bridge.client.statFile(ref, "/bin/sh");
+  } catch {
+    throw new SpecError({ name: sourceInfo.filename, text: utf8(sourceInfo.data) }, [
+      { message: `image.post-link: run needs /bin/sh in the base image to run post-link scripts (of ${names.join(", ")}), and ${plan.base.ref} has none; use a base with a shell, or leave post-link scripts off`, range: plan.conda.postLink.range },
+    ]);
+  }
+  let s = state;
+  for (const name of names) {
+    const p = packages.find((x) => x.name === name)!;
+    s = s
+      .run({
+        args: ["/bin/sh", `${plan.prefix}/bin/.${name}-post-link.sh`],
+        env: { PREFIX: plan.prefix, PKG_NAME: p.name, PKG_VERSION: p.version, PKG_BUILDNUM: /_(\d+)$/.exec(p.build)?.[1] ?? "0", PATH: `${plan.prefix}/bin:/usr/local/bin:/usr/bin:/bin` },
+        cwd: plan.prefix,
+        user: "0:0",
+        network: "none",
+        name: `[post-link] ${name} ${p.version}`,
+        ignoreCache: plan.ignoreCache,
+        sourceRanges: plan.conda.postLink.range ? [plan.conda.postLink.range] : undefined,
+      })
+      .root();
+  }
+  return s;
 }
 
 export async function installEnvironment(
@@ -90,8 +123,12 @@ export async function installEnvironment(
     warnings.push(`activation scripts cannot run in the image (it has no shell to run them at start-up), so what they set is not set: ${activate.map((a) => `etc/conda/activate.d/${a}`).join(", ")}; set what your app needs with image.env`);
   }
   const scripts = (await listDir(bridge, ref, `${plan.prefix}/bin`, ".*-post-link.sh")).map((s) => s.replace(/^\.(.*)-post-link\.sh$/, "$1"));
-  if (scripts.length) {
-    warnings.push(`these packages ship post-link scripts, which were not run (the default; a script runs code from the package at install time): ${scripts.join(", ")}`);
+  let result = state;
+  if (scripts.length && plan.conda.postLink.value === "run") {
+    result = await runPostLinkScripts(bridge, plan, ref, state, stage.order.filter((n) => scripts.includes(n)), packages, sourceInfo);
+    warnings.push(`ran the post-link scripts of ${scripts.join(", ")} (image.post-link: run)`);
+  } else if (scripts.length) {
+    warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
   }
-  return { state, env, warnings };
+  return { state: result, env, warnings };
 }

@@ -50,6 +50,8 @@ export interface CondaPlan {
   name?: string;
   /** image.compile-pyc, default on: see README ("Byte-compiled .pyc files") for the measurement. */
   compilePyc: boolean;
+  /** image.post-link: run executes packages' post-link scripts; skip (the default) does not. */
+  postLink: { value: "run" | "skip"; range?: SourceRange };
 }
 
 export const conventionalLockName = "conda-lock.yml";
@@ -101,6 +103,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     variables: spec.variables.map((v) => [v.key.value, v.value.value]),
     name: spec.name?.value,
     compilePyc: spec.image.compilePyc?.value ?? true,
+    postLink: spec.image.postLink ? { value: spec.image.postLink.value, range: spec.image.postLink.range } : { value: "skip" },
   };
 }
 
@@ -151,7 +154,6 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   const conda = planConda(spec, opts, problems);
   for (const [key, what] of [
     ["prune", img.prune?.preset],
-    ["post-link", img.postLink],
     ["app.install", img.app.install],
   ] as const) {
     if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });

@@ -127,3 +127,54 @@ describe("bad packages fail at their line, and the daemon stays up", () => {
     expect(daemonUp(engine)).toBe(true);
   });
 });
+
+describe("post-link scripts and .pyc files (classic store)", () => {
+  const engine = engines[0]!;
+  const shellBase = "localhost:5000/debian-busybox:12";
+  const readRan = (t: string) => docker(engine, ["run", "--rm", "--entrypoint", "/bin/cat", t, "/opt/conda/share/greet-postlink/ran.txt"]);
+
+  it("does not run post-link scripts by default, and says which packages ship one", () => {
+    const dir = project({ "environment.yml": envYml(["greet-data", "greet-postlink"], "").replace(baseImage, shellBase) });
+    const t = tag("postlink-skip");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toContain("these packages ship post-link scripts, which were not run");
+    expect(res.output).toContain("greet-postlink");
+    expect(readRan(t).code).not.toBe(0);
+  });
+
+  it("runs them with image.post-link: run, on a base with a shell", () => {
+    const dir = project({ "environment.yml": envYml(["greet-data", "greet-postlink"], "  post-link: run\n").replace(baseImage, shellBase) });
+    const t = tag("postlink-run");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toContain("[post-link] greet-postlink 1.0");
+    const ran = readRan(t);
+    expect(ran.code, ran.output).toBe(0);
+    expect(ran.stdout.trim()).toBe("post-link ran for greet-postlink 1.0 in /opt/conda");
+  });
+
+  it("refuses image.post-link: run on a base without /bin/sh, at the line", () => {
+    const dir = project({ "environment.yml": envYml(["greet-data", "greet-postlink"], "  post-link: run\n") });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    expect(res.code).not.toBe(0);
+    expect(res.output).toMatch(/environment\.yml:12: image\.post-link: run needs \/bin\/sh in the base image/);
+    expect(daemonUp(engine)).toBe(true);
+  });
+
+  it("compiles .pyc files by default, and not with compile-pyc: false", () => {
+    const cached = "import greetpy, os, sys; print(os.path.exists(greetpy.__cached__), sys.dont_write_bytecode)";
+    const on = project({ "environment.yml": envYml(["python=3.12", "greetpy"]) });
+    const tOn = tag("pyc-on");
+    expect(build(engine, on, ["--network=host", "-f", "environment.yml", "-t", tOn, "--load", "."]).code).toBe(0);
+    expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tOn, "-c", cached]).stdout.trim()).toBe("True False");
+    const stdlibPyc = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tOn, "-c", "import json, os; print(os.path.exists(json.__cached__))"]);
+    expect(stdlibPyc.stdout.trim()).toBe("True");
+
+    const off = project({ "environment.yml": envYml(["python=3.12", "greetpy"], "  compile-pyc: false\n") });
+    const tOff = tag("pyc-off");
+    expect(build(engine, off, ["--network=host", "-f", "environment.yml", "-t", tOff, "--load", "."]).code).toBe(0);
+    const none = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tOff, "-c", "import os; print(sum(f.endswith('.pyc') for r, d, fs in os.walk('/opt/conda') for f in fs))"]);
+    expect(none.stdout.trim()).toBe("0");
+  });
+});
