@@ -104,15 +104,14 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   for (const w of plan.warnings) await bridge.warn(w.message, { filename: input.name, data: input.data, ranges: w.range ? [w.range] : [] });
 
   const needsConda = plan.target === "lock" || plan.conda.specs.length > 0 || plan.conda.lockfile !== undefined || input.conventionalLock !== undefined;
+  let toolPromise: Promise<ToolImage> | undefined;
+  const toolImageOnce = () => (toolPromise ??= toolImage(bridge, opts, workerPlatform));
+  // Our own image runs the solve and install steps: resolve it while the rest goes on.
+  if (needsConda) toolImageOnce().catch(() => undefined);
   // A given lock is checked before anything is pulled: a lock for the wrong platform fails fast.
   const given = needsConda ? await givenLock(bridge, opts, plan, input) : undefined;
   const baseFor = memo((p: PbPlatform) => resolveBase(bridge, plan, opts, p, input));
-  let toolPromise: Promise<ToolImage> | undefined;
-  const toolImageOnce = () => (toolPromise ??= toolImage(bridge, opts, workerPlatform));
-  const solve = async (): Promise<LockChoice> => {
-    const tool = await toolImageOnce();
-    return solvedLock(bridge, opts, plan, input, sourceInfo, { tool, platforms: plan.platforms, base: async (p) => (await baseFor(p)).state });
-  };
+  const solve = (): Promise<LockChoice> => solvedLock(bridge, opts, plan, input, sourceInfo, { tool: toolImageOnce(), platforms: plan.platforms, base: async (p) => (await baseFor(p)).state });
   if (plan.target === "lock") {
     const lock = given ?? (await solve());
     const state = lockFileState(lock.solved, lock.solved ? undefined : writeCondaLock(lock.lock));

@@ -75,8 +75,8 @@ export function checkLock(lock: Lock, fileName: string, plan: BuildPlan, input: 
 export async function baseGlibc(bridge: Bridge, base: State): Promise<string | undefined> {
   try {
     const ref = await bridge.solve(marshal(base, { caps: bridge.llbCaps }), { evaluate: true });
-    for (const path of ["/var/lib/dpkg/status.d/libc6", "/var/lib/dpkg/status"]) {
-      const text = await bridge.readFile(ref, path).then(utf8, () => undefined);
+    const texts = await Promise.all(["/var/lib/dpkg/status.d/libc6", "/var/lib/dpkg/status"].map((path) => bridge.readFile(ref, path).then(utf8, () => undefined)));
+    for (const text of texts) {
       const version = text ? glibcFromDpkgStatus(text) : undefined;
       if (version) return version;
     }
@@ -87,7 +87,8 @@ export async function baseGlibc(bridge: Bridge, base: State): Promise<string | u
 }
 
 export interface SolveInputs {
-  tool: ToolImage;
+  /** Resolved while the base images are read. */
+  tool: Promise<ToolImage>;
   platforms: PbPlatform[];
   /** The base image of a platform, to read its glibc from; only asked when the user set none. */
   base(platform: PbPlatform): Promise<State>;
@@ -99,11 +100,12 @@ function glibcIsSet(plan: BuildPlan): boolean {
 
 /** Solves in a build step and reads the lock back. */
 export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, inputs: SolveInputs): Promise<LockChoice> {
-  const platforms = await Promise.all(
-    inputs.platforms.map(async (platform) => ({ platform, baseGlibc: glibcIsSet(plan) ? undefined : await baseGlibc(bridge, await inputs.base(platform)) })),
-  );
+  const [platforms, tool] = await Promise.all([
+    Promise.all(inputs.platforms.map(async (platform) => ({ platform, baseGlibc: glibcIsSet(plan) ? undefined : await baseGlibc(bridge, await inputs.base(platform)) }))),
+    inputs.tool,
+  ]);
   const request = solveRequest(plan.conda, platforms, input.name);
-  const out = solveStage({ tool: inputs.tool, request, network: opts.networkMode, ignoreCache: plan.ignoreCache });
+  const out = solveStage({ tool, request, network: opts.networkMode, ignoreCache: plan.ignoreCache });
   let ref: string;
   try {
     ref = await bridge.solve(marshal(out, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
@@ -111,9 +113,11 @@ export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: Build
     // Exit 1 is the tool's "could not reach a channel": its own message is in the step's log.
     throw new SpecError(input, [{ message: `solving failed (the solve step's output above says why): ${(e as Error).message}`, range: plan.conda.channelsRange ?? lineRange(1) }]);
   }
-  const result = JSON.parse(utf8(await bridge.readFile(ref, "/result.json"))) as SolveResult;
+  const [resultBytes, lockBytes] = await Promise.all([bridge.readFile(ref, "/result.json"), bridge.readFile(ref, "/conda-lock.yml").catch(() => undefined)]);
+  const result = JSON.parse(utf8(resultBytes)) as SolveResult;
   if (!result.ok) throw solveFailure(plan, input, result);
-  const lock = readLock("conda-lock.yml", utf8(await bridge.readFile(ref, "/conda-lock.yml")));
+  if (!lockBytes) throw new Error("the solve step reported success but wrote no conda-lock.yml");
+  const lock = readLock("conda-lock.yml", utf8(lockBytes));
   return { lock, solved: out, fileName: "conda-lock.yml" };
 }
 

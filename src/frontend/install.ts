@@ -37,9 +37,9 @@ async function listDir(bridge: Bridge, ref: string, dir: string, pattern?: strin
  * package - the reason it is off by default.
  */
 async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
-  try {
-    await bridge.client.statFile(ref, "/bin/sh");
-  } catch {
+  // StatFile does not follow a symlinked /bin (usrmerge), so look in both places.
+  const found = await Promise.all(["/bin/sh", "/usr/bin/sh"].map((p) => bridge.client.statFile(ref, p).then(() => true, () => false)));
+  if (!found.includes(true)) {
     throw new SpecError({ name: sourceInfo.filename, text: utf8(sourceInfo.data) }, [
       { message: `image.post-link: run needs /bin/sh in the base image to run post-link scripts (of ${names.join(", ")}), and ${plan.base.ref} has none; use a base with a shell, or leave post-link scripts off`, range: plan.conda.postLink.range },
     ]);
@@ -108,21 +108,27 @@ export async function installEnvironment(
 
   // What activation would set: env_vars.d in file order, then environment.yml's variables.
   const varsDir = `${plan.prefix}/etc/conda/env_vars.d`;
-  for (const file of await listDir(bridge, ref, varsDir, "*.json")) {
+  const [varFiles, activate, postLink] = await Promise.all([
+    listDir(bridge, ref, varsDir, "*.json"),
+    listDir(bridge, ref, `${plan.prefix}/etc/conda/activate.d`),
+    listDir(bridge, ref, `${plan.prefix}/bin`, ".*-post-link.sh"),
+  ]);
+  const varTexts = await Promise.all(varFiles.map((file) => bridge.readFile(ref, `${varsDir}/${file}`).then(utf8, (e: Error) => e)));
+  varFiles.forEach((file, i) => {
     try {
-      const vars = JSON.parse(utf8(await bridge.readFile(ref, `${varsDir}/${file}`))) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(vars)) env.push([k, String(v)]);
+      const text = varTexts[i]!;
+      if (text instanceof Error) throw text;
+      for (const [k, v] of Object.entries(JSON.parse(text) as Record<string, unknown>)) env.push([k, String(v)]);
     } catch (e) {
       warnings.push(`${varsDir}/${file} could not be read as JSON, so its variables are not set: ${(e as Error).message}`);
     }
-  }
+  });
   env.push(...plan.conda.variables);
 
-  const activate = await listDir(bridge, ref, `${plan.prefix}/etc/conda/activate.d`);
   if (activate.length) {
     warnings.push(`activation scripts cannot run in the image (it has no shell to run them at start-up), so what they set is not set: ${activate.map((a) => `etc/conda/activate.d/${a}`).join(", ")}; set what your app needs with image.env`);
   }
-  const scripts = (await listDir(bridge, ref, `${plan.prefix}/bin`, ".*-post-link.sh")).map((s) => s.replace(/^\.(.*)-post-link\.sh$/, "$1"));
+  const scripts = postLink.map((s) => s.replace(/^\.(.*)-post-link\.sh$/, "$1"));
   let result = state;
   if (scripts.length && plan.conda.postLink.value === "run") {
     result = await runPostLinkScripts(bridge, plan, ref, state, stage.order.filter((n) => scripts.includes(n)), packages, sourceInfo);

@@ -51,12 +51,16 @@ export function safeRelativePath(path: string, packageName: string): string {
   return normal.replace(/\/+$/, "");
 }
 
-/** No directory on the way to `rel` may be a symlink: that is how an archive escapes its root. */
-export function checkParents(root: string, rel: string, packageName: string): void {
+/**
+ * No directory on the way to `rel` may be a symlink: that is how an archive escapes its root.
+ * `known` holds folders already found to be real ones (a package has hundreds of files per folder).
+ */
+export function checkParents(root: string, rel: string, packageName: string, known: Set<string> = new Set()): void {
   const parts = rel.split("/").slice(0, -1);
   let at = root;
   for (const part of parts) {
     at = join(at, part);
+    if (known.has(at)) continue;
     let st;
     try {
       st = lstatSync(at);
@@ -64,15 +68,39 @@ export function checkParents(root: string, rel: string, packageName: string): vo
       return; // not created yet: nothing to follow
     }
     if (st.isSymbolicLink()) throw new LinkError(`${packageName}: refusing ${JSON.stringify(rel)}: it goes through the symlink ${JSON.stringify(posix.relative(root, at))}`);
+    known.add(at);
   }
 }
 
-function place(root: string, rel: string): string {
-  const full = join(root, rel);
-  mkdirSync(dirname(full), { recursive: true });
-  // An existing destination is replaced, never written through.
-  rmSync(full, { force: true, recursive: false });
-  return full;
+/** Creates `full` with `create`; an existing entry there (file or symlink) is removed first, never written through. */
+function replacing(full: string, create: () => void): void {
+  try {
+    create();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    rmSync(full, { force: true, recursive: false });
+    create();
+  }
+}
+
+function currentUmask(): number {
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
+}
+
+/** Makes the destination's folder (once per folder). */
+function placer(): (root: string, rel: string) => string {
+  const made = new Set<string>();
+  return (root, rel) => {
+    const full = join(root, rel);
+    const dir = dirname(full);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    return full;
+  };
 }
 
 export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts: LinkOptions): LinkResult {
@@ -85,11 +113,14 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
   const files: string[] = [];
   const paths: PathRecord[] = [];
   const scripts: string[] = [];
+  const place = placer();
+  const umask = currentUmask();
+  const realDirs = new Set<string>();
 
   for (const p of meta.paths) {
     const source = safeRelativePath(p.path, name);
     const rel = safeRelativePath(meta.noarch === "python" ? noarchPythonPath(source, opts.python!) : source, name);
-    checkParents(root, rel, name);
+    checkParents(root, rel, name, realDirs);
     if (p.pathType === "directory") {
       mkdirSync(join(root, rel), { recursive: true });
       continue;
@@ -100,7 +131,8 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     const record: PathRecord = { _path: rel, path_type: p.pathType };
     if (p.pathType === "softlink" || entry.type === "symlink") {
       // The same link text, relative or absolute; never followed.
-      symlinkSync(entry.linkname ?? "", full);
+      replacing(full, () => symlinkSync(entry.linkname ?? "", full));
+      realDirs.delete(full);
       lutimesSync(full, entry.mtime, entry.mtime);
       record.path_type = "softlink";
     } else {
@@ -120,8 +152,9 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
         data = patched;
       }
       const mode = (entry.type === "hardlink" ? byPath.get(entry.linkname ?? "")?.mode : entry.mode) ?? 0o644;
-      writeFileSync(full, data, { mode });
-      chmodSync(full, mode & 0o7777); // exactly the archive's mode, whatever the umask
+      // "wx": never through an existing symlink; replacing() removes what is there first.
+      replacing(full, () => writeFileSync(full, data, { mode, flag: "wx" }));
+      if ((mode & 0o7777 & umask) !== 0) chmodSync(full, mode & 0o7777); // exactly the archive's mode
       utimesSync(full, entry.mtime, entry.mtime);
     }
     if (/^bin\/\.[^/]+-(post-link|pre-unlink|pre-link)\.sh$/.test(rel)) scripts.push(rel);
@@ -133,10 +166,10 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     for (const spec of meta.entryPoints) {
       const ep = parseEntryPoint(spec);
       const rel = `bin/${ep.command}`;
-      checkParents(root, rel, name);
+      checkParents(root, rel, name, realDirs);
       const full = place(root, rel);
       const script = Buffer.from(entryPointScript(ep, opts.prefix, opts.python!));
-      writeFileSync(full, script, { mode: 0o775 });
+      replacing(full, () => writeFileSync(full, script, { mode: 0o775, flag: "wx" }));
       chmodSync(full, 0o775);
       utimesSync(full, opts.epoch, opts.epoch);
       files.push(rel);
