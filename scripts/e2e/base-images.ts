@@ -105,11 +105,8 @@ async function nodeLayer(): Promise<Buffer> {
 async function shellLayer(): Promise<Buffer> {
   const dir = fresh("rootfs-shell");
   extract(debs(["busybox-static"]), dir);
-  // Under usr/: in the image /bin is the base's symlink to usr/bin, which a bin/ folder would hide.
-  mkdirSync(join(dir, "usr/bin"), { recursive: true });
-  execFileSync("mv", [join(dir, "bin/busybox"), join(dir, "usr/bin/busybox")]);
-  rmSync(join(dir, "bin"), { recursive: true, force: true });
-  for (const tool of ["sh", "mkdir", "cat", "echo", "ls"]) symlinkSync("busybox", join(dir, "usr/bin", tool));
+  // Bookworm's base-files has a real /bin (not usrmerged), where busybox-static puts busybox.
+  for (const tool of ["sh", "mkdir", "cat", "echo", "ls"]) symlinkSync("busybox", join(dir, "bin", tool));
   return tarOf(dir);
 }
 

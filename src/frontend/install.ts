@@ -37,7 +37,7 @@ async function listDir(bridge: Bridge, ref: string, dir: string, pattern?: strin
  * package - the reason it is off by default.
  */
 async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
-  // StatFile does not follow a symlinked /bin (usrmerge), so look in both places.
+  // /bin/sh, or /usr/bin/sh where /bin is a link to it (StatFile does not follow links).
   const found = await Promise.all(["/bin/sh", "/usr/bin/sh"].map((p) => bridge.client.statFile(ref, p).then(() => true, () => false)));
   if (!found.includes(true)) {
     throw new SpecError({ name: sourceInfo.filename, text: utf8(sourceInfo.data) }, [

@@ -67,6 +67,10 @@ describe.each(engines)("installing on the $name store", (engine) => {
     expect(history.stdout).toMatch(/'greet-1\.0-h[0-9a-f]+_0\.json'/);
     expect(history.stdout).toContain("'state'");
 
+    // Nothing in the prefix is writable by the image's (non-root) user.
+    const writable = docker(engine, ["run", "--rm", "--entrypoint", `${prefix}/bin/python`, t, "-c", `import os; print([r for r, d, f in os.walk('${prefix}') if os.access(r, os.W_OK)])`]);
+    expect(writable.stdout.trim()).toBe("[]");
+
     const env = (inspectConfig(engine, t) as { Env: string[] }).Env;
     expect(env[0]).toBe(`PATH=${prefix}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
     expect(env).toContain("CONDA_DEFAULT_ENV=greet-env");

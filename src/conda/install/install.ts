@@ -7,7 +7,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, wr
 import { join } from "node:path";
 import { readPackage } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
-import { checkParents, linkPackage } from "./link";
+import { checkParents, dirMode, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
 
@@ -118,7 +118,7 @@ export async function installPackage(req: InstallRequest): Promise<{ scripts: st
   const metaName = condaMetaName(meta.index);
   checkParents(join(req.outRoot, req.prefix), `conda-meta/${metaName}`, meta.index.name);
   const metaDir = join(req.outRoot, req.prefix, "conda-meta");
-  mkdirSync(metaDir, { recursive: true });
+  mkdirSync(metaDir, { recursive: true, mode: dirMode });
   // Both hashes in the record, whichever one the lock had: SBOM tools look for either.
   const md5 = req.md5 ?? createHash("md5").update(bytes).digest("hex");
   const sha256 = req.sha256 ?? createHash("sha256").update(bytes).digest("hex");

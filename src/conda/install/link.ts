@@ -11,6 +11,12 @@ import { replaceBinary, replaceText } from "./prefix";
 
 export class LinkError extends Error {}
 
+/**
+ * Folders are 0755 whatever the umask: the install tool runs with umask 0 (files get their modes
+ * exactly), and a world-writable prefix would let any user of the image change it.
+ */
+export const dirMode = 0o755;
+
 export interface PathRecord {
   _path: string;
   path_type: string;
@@ -96,7 +102,7 @@ function placer(): (root: string, rel: string) => string {
     const full = join(root, rel);
     const dir = dirname(full);
     if (!made.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: dirMode });
       made.add(dir);
     }
     return full;
@@ -106,7 +112,7 @@ function placer(): (root: string, rel: string) => string {
 export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts: LinkOptions): LinkResult {
   const name = meta.index.name;
   const root = join(opts.outRoot, opts.prefix);
-  mkdirSync(root, { recursive: true });
+  mkdirSync(root, { recursive: true, mode: dirMode });
   const byPath = new Map(entries.map((e) => [e.path, e]));
   for (const e of entries) safeRelativePath(e.path, name); // refuse a bad archive even for unlisted entries
   if (meta.noarch === "python" && !opts.python) throw new LinkError(`${name} is a noarch: python package, but the environment has no python`);
@@ -122,7 +128,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     const rel = safeRelativePath(meta.noarch === "python" ? noarchPythonPath(source, opts.python!) : source, name);
     checkParents(root, rel, name, realDirs);
     if (p.pathType === "directory") {
-      mkdirSync(join(root, rel), { recursive: true });
+      mkdirSync(join(root, rel), { recursive: true, mode: dirMode });
       continue;
     }
     const entry = byPath.get(p.path) ?? byPath.get(source);

@@ -859,3 +859,15 @@ describe("nothing the installer itself writes goes through a package's symlink",
     expect(meta).toMatchObject({ md5: written.md5, sha256: written.sha256 });
   });
 });
+
+describe("folders are 0755 even when the install tool runs with umask 0", () => {
+  it("creates no world-writable folder", async () => {
+    const previous = process.umask(0);
+    try {
+      const i = await install(pkg("dirs", [{ path: "lib/python3.12/deep/mod.py", content: "x = 1\n" }, { path: "share/empty", directory: true, pathType: "directory" }]));
+      for (const dir of ["lib", "lib/python3.12", "lib/python3.12/deep", "share/empty", "conda-meta"]) expect(modeOf(i.root, dir), dir).toBe(0o755);
+    } finally {
+      process.umask(previous);
+    }
+  });
+});
