@@ -131,8 +131,6 @@ export async function installPackage(req: InstallRequest): Promise<{ scripts: st
 }
 
 export async function runInstall(requestPath: string): Promise<number> {
-  // Files get exactly the archive's modes (the umask would clear bits; chmod per file is slow).
-  process.umask(0);
   const req = JSON.parse(readFileSync(requestPath, "utf8")) as InstallRequest;
   try {
     const { scripts, files } = await installPackage(req);

@@ -12,8 +12,8 @@ import { replaceBinary, replaceText } from "./prefix";
 export class LinkError extends Error {}
 
 /**
- * Folders are 0755 whatever the umask: the install tool runs with umask 0 (files get their modes
- * exactly), and a world-writable prefix would let any user of the image change it.
+ * Folders are 0755 whatever the umask: a world-writable prefix would let any user of the image
+ * change it. (Files get the archive's modes: chmod only where the umask took a bit away.)
  */
 export const dirMode = 0o755;
 
