@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32, zstdCompressSync } from "node:zlib";
 import { pack } from "tar-stream";
+import { zipStored } from "../../fixtures/channel/archive";
 
 export interface FileSpec {
   /** Path inside the package (and in paths.json / info/files). */
@@ -153,64 +154,9 @@ export async function tarBz2(spec: PackageSpec): Promise<Buffer> {
   return execFileSync("bzip2", ["-c", "-9"], { input: tar, maxBuffer: 64 << 20 });
 }
 
-/** A ZIP whose members are stored (method 0), in the order given. */
-export function storedZip(members: { name: string; data: Buffer }[]): Buffer {
-  const local: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  const dosTime = 0;
-  const dosDate = (1 << 5) | 1; // 1980-01-01
-  for (const m of members) {
-    const name = Buffer.from(m.name);
-    const crc = crc32(m.data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4); // version needed
-    lh.writeUInt16LE(0, 6); // flags
-    lh.writeUInt16LE(0, 8); // method: stored
-    lh.writeUInt16LE(dosTime, 10);
-    lh.writeUInt16LE(dosDate, 12);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(m.data.length, 18);
-    lh.writeUInt32LE(m.data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    lh.writeUInt16LE(0, 28);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(0x0314, 4); // made by: unix, 2.0
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(0, 8);
-    ch.writeUInt16LE(0, 10);
-    ch.writeUInt16LE(dosTime, 12);
-    ch.writeUInt16LE(dosDate, 14);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(m.data.length, 20);
-    ch.writeUInt32LE(m.data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt16LE(0, 30); // extra
-    ch.writeUInt16LE(0, 32); // comment
-    ch.writeUInt16LE(0, 34); // disk
-    ch.writeUInt16LE(0, 36); // internal attributes
-    ch.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes
-    ch.writeUInt32LE(offset, 42);
-    local.push(lh, name, m.data);
-    central.push(ch, name);
-    offset += lh.length + name.length + m.data.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(0, 4);
-  end.writeUInt16LE(0, 6);
-  end.writeUInt16LE(members.length, 8);
-  end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  end.writeUInt16LE(0, 20);
-  return Buffer.concat([...local, cd, end]);
-}
+/** A ZIP whose members are stored (method 0), in the order given: the fixture channel's writer. */
+export const storedZip = zipStored;
 
-/** The package as a `.conda`: metadata.json, info-<stem>.tar.zst, pkg-<stem>.tar.zst in `order`. */
 export async function dotConda(spec: PackageSpec, order: Member[] = ["metadata", "info", "pkg"]): Promise<Buffer> {
   const { info, pkg } = parts(spec);
   const s = stem(spec);
