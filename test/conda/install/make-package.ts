@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { crc32, zstdCompressSync } from "node:zlib";
+import { zstdCompressSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { zipStored } from "../../fixtures/channel/archive";
 
