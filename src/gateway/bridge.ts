@@ -28,10 +28,11 @@ export class Bridge {
 
   static async connect(): Promise<Bridge> {
     const transport = new StdioTransport();
-    protoRoot();
-    mark("proto");
     const client = new GatewayClient(transport);
-    const pong = await client.ping();
+    const pong = await client.ping(() => {
+      protoRoot();
+      mark("proto");
+    });
     const enabled = (caps: { ID: string; Enabled?: boolean }[] | undefined) => new Set((caps ?? []).filter((c) => c.Enabled).map((c) => c.ID));
     const platforms = pong.Workers?.[0]?.platforms ?? [];
     return new Bridge(transport, client, enabled(pong.LLBCaps), enabled(pong.FrontendAPICaps), platforms);

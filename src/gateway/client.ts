@@ -27,8 +27,16 @@ export class GatewayClient {
     return decode<Res>(pkg + responseType, bytes);
   }
 
-  ping(): Promise<PongResponse> {
-    return this.call("Ping", "PingRequest", "PongResponse", {});
+  /**
+   * PingRequest has no fields, so its encoding is empty: the call goes out before our message
+   * types are even loaded, and they load while the daemon answers.
+   */
+  async ping(whileWaiting?: () => void): Promise<PongResponse> {
+    const answer = this.transport.call(service + "Ping", new Uint8Array());
+    // One turn of the event loop lets HTTP/2 put the request on the wire before we block.
+    await new Promise((resolve) => setImmediate(resolve));
+    whileWaiting?.();
+    return decode<PongResponse>(pkg + "PongResponse", await answer);
   }
 
   solve(request: SolveRequest): Promise<SolveResponse> {
