@@ -88,6 +88,13 @@ async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, con
   return { platform, refId, config, baseConfig: base.resolved.config.length ? base.resolved.config : undefined };
 }
 
+/** The `lock` target: just conda-lock.yml, from the solve step or re-written from the given lock. */
+async function returnLock(bridge: Bridge, plan: BuildPlan, lock: LockChoice): Promise<void> {
+  const state = lockFileState(lock.solved, lock.solved ? undefined : writeCondaLock(lock.lock));
+  const refId = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache }));
+  await bridge.returnResult({ ref: { id: refId }, metadata: {} });
+}
+
 export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<void> {
   const workerPlatform = bridge.workerPlatforms[0] ? normalizePlatform(bridge.workerPlatforms[0]) : hostPlatform();
   const opts = parseBuildOptions(env, workerPlatform);
@@ -112,13 +119,7 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   const given = needsConda ? await givenLock(bridge, opts, plan, input) : undefined;
   const baseFor = memo((p: PbPlatform) => resolveBase(bridge, plan, opts, p, input));
   const solve = (): Promise<LockChoice> => solvedLock(bridge, opts, plan, input, sourceInfo, { tool: toolImageOnce(), platforms: plan.platforms, base: async (p) => (await baseFor(p)).state });
-  if (plan.target === "lock") {
-    const lock = given ?? (await solve());
-    const state = lockFileState(lock.solved, lock.solved ? undefined : writeCondaLock(lock.lock));
-    const refId = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache }));
-    await bridge.returnResult({ ref: { id: refId }, metadata: {} });
-    return;
-  }
+  if (plan.target === "lock") return returnLock(bridge, plan, given ?? (await solve()));
   const bases = await Promise.all(plan.platforms.map(baseFor));
   const lock = needsConda ? (given ?? (await solve())) : undefined;
   const environment = lock ? { lock: lock.lock, tool: await toolImageOnce() } : undefined;
