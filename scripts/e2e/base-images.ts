@@ -69,7 +69,16 @@ function fresh(name: string): string {
 
 async function baseLayer(): Promise<Buffer> {
   const dir = fresh("rootfs-base");
-  extract(debs(["base-files", "netbase", "tzdata", "libc6", "libssl3", "ca-certificates", "zlib1g"]), dir);
+  const baseDebs = debs(["base-files", "netbase", "tzdata", "libc6", "libssl3", "ca-certificates", "zlib1g"]);
+  extract(baseDebs, dir);
+  // Like distroless: each package's control record in /var/lib/dpkg/status.d (SBOM scanners and
+  // the frontend's glibc detection read it).
+  mkdirSync(join(dir, "var/lib/dpkg/status.d"), { recursive: true });
+  for (const deb of baseDebs) {
+    const control = sh("dpkg-deb", ["-f", deb]);
+    const name = /^Package: (\S+)/m.exec(control)![1]!;
+    writeFileSync(join(dir, "var/lib/dpkg/status.d", name), control.replace(/\n*$/, "\nStatus: install ok installed\n"));
+  }
   // What update-ca-certificates would write: one bundle of every certificate, in a fixed order.
   const certDir = join(dir, "usr/share/ca-certificates/mozilla");
   const bundle = readdirSync(certDir).sort().map((f) => readFileSync(join(certDir, f), "utf8")).join("");

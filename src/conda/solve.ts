@@ -131,6 +131,7 @@ export async function runSolve(requestPath: string, outDir: string): Promise<num
       return 0;
     }
     counts[platform.subdir] = result.length;
+    process.stderr.write(`${platform.subdir}: virtual packages ${platform.virtualPackages.map((v) => `${v.name}=${v.version}=${v.build}`).join(" ")}\n`);
     packages.push(...result);
     process.stderr.write(`${platform.subdir}: ${result.length} packages: ${result.map((p) => `${p.name}=${p.version}=${p.build}`).sort().join(" ")}\n`);
   }

@@ -39,6 +39,8 @@ describe("solving in a build step, and lock files", () => {
     expect(first.code, first.output).toBe(0);
     expect(solveSteps(first.output), first.output).toHaveLength(1);
     expect(first.output).toMatch(/\[solve linux-64\] 4 specs from 1 channel/);
+    // __glibc comes from the base image's dpkg records (Debian 12: glibc 2.36), not a default.
+    expect(first.output).toMatch(/linux-64: virtual packages __archspec=1=x86_64 __glibc=2\.36=0 __linux=4\.18=0 __unix=0=0/);
     const lockText = readFileSync(join(dir, "out/conda-lock.yml"), "utf8");
     const versions = lockedVersions(lockText);
     expect(versions.libgreet).toBe("1.0");
