@@ -2,10 +2,11 @@
 // is the gateway frontend; subcommands are the tools that run inside build steps.
 import { runFrontend } from "./frontend/build";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json>]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | fetch <request.json>]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
   solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
-  install    link one package into a prefix under an output folder (a build step)`;
+  install    link one package into a prefix under an output folder (a build step)
+  fetch      download one package of a private channel with the conda-auth secret (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = "frontend", ...rest] = argv;
@@ -24,6 +25,12 @@ async function main(argv: string[]): Promise<number> {
       if (!request) break;
       const { runInstall } = await import("./conda/install/install");
       return runInstall(request);
+    }
+    case "fetch": {
+      const [request] = rest;
+      if (!request) break;
+      const { runFetch } = await import("./conda/fetch");
+      return runFetch(request);
     }
     case "help":
     case "--help":

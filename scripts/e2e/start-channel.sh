@@ -19,6 +19,18 @@ npx --no-install tsx test/fixtures/channel/build.ts "$dir" 2>&1 | grep -v -e 'no
 is_channel() { [ "$(curl -fsS -m 2 "http://127.0.0.1:$port/health" 2>/dev/null)" = "conda-fixture-channel" ]; }
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
+# The same channel again, private: it answers only with the test token (e2e of private channels).
+private_port=${E2E_PRIVATE_CHANNEL_PORT:-8769}
+if [ "$(curl -fsS -m 2 "http://127.0.0.1:$private_port/health" 2>/dev/null)" != "conda-fixture-channel" ]; then
+  CHANNEL_REQUIRE_HEADER="Authorization: Bearer conda-frontend-test-token" \
+    nohup node --import tsx test/fixtures/channel/serve.ts "$dir" "$private_port" >>"$logdir/channel-private.log" 2>&1 &
+  for _ in $(seq 1 80); do
+    [ "$(curl -fsS -m 2 "http://127.0.0.1:$private_port/health" 2>/dev/null)" = "conda-fixture-channel" ] && break
+    sleep 0.25
+  done
+  echo "channel: private copy on http://127.0.0.1:$private_port/ (token: conda-frontend-test-token)"
+fi
+
 if is_channel; then echo "channel: already serving on http://127.0.0.1:$port/"; exit 0; fi
 if port_taken; then
   echo "channel: something that is not the fixture channel holds 127.0.0.1:$port; stop it or set E2E_CHANNEL_PORT" >&2

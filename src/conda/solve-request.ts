@@ -18,6 +18,8 @@ export interface SolveRequest {
   platforms: SolvePlatform[];
   /** The input file's name, recorded in the lock's metadata. */
   sources: string[];
+  /** Channel URL prefixes to send the conda-auth secret's headers to. */
+  privateChannels?: string[];
 }
 
 export type SolveResult =

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type LockedPackage, writeCondaLock, archiveNameOf, splitArchiveName } from "../spec/lock";
 import { dependencyConstraint, dependencyName } from "./matchspec";
 import type { SolvePlatform, SolveRequest, SolveResult } from "./solve-request";
+import { AuthError, authSecretId, isPrivate, readAuthHeaders } from "./auth";
 import { isVirtualPackageName, type VirtualPackage } from "./virtual-packages";
 
 const virtualHost = "virtual-packages.conda-frontend.invalid";
@@ -49,7 +50,7 @@ function response(url: string, body: string, status: number): Response {
 export class ChannelUnreachable extends Error {}
 
 /** Wraps fetch: serves the virtual channel, and remembers the first URL that could not be reached. */
-function installFetch(platform: SolvePlatform): { failures: string[]; restore(): void } {
+function installFetch(platform: SolvePlatform, privateChannels: string[], headers: [string, string][]): { failures: string[]; restore(): void } {
   const realFetch = globalThis.fetch;
   const failures: string[] = [];
   globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
@@ -61,7 +62,16 @@ function installFetch(platform: SolvePlatform): { failures: string[]; restore():
       return u.pathname.endsWith("/repodata.json") ? response(url, body, 200) : response(url, "not found", 404);
     }
     try {
-      return await realFetch(input, init);
+      if (!isPrivate(url, privateChannels)) {
+        const res = await realFetch(input, init);
+        if (res.status === 401 || res.status === 403) failures.push(`${url}: HTTP ${res.status}; if the channel needs a token, list it in image.private-channels and pass the ${authSecretId} secret`);
+        return res;
+      }
+      const req = new Request(input, init);
+      for (const [name, value] of headers) req.headers.set(name, value);
+      const res = await realFetch(req);
+      if (res.status === 401 || res.status === 403) failures.push(`${url}: HTTP ${res.status}: the channel refused the ${authSecretId} secret's credentials`);
+      return res;
     } catch (e) {
       failures.push(`${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
       throw e;
@@ -93,7 +103,9 @@ function toLocked(p: RattlerSolved, subdir: string): LockedPackage {
 export type SolveFailure = Extract<SolveResult, { ok: false }>;
 
 export async function solvePlatform(rattler: Rattler, req: SolveRequest, platform: SolvePlatform): Promise<LockedPackage[] | SolveFailure> {
-  const fetchHook = installFetch(platform);
+  const privateChannels = req.privateChannels ?? [];
+  const headers = privateChannels.length ? readAuthHeaders() : [];
+  const fetchHook = installFetch(platform, privateChannels, headers);
   try {
     const channels = [...req.channels.map((c) => c.url), `http://${virtualHost}/${platform.subdir}`];
     const solved = await rattler.simpleSolve(req.specs, channels, [platform.subdir, "noarch"], []);
@@ -119,7 +131,7 @@ export async function runSolve(requestPath: string, outDir: string): Promise<num
     try {
       result = await solvePlatform(rattler, req, platform);
     } catch (e) {
-      if (e instanceof ChannelUnreachable) {
+      if (e instanceof ChannelUnreachable || e instanceof AuthError) {
         process.stderr.write(`conda-frontend solve: ${e.message}\n`);
         return 1;
       }

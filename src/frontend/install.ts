@@ -92,6 +92,8 @@ export async function installEnvironment(
     sourceDateEpoch: plan.sourceDateEpoch,
     ignoreCache: plan.ignoreCache,
     compilePyc,
+    privateChannels: plan.conda.privateChannels,
+    network: plan.network,
     // A package the user asked for points at its line; the rest at the dependencies list.
     sourceRange: (name) => plan.conda.specs.find((s) => s.value.name === name)?.range ?? plan.conda.dependenciesRange,
   });

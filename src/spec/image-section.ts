@@ -47,15 +47,18 @@ export interface ImageSpec {
   virtualPackages: { key: Located<string>; value: Located<string> }[];
   postLink?: Located<"run" | "skip">;
   compilePyc?: Located<boolean>;
+  /** Channel URLs that need the `conda-auth` BuildKit secret (an HTTP header line). */
+  privateChannels: Located<string>[];
 }
 
 const imageKeys = [
   "base", "prefix", "entrypoint", "cmd", "workdir", "user", "env", "ports", "labels", "healthcheck",
   "stop-signal", "app", "lockfile", "prune", "platforms", "virtual-packages", "post-link", "compile-pyc",
+  "private-channels",
 ] as const;
 
 export function readImageSection(r: YamlReader, node: Node | null): ImageSpec {
-  const image: ImageSpec = { env: [], ports: [], labels: [], app: { copy: [] }, platforms: [], virtualPackages: [] };
+  const image: ImageSpec = { env: [], ports: [], labels: [], app: { copy: [] }, platforms: [], virtualPackages: [], privateChannels: [] };
   const map = r.mapping(node, "image");
   if (!map) return image;
   for (const { key, keyNode, value } of r.entries(map, "image")) {
@@ -123,6 +126,13 @@ export function readImageSection(r: YamlReader, node: Node | null): ImageSpec {
         break;
       case "compile-pyc":
         image.compilePyc = r.boolean(value, where);
+        break;
+      case "private-channels":
+        image.privateChannels = r.stringList(value, where).flatMap((c) => {
+          if (/^https?:\/\/[^/\s]+/.test(c.value) && !/@|\/t\//.test(c.value)) return [{ value: c.value.replace(/\/+$/, ""), range: c.range }];
+          r.problems.push({ message: `${where}: expected a channel URL without credentials (the token goes in the conda-auth secret), got ${show(c.value)}`, range: c.range });
+          return [];
+        });
         break;
       default:
         r.unknownKey(keyNode, "image", key, imageKeys);

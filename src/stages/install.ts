@@ -4,7 +4,10 @@
 // re-runs its own step; the others stay cached. The steps' outputs are stacked as layers in
 // dependency order, so where two packages ship the same file, the dependent's wins.
 import { compareStrings } from "../compare";
+import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
+import type { FetchRequest } from "../conda/fetch";
 import type { InstallRequest } from "../conda/install/install";
+import type { NetworkMode } from "../llb/exec";
 import { FileActions, State } from "../llb";
 import type { LockedPackage } from "../spec/lock";
 import type { SourceRange } from "../spec/source";
@@ -30,6 +33,10 @@ export interface InstallStageInput {
    * mounted at /pyenv). Only possible when the tool runs on the target's platform.
    */
   compilePyc: boolean;
+  /** Channel URL prefixes whose packages are fetched with the conda-auth secret. */
+  privateChannels: string[];
+  /** Network for those fetch steps (BuildKit's own downloads need none of ours). */
+  network: NetworkMode;
   /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
   sourceRange?: (name: string) => SourceRange | undefined;
 }
@@ -67,6 +74,29 @@ function isNoarch(p: LockedPackage): boolean {
   return /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
 }
 
+/** A private channel's package: fetched in a step that has the secret, verified there. */
+function privateDownload(input: InstallStageInput, p: LockedPackage, range?: SourceRange): State {
+  const request: FetchRequest = { url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, out: "/out" };
+  const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
+    name: `[download] ${p.name} ${p.version} request`,
+  });
+  const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
+  return tool
+    .run({
+      args: [...input.tool.entrypoint, "fetch", "/in/request.json"],
+      network: input.network,
+      mounts: [
+        { type: "bind", dest: "/in", from: requestFile, readonly: true },
+        { type: "bind", dest: "/out", from: State.scratch() },
+        { type: "secret", dest: authSecretPath, id: authSecretId },
+      ],
+      name: `[download] ${p.name} ${p.version} from ${p.url} (private channel)`,
+      ignoreCache: input.ignoreCache,
+      sourceRanges: range ? [range] : undefined,
+    })
+    .mount("/out");
+}
+
 export function download(p: LockedPackage, range?: SourceRange): State {
   return State.http(p.url, {
     checksum: p.sha256 ? `sha256:${p.sha256}` : undefined,
@@ -99,14 +129,15 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
     name: `[install] ${p.name} ${p.version} request`,
   });
   const range = input.sourceRange?.(p.name);
+  const fetchPackage = (x: LockedPackage, r?: SourceRange) => (isPrivate(x.url, input.privateChannels) ? privateDownload(input, x, r) : download(x, r));
   const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
   const exec = tool.run({
     args: [...input.tool.entrypoint, "install", "/in/request.json"],
     network: "none",
     mounts: [
       { type: "bind", dest: "/in", from: requestFile, readonly: true },
-      { type: "bind", dest: "/pkg", from: download(p, range), readonly: true },
-      ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: download(python), readonly: true }] : []),
+      { type: "bind", dest: "/pkg", from: fetchPackage(p, range), readonly: true },
+      ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: fetchPackage(python), readonly: true }] : []),
       ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },
       { type: "tmpfs", dest: "/tmp" },

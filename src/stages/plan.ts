@@ -25,6 +25,8 @@ export interface BuildPlan {
   /** Image settings shared by every platform (the platform is filled in per platform). */
   image: Omit<ImageSettings, "platform">;
   ignoreCache: boolean;
+  /** --network, for the build steps that fetch (solve, private downloads). */
+  network: "sandbox" | "host" | "none";
   sourceDateEpoch?: number;
   conda: CondaPlan;
   /** Things the user should know, shown through BuildKit's warnings. */
@@ -52,6 +54,8 @@ export interface CondaPlan {
   compilePyc: boolean;
   /** image.post-link: run executes packages' post-link scripts; skip (the default) does not. */
   postLink: { value: "run" | "skip"; range?: SourceRange };
+  /** URL prefixes reached with the `conda-auth` secret's header (repodata and packages). */
+  privateChannels: string[];
 }
 
 export const conventionalLockName = "conda-lock.yml";
@@ -104,6 +108,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     name: spec.name?.value,
     compilePyc: spec.image.compilePyc?.value ?? true,
     postLink: spec.image.postLink ? { value: spec.image.postLink.value, range: spec.image.postLink.range } : { value: "skip" },
+    privateChannels: spec.image.privateChannels.map((c) => c.value),
   };
 }
 
@@ -185,6 +190,7 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
       stopSignal: img.stopSignal?.value,
     },
     conda,
+    network: opts.networkMode,
     ignoreCache: opts.noCache === "all" || (Array.isArray(opts.noCache) && opts.noCache.length > 0),
     sourceDateEpoch: opts.sourceDateEpoch,
     warnings,

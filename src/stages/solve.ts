@@ -1,6 +1,7 @@
 // The solve stage: an exec op that runs our own CLI (`solve`) from the frontend's own image,
 // pinned by digest, with the normalised request as its only input. Same request -> cached;
 // --no-cache or an edited dependency -> solved again.
+import { authSecretId, authSecretPath } from "../conda/auth";
 import { contentHash, type SolvePlatform, type SolveRequest } from "../conda/solve-request";
 import { subdirOf, type VirtualPackage, virtualPackages } from "../conda/virtual-packages";
 import { FileActions, State } from "../llb";
@@ -52,6 +53,7 @@ export function solveRequest(conda: CondaPlan, platforms: PlatformInputs[], sour
     channels: conda.channels.map((c) => ({ name: c.name, url: c.url })),
     platforms: solvePlatforms,
     sources: [sourceName],
+    ...(conda.privateChannels.length ? { privateChannels: conda.privateChannels } : {}),
   };
 }
 
@@ -76,6 +78,8 @@ export function solveStage({ tool, request, network, ignoreCache }: SolveStageIn
       { type: "bind", dest: "/in", from: input, readonly: true },
       { type: "bind", dest: "/out", from: State.scratch() },
       { type: "tmpfs", dest: "/tmp" },
+      // Private channels: the secret by name only; its content never reaches the LLB.
+      ...(request.privateChannels?.length ? [{ type: "secret" as const, dest: authSecretPath, id: authSecretId }] : []),
     ],
     name: `[solve ${subdirs}] ${request.specs.length} spec${request.specs.length === 1 ? "" : "s"} from ${request.channels.length} channel${request.channels.length === 1 ? "" : "s"}`,
     ignoreCache,

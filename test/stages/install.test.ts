@@ -53,7 +53,7 @@ function pkg(name: string, o: PkgOptions = {}): LockedPackage {
 }
 
 function input(packages: LockedPackage[], over: Partial<InstallStageInput> = {}): InstallStageInput {
-  return { tool, packages, prefix: "/opt/conda", requested: {}, variables: [], ignoreCache: false, compilePyc: false, ...over };
+  return { tool, packages, prefix: "/opt/conda", requested: {}, variables: [], ignoreCache: false, compilePyc: false, privateChannels: [], network: "sandbox", ...over };
 }
 
 const names = (ps: LockedPackage[]) => ps.map((p) => p.name);

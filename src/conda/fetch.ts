@@ -1,0 +1,36 @@
+// The download step for packages of private channels (\`conda-frontend fetch <request.json>\`):
+// BuildKit's own HTTP source cannot send a secret header on Docker 26's BuildKit (v0.13), so an
+// exec step fetches with the conda-auth secret mounted, and verifies the hash itself.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AuthError, readAuthHeaders } from "./auth";
+
+export interface FetchRequest {
+  url: string;
+  filename: string;
+  sha256?: string;
+  md5?: string;
+  out: string;
+}
+
+export async function runFetch(requestPath: string): Promise<number> {
+  const req = JSON.parse(readFileSync(requestPath, "utf8")) as FetchRequest;
+  try {
+    const headers = new Headers(readAuthHeaders());
+    const res = await fetch(req.url, { headers });
+    if (!res.ok) throw new Error(`${req.url}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ": the channel refused the conda-auth secret's credentials" : ""}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const [algo, want] = req.sha256 ? ["sha256", req.sha256] : req.md5 ? ["md5", req.md5] : [undefined, undefined];
+    if (!algo) throw new Error(`${req.filename}: no sha256 or md5 to verify the download with`);
+    const got = createHash(algo).update(bytes).digest("hex");
+    if (got !== want) throw new Error(`${req.filename} from ${req.url}: ${algo} mismatch: the lock says ${want}, the download is ${got}`);
+    mkdirSync(req.out, { recursive: true });
+    writeFileSync(join(req.out, req.filename), bytes, { mode: 0o644 });
+    process.stderr.write(`${req.filename}: ${bytes.length} bytes, ${algo} verified\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`conda-frontend fetch: ${(e as Error).message}${e instanceof AuthError ? "" : ""}\n`);
+    return 1;
+  }
+}
