@@ -1,27 +1,8 @@
 // planBuild(...).conda: specs, channels, lock file choice, virtual packages and overrides.
 import { describe, expect, it } from "vitest";
-import { parseBuildOptions } from "../../src/gateway/options";
-import { parseEnvironment } from "../../src/spec/environment";
 import { SpecError } from "../../src/spec/errors";
-import { planBuild } from "../../src/stages/plan";
+import { plan, planError } from "./helpers";
 
-const host = { OS: "linux", Architecture: "amd64" };
-
-function plan(text: string, ...options: string[]) {
-  const env: Record<string, string> = {};
-  options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
-  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host));
-}
-
-function planError(text: string, ...options: string[]): SpecError {
-  try {
-    plan(text, ...options);
-  } catch (e) {
-    if (e instanceof SpecError) return e;
-    throw e;
-  }
-  throw new Error("expected a SpecError");
-}
 
 const problemLines = (e: SpecError) => e.problems.map((p) => `${p.range?.start.line ?? "-"}: ${p.message}`);
 

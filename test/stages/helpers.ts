@@ -1,0 +1,23 @@
+// Planning a build from an environment.yml text and frontend options, for the stage tests.
+import { parseBuildOptions } from "../../src/gateway/options";
+import { parseEnvironment } from "../../src/spec/environment";
+import { SpecError } from "../../src/spec/errors";
+import { planBuild } from "../../src/stages/plan";
+
+export const host = { OS: "linux", Architecture: "amd64" };
+
+export function plan(text: string, ...options: string[]) {
+  const env: Record<string, string> = {};
+  options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
+  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host));
+}
+
+export function planError(text: string, ...options: string[]): SpecError {
+  try {
+    plan(text, ...options);
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
+  }
+  throw new Error("expected a SpecError");
+}
