@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AuthError, readAuthHeaders } from "./auth";
+import { readAuthHeaders } from "./auth";
 
 export interface FetchRequest {
   url: string;
@@ -30,7 +30,7 @@ export async function runFetch(requestPath: string): Promise<number> {
     process.stderr.write(`${req.filename}: ${bytes.length} bytes, ${algo} verified\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`conda-frontend fetch: ${(e as Error).message}${e instanceof AuthError ? "" : ""}\n`);
+    process.stderr.write(`conda-frontend fetch: ${(e as Error).message}\n`);
     return 1;
   }
 }
