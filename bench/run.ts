@@ -249,6 +249,8 @@ const installTable = tableOf([...(await installerThroughput()), ...(await instal
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, not a test.
+Timing on these shared VMs varies from run to run (on 2026-11-22 the same cached Dockerfile build
+took 175 to 400 ms in four runs): compare rows of one run with each other, not across runs.
 
 - Date: ${new Date().toISOString().slice(0, 10)}
 - Machine: ${machine()}
