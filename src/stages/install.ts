@@ -7,6 +7,7 @@ import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
 import type { FetchRequest } from "../conda/fetch";
 import type { InstallRequest } from "../conda/install/install";
+import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
 import { FileActions, State } from "../llb";
 import type { LockedPackage } from "../spec/lock";
@@ -33,6 +34,8 @@ export interface InstallStageInput {
    * mounted at /pyenv). Only possible when the tool runs on the target's platform.
    */
   compilePyc: boolean;
+  /** image.prune: paths the install steps never write. */
+  prune?: PrunePolicy;
   /** Channel URL prefixes whose packages are fetched with the conda-auth secret. */
   privateChannels: string[];
   /** Network for those fetch steps (BuildKit's own downloads need none of ours). */
@@ -124,6 +127,7 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
     requestedSpec: input.requested[p.name],
     epoch: input.sourceDateEpoch,
     compilePycWith: compile ? (isPython ? "/out" : mountPyenv ? "/pyenv" : undefined) : undefined,
+    ...(input.prune && input.prune.remove.length ? { prune: input.prune } : {}),
   };
   const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
     name: `[install] ${p.name} ${p.version} request`,

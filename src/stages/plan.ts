@@ -11,6 +11,7 @@ import { defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../spec
 import type { Located, SourceRange } from "../spec/source";
 import { ChannelError, resolveChannels, type ResolvedChannel } from "../conda/channels";
 import { type MatchSpec, MatchSpecError, parseMatchSpec } from "../conda/matchspec";
+import { GlobError, globToRegExp, type PrunePolicy, presets } from "../conda/prune/rules";
 
 export const targets = ["image", "lock"] as const;
 export type Target = (typeof targets)[number];
@@ -56,9 +57,28 @@ export interface CondaPlan {
   postLink: { value: "run" | "skip"; range?: SourceRange };
   /** URL prefixes reached with the `conda-auth` secret's header (repodata and packages). */
   privateChannels: string[];
+  /** image.prune: what the install steps never write (default: the safe preset). */
+  prune: PrunePolicy & { preset: string };
 }
 
 export const conventionalLockName = "conda-lock.yml";
+
+function planPrune(spec: EnvironmentSpec, problems: Problem[]): PrunePolicy & { preset: string } {
+  const p = spec.image.prune;
+  const preset = p?.preset.value ?? "safe";
+  const checked = (globs: Located<string>[], where: string) =>
+    globs.flatMap((g) => {
+      try {
+        globToRegExp(g.value);
+        return [g.value];
+      } catch (e) {
+        if (!(e instanceof GlobError)) throw e;
+        problems.push({ message: `image.prune.${where}: ${e.message}`, range: g.range });
+        return [];
+      }
+    });
+  return { preset, remove: [...presets[preset as keyof typeof presets], ...checked(p?.remove ?? [], "remove")], keep: checked(p?.keep ?? [], "keep") };
+}
 
 function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[]): CondaPlan {
   const specs: Located<MatchSpec>[] = [];
@@ -109,6 +129,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     compilePyc: spec.image.compilePyc?.value ?? true,
     postLink: spec.image.postLink ? { value: spec.image.postLink.value, range: spec.image.postLink.range } : { value: "skip" },
     privateChannels: spec.image.privateChannels.map((c) => c.value),
+    prune: planPrune(spec, problems),
   };
 }
 
@@ -158,7 +179,6 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
 
   const conda = planConda(spec, opts, problems);
   for (const [key, what] of [
-    ["prune", img.prune?.preset],
     ["app.install", img.app.install],
   ] as const) {
     if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });

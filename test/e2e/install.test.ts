@@ -185,3 +185,31 @@ describe("post-link scripts and .pyc files (classic store)", () => {
     expect(none.stdout.trim()).toBe("0");
   });
 });
+
+describe("pruning while installing (classic store)", () => {
+  const engine = engines[0]!;
+  const listing = (t: string) =>
+    docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-c", "import os; print(sorted(os.path.relpath(os.path.join(r, f), '/opt/conda') for r, d, fs in os.walk('/opt/conda') for f in fs if f.endswith('.a') or r.startswith('/opt/conda/include')))"]).stdout.trim();
+
+  it("by default (safe) no include/ and no static libraries reach the image, and the programs still run", () => {
+    const dir = project({ "environment.yml": envYml(["python=3.12", "greet"]) });
+    const t = tag("prune-safe");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(listing(t)).toBe("[]");
+    expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/greet", t]).stdout).toContain("greet: libgreet=2.0");
+  });
+
+  it("prune: none keeps them; an invalid glob is an error at its line", () => {
+    const dir = project({ "environment.yml": envYml(["python=3.12", "greet"], "  prune: none\n") });
+    const t = tag("prune-none");
+    expect(build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]).code).toBe(0);
+    expect(listing(t)).toContain("'include/greet.h'");
+    expect(listing(t)).toContain("'lib/libgreet.a'");
+
+    const bad = project({ "environment.yml": envYml(["greet"], "  prune:\n    preset: safe\n    remove: ['share/{doc']\n") });
+    const res = build(engine, bad, ["--network=host", "-f", "environment.yml", "."]);
+    expect(res.code).not.toBe(0);
+    expect(res.output).toMatch(/environment\.yml:13: image\.prune\.remove: invalid glob "share\/\{doc": unclosed \{/);
+  });
+});

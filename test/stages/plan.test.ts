@@ -70,7 +70,6 @@ describe("planBuild", () => {
   it("warns about keys it does not implement yet, at their lines", () => {
     const p = plan("image:\n  lockfile: conda-lock.yml\n  prune: safe\n  compile-pyc: false\n  post-link: run\n  virtual-packages:\n    __cuda: '12'\n  app:\n    install: pip\n");
     expect(p.warnings.map((w) => [w.range?.start.line, w.message])).toEqual([
-      [3, "image.prune is not implemented yet by this frontend version and is ignored"],
       [9, "image.app.install is not implemented yet by this frontend version and is ignored"],
     ]);
   });

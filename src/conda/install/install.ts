@@ -10,6 +10,7 @@ import { condaMetaName, condaMetaRecord } from "./conda-meta";
 import { checkParents, dirMode, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
+import { type PrunePolicy, pruner } from "../prune/rules";
 
 export interface InstallRequest {
   /** Path of the downloaded archive inside the step. */
@@ -31,6 +32,8 @@ export interface InstallRequest {
    * own installed prefix is (this step's outRoot for python itself, python's layer otherwise).
    */
   compilePycWith?: string;
+  /** image.prune: globs of paths (relative to the prefix) never written, and exceptions. */
+  prune?: PrunePolicy;
 }
 
 export class VerifyError extends Error {}
@@ -97,7 +100,7 @@ function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]):
   return compiled;
 }
 
-export async function installPackage(req: InstallRequest): Promise<{ scripts: string[]; files: number }> {
+export async function installPackage(req: InstallRequest): Promise<{ scripts: string[]; files: number; pruned: Record<string, { files: number; bytes: number }> }> {
   const bytes = readFileSync(req.archive);
   verify(bytes, req);
   const entries = await readPackage(bytes);
@@ -105,8 +108,11 @@ export async function installPackage(req: InstallRequest): Promise<{ scripts: st
   const isPython = meta.index.name === "python";
   const python = isPython ? pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path) : req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
   const epoch = req.epoch ?? 0;
-  const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch });
-  if (python && req.compilePycWith) {
+  const prune = req.prune ? pruner(req.prune) : undefined;
+  const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
+  // A prune rule that removes .pyc files (aggressive) wins over compiling them.
+  const pycPruned = prune?.removedBy("lib/python3/x/__pycache__/x.cpython-3.pyc") !== undefined;
+  if (python && req.compilePycWith && !pycPruned) {
     const libDir = python.sitePackages.slice(0, python.sitePackages.lastIndexOf("/"));
     const sources = linked.files.filter((f) => f.endsWith(".py") && (f.startsWith(`${libDir}/`) || f.startsWith(`${python.sitePackages}/`)));
     for (const pyc of compilePyc(req, python, sources)) {
@@ -127,14 +133,19 @@ export async function installPackage(req: InstallRequest): Promise<{ scripts: st
   writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
   utimesSync(metaFile, epoch, epoch);
   settleDirectoryTimes(req.outRoot, epoch);
-  return { scripts: linked.scripts, files: linked.files.length };
+  return { scripts: linked.scripts, files: linked.files.length, pruned: linked.pruned };
 }
 
 export async function runInstall(requestPath: string): Promise<number> {
   const req = JSON.parse(readFileSync(requestPath, "utf8")) as InstallRequest;
   try {
-    const { scripts, files } = await installPackage(req);
+    const { scripts, files, pruned } = await installPackage(req);
     process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}\n`);
+    const rules = Object.entries(pruned);
+    if (rules.length) {
+      const total = rules.reduce((n, [, t]) => n + t.bytes, 0);
+      process.stderr.write(`pruned ${(total / 1024).toFixed(0)} KiB: ${rules.map(([g, t]) => `${g} ${t.files} files ${(t.bytes / 1024).toFixed(0)} KiB`).join(", ")}\n`);
+    }
     for (const s of scripts) process.stderr.write(`warning: ${req.filename} ships ${s}; it was not run (image.post-link: run runs post-link scripts)\n`);
     return 0;
   } catch (e) {

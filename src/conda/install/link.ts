@@ -8,6 +8,7 @@ import type { ArchiveEntry } from "./archive";
 import type { PackageMetadata } from "./metadata";
 import { entryPointScript, noarchPythonPath, parseEntryPoint, type PythonInfo } from "./noarch";
 import { replaceBinary, replaceText } from "./prefix";
+import type { Pruner } from "../prune/rules";
 
 export class LinkError extends Error {}
 
@@ -32,6 +33,8 @@ export interface LinkResult {
   paths: PathRecord[];
   /** Paths of post-link / pre-unlink scripts the package ships (never run here). */
   scripts: string[];
+  /** Bytes not written, by prune rule. */
+  pruned: Record<string, { files: number; bytes: number }>;
 }
 
 export interface LinkOptions {
@@ -41,6 +44,8 @@ export interface LinkOptions {
   python?: PythonInfo;
   /** Seconds: the time given to directories and generated files (SOURCE_DATE_EPOCH or 0). */
   epoch: number;
+  /** Paths not to write at all (image.prune); bytes left out are counted per rule. */
+  pruner?: Pruner;
 }
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -119,6 +124,15 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
   const files: string[] = [];
   const paths: PathRecord[] = [];
   const scripts: string[] = [];
+  const pruned: LinkResult["pruned"] = {};
+  const prunedBy = (rel: string, bytes: number): boolean => {
+    const glob = opts.pruner?.removedBy(rel);
+    if (!glob) return false;
+    const tally = (pruned[glob] ??= { files: 0, bytes: 0 });
+    tally.files++;
+    tally.bytes += bytes;
+    return true;
+  };
   const place = placer();
   const umask = currentUmask();
   const realDirs = new Set<string>();
@@ -133,6 +147,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     }
     const entry = byPath.get(p.path) ?? byPath.get(source);
     if (!entry) throw new LinkError(`${name}: info/paths.json lists ${JSON.stringify(p.path)}, but the archive does not contain it`);
+    if (prunedBy(rel, entry.data.length)) continue;
     const full = place(root, rel);
     const record: PathRecord = { _path: rel, path_type: p.pathType };
     if (p.pathType === "softlink" || entry.type === "symlink") {
@@ -172,6 +187,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     for (const spec of meta.entryPoints) {
       const ep = parseEntryPoint(spec);
       const rel = `bin/${ep.command}`;
+      if (prunedBy(rel, 0)) continue;
       checkParents(root, rel, name, realDirs);
       const full = place(root, rel);
       const script = Buffer.from(entryPointScript(ep, opts.prefix, opts.python!));
@@ -182,5 +198,5 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
       paths.push({ _path: rel, path_type: "unix_python_entry_point", sha256: sha256(script), size_in_bytes: script.length });
     }
   }
-  return { files, paths, scripts };
+  return { files, paths, scripts, pruned };
 }

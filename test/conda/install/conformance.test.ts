@@ -871,3 +871,22 @@ describe("folders are 0755 even when the install tool runs with umask 0", () => 
     }
   });
 });
+
+describe("pruning while installing (image.prune)", () => {
+  it("never writes pruned files, keeps the rest, and counts what it left out", async () => {
+    const spec = pkg("prunable", [
+      { path: "lib/libp.so.1", content: "so\n", mode: 0o755 },
+      { path: "lib/libp.a", content: "static library bytes\n" },
+      { path: "include/p.h", content: "#define P 1\n" },
+      { path: "share/doc/p/README", content: "docs\n" },
+    ]);
+    const { req } = await requestFor(spec);
+    req.prune = { remove: ["*.a", "include/**", "share/doc/**"], keep: ["share/doc/p/README"] };
+    const result = await installPackage(req);
+    const root = join(req.outRoot, req.prefix);
+    expect(leafPaths(root, (r) => r.startsWith("conda-meta"))).toEqual(["lib/libp.so.1", "share/doc/p/README"]);
+    expect(result.pruned).toEqual({ "*.a": { files: 1, bytes: 21 }, "include/**": { files: 1, bytes: 12 } });
+    const meta = JSON.parse(readFileSync(join(root, "conda-meta", `${stem(spec)}.json`), "utf8")) as { files: string[] };
+    expect(meta.files.sort()).toEqual(["lib/libp.so.1", "share/doc/p/README"]);
+  });
+});
