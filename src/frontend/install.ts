@@ -10,6 +10,7 @@ import { formatPlatform } from "../llb/platform";
 import { SpecError } from "../spec/errors";
 import type { Lock, LockedPackage } from "../spec/lock";
 import { installStage } from "../stages/install";
+import { pipStage } from "../stages/pip";
 import type { BuildPlan } from "../stages/plan";
 import type { ToolImage } from "../stages/solve";
 
@@ -133,11 +134,29 @@ export async function installEnvironment(
   }
   const scripts = postLink.map((s) => s.replace(/^\.(.*)-post-link\.sh$/, "$1"));
   let result = state;
+  if (plan.conda.pip.length) {
+    if (!packages.some((p) => p.name === "pip")) {
+      throw new SpecError({ name: sourceInfo.filename, text: utf8(sourceInfo.data) }, [{ message: "dependencies: the pip: list needs pip in the environment; add `- pip` to dependencies", range: plan.conda.pip[0]!.range }]);
+    }
+  }
   if (scripts.length && plan.conda.postLink.value === "run") {
     result = await runPostLinkScripts(bridge, plan, ref, state, stage.order.filter((n) => scripts.includes(n)), packages, sourceInfo);
     warnings.push(`ran the post-link scripts of ${scripts.join(", ")} (image.post-link: run)`);
   } else if (scripts.length) {
     warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
+  }
+  if (plan.conda.pip.length) {
+    result = pipStage({
+      env: result,
+      prefix: plan.prefix,
+      requirements: plan.conda.pip.map((p) => p.value),
+      pipEnv: plan.conda.pipEnv,
+      prune: plan.conda.prune,
+      compilePyc: plan.conda.compilePyc,
+      network: plan.network,
+      ignoreCache: plan.ignoreCache,
+      sourceRanges: plan.conda.pip.map((p) => p.range),
+    });
   }
   return { state: result, env, warnings };
 }

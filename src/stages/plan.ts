@@ -59,6 +59,8 @@ export interface CondaPlan {
   privateChannels: string[];
   /** image.prune: what the install steps never write (default: the safe preset). */
   prune: PrunePolicy & { preset: string };
+  /** PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX, PIP_TRUSTED_HOST build args. */
+  pipEnv: Record<string, string>;
 }
 
 export const conventionalLockName = "conda-lock.yml";
@@ -130,6 +132,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     postLink: spec.image.postLink ? { value: spec.image.postLink.value, range: spec.image.postLink.range } : { value: "skip" },
     privateChannels: spec.image.privateChannels.map((c) => c.value),
     prune: planPrune(spec, problems),
+    pipEnv: Object.fromEntries(["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TRUSTED_HOST"].filter((k) => opts.buildArgs[k] !== undefined).map((k) => [k, opts.buildArgs[k]!])),
   };
 }
 
@@ -183,9 +186,7 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   ] as const) {
     if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });
   }
-  if (target === "image" && spec.pip.length) {
-    warnings.push({ message: "pip: entries are not installed yet by this frontend version", range: spec.pip[0]!.range });
-  }
+
 
   if (problems.length) throw new SpecError(spec.file, problems);
   const hc = img.healthcheck;

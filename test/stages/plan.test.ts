@@ -74,12 +74,10 @@ describe("planBuild", () => {
     ]);
   });
 
-  it("warns that pip entries are not installed yet, pointing at the first one", () => {
-    const p = plan("name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.12\n  - numpy\n");
+  it("carries pip build args into the plan, and no longer warns about pip entries", () => {
+    const p = plan("name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.12\n  - pip:\n    - requests\n", "build-arg:PIP_FIND_LINKS=http://x/wheels/", "build-arg:PIP_NO_INDEX=1", "build-arg:OTHER=1");
     expect(p.warnings).toEqual([]);
-    const q = plan("dependencies:\n  - pip:\n    - requests\n");
-    expect(q.warnings.map((w) => [w.range?.start.line, w.message])).toEqual([[3, "pip: entries are not installed yet by this frontend version"]]);
-    expect(plan("channels: [c]\ndependencies: [python]\n", "target=lock").warnings).toEqual([]);
+    expect(p.conda.pipEnv).toEqual({ PIP_FIND_LINKS: "http://x/wheels/", PIP_NO_INDEX: "1" });
   });
 
   it("carries the image settings over", () => {

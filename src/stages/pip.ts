@@ -1,0 +1,85 @@
+// The pip stage: environment.yml's `pip:` list, installed by the environment's own python (its
+// pip) running on the image being built (the base has the glibc it needs), with a pip cache
+// mount, in one step whose output is its own layer above the conda packages. Prune rules apply
+// to what pip wrote, inside the same step, so pruned files never reach a layer.
+import { FileActions, State } from "../llb";
+import type { NetworkMode } from "../llb/exec";
+import type { SourceRange } from "../spec/source";
+import { globToRegExp, type PrunePolicy } from "../conda/prune/rules";
+
+export interface PipStageInput {
+  /** Base image plus the installed conda environment. */
+  env: State;
+  prefix: string;
+  requirements: string[];
+  /** PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX build args. */
+  pipEnv: Record<string, string>;
+  prune: PrunePolicy;
+  compilePyc: boolean;
+  network: NetworkMode;
+  ignoreCache: boolean;
+  sourceRanges: SourceRange[];
+}
+
+/** Never pruned from pip's output either (see prune/rules.ts). */
+const protectedGlobs = ["ssl/**", "share/zoneinfo/**", "etc/conda/**", "conda-meta/**"];
+
+// Runs pip, then removes what the prune rules exclude from the files pip recorded (RECORD).
+const runner = `import json, os, re, subprocess, sys
+rules = json.load(open("/in/prune.json"))
+args = [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--root-user-action=ignore", "-r", "/in/requirements.txt"]
+if not rules["compile"]:
+    args.insert(4, "--no-compile")
+if subprocess.run(args).returncode:
+    sys.exit(1)
+remove = [(g, re.compile(r)) for g, r in rules["remove"]]
+keep = [re.compile(r) for r in rules["keep"]]
+prefix = sys.prefix
+site = [p for p in sys.path if p.endswith("site-packages")]
+pruned = {}
+for sp in site:
+    for entry in os.listdir(sp) if os.path.isdir(sp) else []:
+        record = os.path.join(sp, entry, "RECORD")
+        if not entry.endswith(".dist-info") or not os.path.isfile(record):
+            continue
+        for line in open(record, encoding="utf-8"):
+            path = os.path.normpath(os.path.join(sp, line.rsplit(",", 2)[0]))
+            rel = os.path.relpath(path, prefix)
+            hit = next((g for g, r in remove if r.match(rel)), None)
+            if hit and not any(k.match(rel) for k in keep) and os.path.isfile(path):
+                pruned[hit] = pruned.get(hit, 0) + os.path.getsize(path)
+                os.remove(path)
+if pruned:
+    print("pruned from pip's files: " + ", ".join("%s %d KiB" % (g, b // 1024) for g, b in sorted(pruned.items())))
+`;
+
+export function pipStage(input: PipStageInput): State {
+  const regex = (g: string) => globToRegExp(g).source;
+  const rules = {
+    compile: input.compilePyc,
+    remove: input.prune.remove.map((g) => [g, regex(g)]),
+    keep: [...input.prune.keep, ...protectedGlobs].map(regex),
+  };
+  const files = new FileActions()
+    .mkfile("/requirements.txt", input.requirements.join("\n") + "\n", { timestamp: 0 })
+    .mkfile("/prune.json", JSON.stringify(rules), { timestamp: 0 })
+    .mkfile("/run.py", runner, { timestamp: 0 });
+  const inputs = State.scratch().file(files, { name: "[pip] requirements" });
+  return input.env
+    .run({
+      args: [`${input.prefix}/bin/python`, "/in/run.py"],
+      env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root" },
+      cwd: "/",
+      user: "0:0",
+      network: input.network,
+      mounts: [
+        { type: "bind", dest: "/in", from: inputs, readonly: true },
+        { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
+        { type: "tmpfs", dest: "/tmp" },
+      ],
+      name: `[pip] install ${input.requirements.join(" ")}`,
+      ignoreCache: input.ignoreCache,
+      sourceRanges: input.sourceRanges,
+    })
+    .root();
+}
