@@ -16,7 +16,7 @@ import { formatPlatform, hostPlatform, normalizePlatform } from "../llb/platform
 import { parseEnvironment } from "../spec/environment";
 import { SpecError } from "../spec/errors";
 import { type Lock, writeCondaLock } from "../spec/lock";
-import { appLayer, contextIncludes } from "../stages/app";
+import { appInstall, appLayer, contextIncludes } from "../stages/app";
 import { type BuildPlan, planBuild } from "../stages/plan";
 import { lockFileState, type ToolImage } from "../stages/solve";
 import { mark, timingReport } from "../timing";
@@ -81,7 +81,13 @@ async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, con
     for (const w of installed.warnings) await bridge.warn(`${formatPlatform(platform)}: ${w}`);
   }
   const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context, timestamp: plan.sourceDateEpoch });
-  const image = merge([below, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
+  let image = merge([below, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
+  if (plan.appInstall) {
+    if (!environment?.lock.packages.some((p) => p.name === "pip")) {
+      throw new SpecError({ name: sourceInfo.filename, text: Buffer.from(sourceInfo.data).toString("utf8") }, [{ message: "image.app.install: pip needs pip in the environment; add `- pip` to dependencies", range: plan.appInstall.range }]);
+    }
+    image = appInstall({ image, prefix: plan.prefix, workdir: plan.workdir, ignoreCache: plan.ignoreCache, sourceRanges: [plan.appInstall.range] });
+  }
   const refId = await bridge.solve(marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }));
   // The environment's variables first; image.env, the user's explicit word, last.
   const config = buildImageConfig(baseConfig, { platform, ...plan.image, env: [...condaEnv, ...plan.image.env], sourceDateEpoch: plan.sourceDateEpoch });

@@ -3,7 +3,7 @@
 // the layer does not depend on the base or the environment below it.
 import { FileActions, State } from "../llb";
 import type { PbPlatform } from "../llb/pb";
-import type { Located } from "../spec/source";
+import type { Located, SourceRange } from "../spec/source";
 
 export interface AppLayerInput {
   platform: PbPlatform;
@@ -41,4 +41,40 @@ export function appLayer(input: AppLayerInput): State {
 export function contextIncludes(copy: Located<string>[]): string[] | undefined {
   if (copy.some((c) => c.value === ".")) return undefined;
   return copy.map((c) => c.value);
+}
+
+export interface AppInstallInput {
+  /** The image so far: base, environment, app layer. */
+  image: State;
+  prefix: string;
+  workdir: string;
+  ignoreCache: boolean;
+  sourceRanges: SourceRange[];
+}
+
+/**
+ * image.app.install: pip. `pip install --no-deps` of the copied app into the environment, in a
+ * step of its own above everything else: a code change re-runs this and the app copy, never the
+ * environment. The app is built from a scratch copy, so build leftovers stay out of the image.
+ */
+export function appInstall(input: AppInstallInput): State {
+  return input.image
+    .run({
+      args: [
+        `${input.prefix}/bin/python`, "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation",
+        "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--root-user-action=ignore", "/tmp/app",
+      ],
+      env: { PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/tmp" },
+      cwd: "/",
+      user: "0:0",
+      network: "none",
+      mounts: [
+        { type: "bind", dest: "/tmp/app", from: input.image, selector: input.workdir },
+        { type: "tmpfs", dest: "/tmp/build" },
+      ],
+      name: `[app] pip install --no-deps ${input.workdir}`,
+      ignoreCache: input.ignoreCache,
+      sourceRanges: input.sourceRanges,
+    })
+    .root();
 }

@@ -23,6 +23,8 @@ export interface BuildPlan {
   prefix: string;
   workdir: string;
   appCopy: Located<string>[];
+  /** image.app.install: pip - pip-install the copied app (no dependencies) into the environment. */
+  appInstall?: { range: SourceRange };
   /** Image settings shared by every platform (the platform is filled in per platform). */
   image: Omit<ImageSettings, "platform">;
   ignoreCache: boolean;
@@ -181,12 +183,9 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   Object.assign(labels, opts.labels);
 
   const conda = planConda(spec, opts, problems);
-  for (const [key, what] of [
-    ["app.install", img.app.install],
-  ] as const) {
-    if (what) warnings.push({ message: `image.${key} is not implemented yet by this frontend version and is ignored`, range: what.range });
+  if (img.app.install?.value === "pip" && img.app.copy.length === 0) {
+    problems.push({ message: "image.app.install: pip needs the app's files: list them in image.app.copy (e.g. [\".\"])", range: img.app.install.range });
   }
-
 
   if (problems.length) throw new SpecError(spec.file, problems);
   const hc = img.healthcheck;
@@ -197,6 +196,7 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
     prefix,
     workdir,
     appCopy: img.app.copy,
+    appInstall: img.app.install?.value === "pip" ? { range: img.app.install.range } : undefined,
     image: {
       env: img.env.map((e) => [e.key.value, e.value.value]),
       entrypoint: img.entrypoint?.value,

@@ -67,11 +67,11 @@ describe("planBuild", () => {
     expect(planError("image:\n  platforms:\n    - linux/amd64\n    - windows\n").message).toMatch(/^environment\.yml:4: image\.platforms: invalid platform "windows"/);
   });
 
-  it("warns about keys it does not implement yet, at their lines", () => {
-    const p = plan("image:\n  lockfile: conda-lock.yml\n  prune: safe\n  compile-pyc: false\n  post-link: run\n  virtual-packages:\n    __cuda: '12'\n  app:\n    install: pip\n");
-    expect(p.warnings.map((w) => [w.range?.start.line, w.message])).toEqual([
-      [9, "image.app.install is not implemented yet by this frontend version and is ignored"],
-    ]);
+  it("takes every image key it knows without warnings, and app.install: pip needs app.copy", () => {
+    const p = plan("image:\n  lockfile: conda-lock.yml\n  prune: safe\n  compile-pyc: false\n  post-link: run\n  virtual-packages:\n    __cuda: '12'\n  app:\n    copy: [.]\n    install: pip\n");
+    expect(p.warnings).toEqual([]);
+    expect(p.appInstall?.range.start.line).toBe(10);
+    expect(planError("image:\n  app:\n    install: pip\n").message).toMatch(/^environment\.yml:3: image\.app\.install: pip needs the app's files/);
   });
 
   it("carries pip build args into the plan, and no longer warns about pip entries", () => {
