@@ -1,6 +1,7 @@
 // The frontend's side of installing: build the install stage for a platform, then look into the
 // installed environment for what activation would have done (env_vars.d), what cannot be done
 // without a shell (activate.d scripts), and post-link scripts that were not run.
+import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
 import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
 import type { Bridge } from "../gateway/bridge";
 import { getEnv } from "../image/config";
@@ -62,6 +63,18 @@ async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, 
       .root();
   }
   return s;
+}
+
+/**
+ * The steps' size reports, read from their report mounts (one small file per step): what the
+ * environment weighs and what pruning left out, for the build's summary.
+ */
+async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
+  const all = merge(reports, { name: `[install] size reports of ${reports.length} steps` });
+  const ref = await bridge.solve(marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
+  const files = await listDir(bridge, ref, "/");
+  const texts = await Promise.all(files.map((f) => bridge.readFile(ref, `/${f}`).then(utf8)));
+  return texts.map((t) => JSON.parse(t) as unknown).filter(isStepReport);
 }
 
 export async function installEnvironment(
@@ -145,8 +158,9 @@ export async function installEnvironment(
   } else if (scripts.length) {
     warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
   }
+  const reports = [...stage.reports];
   if (plan.conda.pip.length) {
-    result = pipStage({
+    const pip = pipStage({
       env: result,
       prefix: plan.prefix,
       requirements: plan.conda.pip.map((p) => p.value),
@@ -157,6 +171,9 @@ export async function installEnvironment(
       ignoreCache: plan.ignoreCache,
       sourceRanges: plan.conda.pip.map((p) => p.range),
     });
+    result = pip.state;
+    reports.push(pip.report);
   }
+  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, await readReports(bridge, reports, plan, sourceInfo)));
   return { state: result, env, warnings };
 }

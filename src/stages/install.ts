@@ -49,6 +49,8 @@ export interface InstallStage {
   layers: State[];
   /** Package names in the order their layers stack. */
   order: string[];
+  /** Each install step's size report (report.ts), as `/<name>.json`; never part of the image. */
+  reports: State[];
 }
 
 /** Dependencies before dependents; among packages that do not depend on each other, by name. */
@@ -109,7 +111,12 @@ export function download(p: LockedPackage, range?: SourceRange): State {
   });
 }
 
-function packageLayer(input: InstallStageInput, p: LockedPackage, python: LockedPackage | undefined, pythonLayer: State | undefined): State {
+interface PackageStep {
+  layer: State;
+  report: State;
+}
+
+function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
   const isPython = p.name === "python";
   const compile = input.compilePyc && python !== undefined;
   // noarch packages need python's version to be placed; compiled ones to be byte-compiled.
@@ -128,6 +135,7 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
     epoch: input.sourceDateEpoch,
     compilePycWith: compile ? (isPython ? "/out" : mountPyenv ? "/pyenv" : undefined) : undefined,
     ...(input.prune && input.prune.remove.length ? { prune: input.prune } : {}),
+    report: `/report/${p.name}.json`,
   };
   const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
     name: `[install] ${p.name} ${p.version} request`,
@@ -144,13 +152,14 @@ function packageLayer(input: InstallStageInput, p: LockedPackage, python: Locked
       ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: fetchPackage(python), readonly: true }] : []),
       ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },
+      { type: "bind", dest: "/report", from: State.scratch() },
       { type: "tmpfs", dest: "/tmp" },
     ],
     name: `[install] ${p.name} ${p.version}-${p.build}`,
     ignoreCache: input.ignoreCache,
     sourceRanges: range ? [range] : undefined,
   });
-  return exec.mount("/out");
+  return { layer: exec.mount("/out"), report: exec.mount("/report") };
 }
 
 /** conda-meta/history (what makes a folder a conda environment) and conda-meta/state. */
@@ -190,7 +199,8 @@ function group(layers: { name: string; state: State }[]): State[] {
 export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
   const python = input.packages.find((p) => p.name === "python");
-  const pythonLayer = python ? packageLayer(input, python, python, undefined) : undefined;
-  const layers = order.map((p) => ({ name: p.name, state: p === python ? pythonLayer! : packageLayer(input, p, python, pythonLayer) }));
-  return { layers: [...group(layers), environmentRecords(input, order)], order: order.map((p) => p.name) };
+  const pythonStep = python ? packageStep(input, python, python, undefined) : undefined;
+  const steps = order.map((p) => ({ name: p.name, step: p === python ? pythonStep! : packageStep(input, p, python, pythonStep?.layer) }));
+  const layers = steps.map((s) => ({ name: s.name, state: s.step.layer }));
+  return { layers: [...group(layers), environmentRecords(input, order)], order: order.map((p) => p.name), reports: steps.map((s) => s.step.report) };
 }

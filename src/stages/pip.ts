@@ -47,13 +47,34 @@ for sp in site:
             rel = os.path.relpath(path, prefix)
             hit = next((g for g, r in remove if r.match(rel)), None)
             if hit and not any(k.match(rel) for k in keep) and os.path.isfile(path):
-                pruned[hit] = pruned.get(hit, 0) + os.path.getsize(path)
+                n, b = pruned.get(hit, (0, 0))
+                pruned[hit] = (n + 1, b + os.path.getsize(path))
                 os.remove(path)
+written = {"files": 0, "bytes": 0}
+for sp in site:
+    for entry in os.listdir(sp) if os.path.isdir(sp) else []:
+        record = os.path.join(sp, entry, "RECORD")
+        if not entry.endswith(".dist-info") or not os.path.isfile(record):
+            continue
+        for line in open(record, encoding="utf-8"):
+            path = os.path.normpath(os.path.join(sp, line.rsplit(",", 2)[0]))
+            if os.path.lexists(path) and not os.path.isdir(path):
+                written["files"] += 1
+                written["bytes"] += os.lstat(path).st_size if os.path.isfile(path) else 0
+report = {"kind": "pip", "name": "pip", "written": written, "pruned": {g: {"files": n, "bytes": b} for g, (n, b) in sorted(pruned.items())}}
+json.dump(report, open("/report/.pip.json", "w"))
 if pruned:
-    print("pruned from pip's files: " + ", ".join("%s %d KiB" % (g, b // 1024) for g, b in sorted(pruned.items())))
+    print("pruned from pip's files: " + ", ".join("%s %d KiB" % (g, b // 1024) for g, (n, b) in sorted(pruned.items())))
 `;
 
-export function pipStage(input: PipStageInput): State {
+export interface PipStage {
+  /** The environment with pip's packages. */
+  state: State;
+  /** The step's size report, `/.pip.json` (report.ts). */
+  report: State;
+}
+
+export function pipStage(input: PipStageInput): PipStage {
   const regex = (g: string) => globToRegExp(g).source;
   const rules = {
     compile: input.compilePyc,
@@ -65,8 +86,7 @@ export function pipStage(input: PipStageInput): State {
     .mkfile("/prune.json", JSON.stringify(rules), { timestamp: 0 })
     .mkfile("/run.py", runner, { timestamp: 0 });
   const inputs = State.scratch().file(files, { name: "[pip] requirements" });
-  return input.env
-    .run({
+  const exec = input.env.run({
       args: [`${input.prefix}/bin/python`, "/in/run.py"],
       env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root" },
       cwd: "/",
@@ -75,11 +95,12 @@ export function pipStage(input: PipStageInput): State {
       mounts: [
         { type: "bind", dest: "/in", from: inputs, readonly: true },
         { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
+        { type: "bind", dest: "/report", from: State.scratch() },
         { type: "tmpfs", dest: "/tmp" },
       ],
       name: `[pip] install ${input.requirements.join(" ")}`,
       ignoreCache: input.ignoreCache,
       sourceRanges: input.sourceRanges,
-    })
-    .root();
+    });
+  return { state: exec.root(), report: exec.mount("/report") };
 }

@@ -198,14 +198,24 @@ describe("pruning while installing (classic store)", () => {
     expect(res.code, res.output).toBe(0);
     expect(listing(t)).toBe("[]");
     expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/greet", t]).stdout).toContain("greet: libgreet=2.0");
+    // The summary: what each rule left out, and the environment's size as the image has it.
+    const summary = /environment \/opt\/conda: ([\d.]+) (KiB|MiB) in (\d+) files from (\d+) packages; image\.prune \(safe\) left out [\d.]+ \w+ in \d+ files: (.*)/.exec(res.output);
+    expect(summary, res.output).not.toBeNull();
+    expect(summary![5]).toMatch(/include\/\*\* [\d.]+ (KiB|MiB) \(\d+ files\)/);
+    expect(summary![5]).toMatch(/\*\.a [\d.]+ (B|KiB|MiB) \(\d+ files?\)/);
+    const reported = Number(summary![1]) * (summary![2] === "MiB" ? 1024 * 1024 : 1024);
+    const measured = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-c", "import os; print(sum(os.lstat(os.path.join(r, f)).st_size for r, d, fs in os.walk('/opt/conda') for f in fs if os.path.isfile(os.path.join(r, f)) and not os.path.islink(os.path.join(r, f))))"]).stdout.trim();
+    expect(Math.abs(reported - Number(measured)) / Number(measured)).toBeLessThan(0.05);
   });
 
   it("prune: none keeps them; an invalid glob is an error at its line", () => {
     const dir = project({ "environment.yml": envYml(["python=3.12", "greet"], "  prune: none\n") });
     const t = tag("prune-none");
-    expect(build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]).code).toBe(0);
+    const res0 = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    expect(res0.code).toBe(0);
     expect(listing(t)).toContain("'include/greet.h'");
     expect(listing(t)).toContain("'lib/libgreet.a'");
+    expect(res0.output).toMatch(/environment \/opt\/conda: [\d.]+ MiB in \d+ files from \d+ packages; image\.prune \(none\) left nothing out/);
 
     const bad = project({ "environment.yml": envYml(["greet"], "  prune:\n    preset: safe\n    remove: ['share/{doc']\n") });
     const res = build(engine, bad, ["--network=host", "-f", "environment.yml", "."]);

@@ -31,6 +31,7 @@ describe("pip: dependencies (classic store)", () => {
     const res = build(engine, dir, ["--network=host", "-f", "environment.yml", ...pipArgs, "-t", t, "--load", "."]);
     expect(res.code, res.output).toBe(0);
     expect(res.output).toContain("[pip] install greetwheel==1.0");
+    expect(res.output).toMatch(/environment \/opt\/conda: [\d.]+ MiB in \d+ files from \d+ packages and pip's packages/);
     const run = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-c", "import greetwheel, os; print(greetwheel.hello(), greetwheel.__file__, os.path.exists(greetwheel.__cached__))"]);
     expect(run.code, run.output).toBe(0);
     expect(run.stdout.trim()).toBe("hello from greetwheel 1.0 /opt/conda/lib/python3.12/site-packages/greetwheel/__init__.py True");

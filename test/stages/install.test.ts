@@ -228,10 +228,16 @@ describe("installStage: the install step", () => {
     }
   });
 
-  it("mounts the request at /in and the download at /pkg read-only, /out writable as the layer, and a tmpfs /tmp", () => {
+  it("mounts the request at /in and the download at /pkg read-only, /out writable as the layer, /report for its size report, and a tmpfs /tmp", () => {
     const p = pkg("zlib", { version: "1.3.1" });
-    const i = installOf(installStage(input([p])).layers[0]!);
-    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/tmp"]);
+    const stage = installStage(input([p]));
+    const i = installOf(stage.layers[0]!);
+    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/report", "/tmp"]);
+    // The report is the same step's other output, never a layer of the image.
+    expect(i.at("/report")!.input).toBe(-1);
+    const reportOp = decodeOps(marshal(stage.reports[0]!)).at(-1)!;
+    expect(reportOp.op.inputs![0]!.index).toBe(i.at("/report")!.output);
+    expect(i.at("/report")!.output).not.toBe(i.at("/out")!.output);
     expect(i.at("/in")!.readonly).toBe(true);
     expect(i.at("/pkg")!.readonly).toBe(true);
     expect(i.at("/out")!.readonly ?? false).toBe(false);
@@ -259,6 +265,7 @@ describe("installStage: the install step", () => {
       sha256: p.sha256,
       prefix: "/env",
       outRoot: "/out",
+      report: "/report/zlib.json",
     });
   });
 
@@ -278,7 +285,7 @@ describe("installStage: the install step", () => {
   it("mounts python's download at /python for a noarch package when python is in the environment", () => {
     const stage = installStage(input(env));
     const requests = installOf(stage.layers[stage.order.indexOf("requests")]!);
-    expect(requests.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/python", "/tmp"]);
+    expect(requests.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/python", "/report", "/tmp"]);
     expect(requests.at("/python")!.readonly).toBe(true);
     expect(requests.from("/python").op.source!.identifier).toBe(python.url);
     expect(requests.from("/python").digest).toBe(resultOp(marshal(download(python))).digest);

@@ -10,6 +10,7 @@ import { condaMetaName, condaMetaRecord } from "./conda-meta";
 import { checkParents, dirMode, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
+import { formatBytes, type StepReport, type Tally } from "../prune/report";
 import { type PrunePolicy, pruner } from "../prune/rules";
 
 export interface InstallRequest {
@@ -34,6 +35,8 @@ export interface InstallRequest {
   compilePycWith?: string;
   /** image.prune: globs of paths (relative to the prefix) never written, and exceptions. */
   prune?: PrunePolicy;
+  /** Where to write the step's size report (outside the layer), if anywhere. */
+  report?: string;
 }
 
 export class VerifyError extends Error {}
@@ -57,6 +60,20 @@ async function pythonOf(archive: string): Promise<PythonInfo> {
 }
 
 /** Gives every directory under `root` the same time, so identical inputs give identical layers. */
+/** Files (and links) under `root` and their bytes: what the step's layer carries. */
+function measure(root: string, tally: Tally = { files: 0, bytes: 0 }): Tally {
+  for (const name of readdirSync(root)) {
+    const full = join(root, name);
+    const st = lstatSync(full);
+    if (st.isDirectory()) measure(full, tally);
+    else {
+      tally.files++;
+      if (st.isFile()) tally.bytes += st.size;
+    }
+  }
+  return tally;
+}
+
 function settleDirectoryTimes(root: string, epoch: number): void {
   for (const name of readdirSync(root)) {
     const full = join(root, name);
@@ -100,7 +117,13 @@ function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]):
   return compiled;
 }
 
-export async function installPackage(req: InstallRequest): Promise<{ scripts: string[]; files: number; pruned: Record<string, { files: number; bytes: number }> }> {
+export interface InstallResult {
+  scripts: string[];
+  files: number;
+  report: StepReport;
+}
+
+export async function installPackage(req: InstallRequest): Promise<InstallResult> {
   const bytes = readFileSync(req.archive);
   verify(bytes, req);
   const entries = await readPackage(bytes);
@@ -133,19 +156,21 @@ export async function installPackage(req: InstallRequest): Promise<{ scripts: st
   writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
   utimesSync(metaFile, epoch, epoch);
   settleDirectoryTimes(req.outRoot, epoch);
-  return { scripts: linked.scripts, files: linked.files.length, pruned: linked.pruned };
+  const report: StepReport = { kind: "package", name: meta.index.name, written: measure(req.outRoot), pruned: linked.pruned };
+  return { scripts: linked.scripts, files: linked.files.length, report };
 }
 
 export async function runInstall(requestPath: string): Promise<number> {
   const req = JSON.parse(readFileSync(requestPath, "utf8")) as InstallRequest;
   try {
-    const { scripts, files, pruned } = await installPackage(req);
-    process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}\n`);
-    const rules = Object.entries(pruned);
+    const { scripts, files, report } = await installPackage(req);
+    process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}, ${formatBytes(report.written.bytes)}\n`);
+    const rules = Object.entries(report.pruned);
     if (rules.length) {
       const total = rules.reduce((n, [, t]) => n + t.bytes, 0);
-      process.stderr.write(`pruned ${(total / 1024).toFixed(0)} KiB: ${rules.map(([g, t]) => `${g} ${t.files} files ${(t.bytes / 1024).toFixed(0)} KiB`).join(", ")}\n`);
+      process.stderr.write(`pruned ${formatBytes(total)}: ${rules.map(([g, t]) => `${g} ${t.files} files ${formatBytes(t.bytes)}`).join(", ")}\n`);
     }
+    if (req.report) writeFileSync(req.report, JSON.stringify(report) + "\n");
     for (const s of scripts) process.stderr.write(`warning: ${req.filename} ships ${s}; it was not run (image.post-link: run runs post-link scripts)\n`);
     return 0;
   } catch (e) {

@@ -4,12 +4,13 @@
 // Items that belong to another layer (layer order, virtual packages, conda-meta/history and
 // state) are tested at the nearest layer that exists, and say why.
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPackage } from "../../../src/conda/install/archive";
-import { installPackage, type InstallRequest } from "../../../src/conda/install/install";
+import { installPackage, type InstallRequest, runInstall } from "../../../src/conda/install/install";
+import { isStepReport } from "../../../src/conda/prune/report";
 import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/conda/install/metadata";
 import { parseEntryPoint, pythonInfo } from "../../../src/conda/install/noarch";
 import { fixShebang, PrefixError, replaceBinary, replaceText } from "../../../src/conda/install/prefix";
@@ -885,8 +886,26 @@ describe("pruning while installing (image.prune)", () => {
     const result = await installPackage(req);
     const root = join(req.outRoot, req.prefix);
     expect(leafPaths(root, (r) => r.startsWith("conda-meta"))).toEqual(["lib/libp.so.1", "share/doc/p/README"]);
-    expect(result.pruned).toEqual({ "*.a": { files: 1, bytes: 21 }, "include/**": { files: 1, bytes: 12 } });
-    const meta = JSON.parse(readFileSync(join(root, "conda-meta", `${stem(spec)}.json`), "utf8")) as { files: string[] };
+    expect(result.report.pruned).toEqual({ "*.a": { files: 1, bytes: 21 }, "include/**": { files: 1, bytes: 12 } });
+    const metaFile = join(root, "conda-meta", `${stem(spec)}.json`);
+    const meta = JSON.parse(readFileSync(metaFile, "utf8")) as { files: string[] };
     expect(meta.files.sort()).toEqual(["lib/libp.so.1", "share/doc/p/README"]);
+    // What the layer carries: the two files and the package's conda-meta record.
+    expect(result.report.name).toBe("prunable");
+    expect(result.report.written).toEqual({ files: 3, bytes: 3 + 5 + statSync(metaFile).size });
+  });
+
+  it("writes its report outside the layer when asked to", async () => {
+    const spec = pkg("reported", [{ path: "include/r.h", content: "#define R 1\n" }, { path: "bin/r", content: "r\n", mode: 0o755 }]);
+    const { req } = await requestFor(spec);
+    req.prune = { remove: ["include/**"], keep: [] };
+    req.report = join(tmp(), "reported.json");
+    const requestFile = join(tmp(), "request.json");
+    writeFileSync(requestFile, JSON.stringify(req));
+    expect(await runInstall(requestFile)).toBe(0);
+    const report = JSON.parse(readFileSync(req.report, "utf8")) as unknown;
+    expect(isStepReport(report)).toBe(true);
+    expect(report).toMatchObject({ name: "reported", written: { files: 2 }, pruned: { "include/**": { files: 1, bytes: 12 } } });
+    expect(leafPaths(req.outRoot, () => false).some((p) => p.includes("reported.json"))).toBe(false);
   });
 });
