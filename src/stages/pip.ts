@@ -67,6 +67,13 @@ if pruned:
     print("pruned from pip's files: " + ", ".join("%s %d KiB" % (g, b // 1024) for g, (n, b) in sorted(pruned.items())))
 `;
 
+/**
+ * Credentials for package indexes reach pip only as BuildKit secrets (never the LLB, a layer or the
+ * cache key): `pip-conf`, a pip.conf that may name URLs with tokens, and `netrc`, a .netrc with
+ * logins by host. Both optional: without them the mounts are absent and pip runs without.
+ */
+export const pipSecrets = { pipConf: { id: "pip-conf", path: "/run/secrets/pip.conf" }, netrc: { id: "netrc", path: "/root/.netrc" } } as const;
+
 export interface PipStage {
   /** The environment with pip's packages. */
   state: State;
@@ -88,7 +95,7 @@ export function pipStage(input: PipStageInput): PipStage {
   const inputs = State.scratch().file(files, { name: "[pip] requirements" });
   const exec = input.env.run({
       args: [`${input.prefix}/bin/python`, "/in/run.py"],
-      env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root" },
+      env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path },
       cwd: "/",
       user: "0:0",
       network: input.network,
@@ -96,6 +103,8 @@ export function pipStage(input: PipStageInput): PipStage {
         { type: "bind", dest: "/in", from: inputs, readonly: true },
         { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
         { type: "bind", dest: "/report", from: State.scratch() },
+        { type: "secret", dest: pipSecrets.pipConf.path, id: pipSecrets.pipConf.id, optional: true },
+        { type: "secret", dest: pipSecrets.netrc.path, id: pipSecrets.netrc.id, optional: true },
         { type: "tmpfs", dest: "/tmp" },
       ],
       name: `[pip] install ${input.requirements.join(" ")}`,

@@ -54,6 +54,61 @@ describe("pip: dependencies (classic store)", () => {
   });
 });
 
+describe("pip index credentials as BuildKit secrets (classic store)", () => {
+  // The fixture channel's private copy: it answers only with the token (as Bearer, or as the
+  // password of HTTP Basic, which is what pip sends).
+  const token = "conda-frontend-test-token";
+  const privateLinks = "http://127.0.0.1:8769/wheels/index.html";
+  const secretFile = (name: string, text: string) => {
+    const file = join(project({}), name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const noToken = (engineOutput: string, t: string) => {
+    expect(engineOutput).not.toContain(token);
+    expect(docker(engine, ["image", "inspect", t]).stdout + docker(engine, ["history", "--no-trunc", t]).stdout).not.toContain(token);
+    const saved = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-c", `
+import os
+hits = []
+for r, d, fs in os.walk("/"):
+    if r.startswith(("/proc", "/sys", "/dev")): continue
+    for f in fs:
+        p = os.path.join(r, f)
+        try:
+            if os.path.isfile(p) and not os.path.islink(p) and b"${token}" in open(p, "rb").read(): hits.append(p)
+        except OSError: pass
+print(hits)`]);
+    expect(saved.stdout.trim()).toBe("[]");
+  };
+
+  it("without credentials the private index refuses pip", () => {
+    const dir = project({ "environment.yml": envYml(["python=3.12", "pip"], ["greetwheel==1.0"]) });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--build-arg", `PIP_FIND_LINKS=${privateLinks}`, "--build-arg", "PIP_NO_INDEX=1", "."]);
+    expect(res.code).not.toBe(0);
+    expect(res.output).toMatch(/No matching distribution found for greetwheel==1\.0/);
+  });
+
+  it("a pip.conf as the pip-conf secret may carry the token; it reaches no layer", () => {
+    const conf = secretFile("pip.conf", `[global]\nno-index = true\nfind-links = http://token:${token}@127.0.0.1:8769/wheels/index.html\n`);
+    const dir = project({ "environment.yml": envYml(["python=3.12", "pip"], ["greetwheel==1.0"]) });
+    const t = tag("pip-conf");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--secret", `id=pip-conf,src=${conf}`, "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-c", "import greetwheel; print(greetwheel.hello())"]).stdout.trim()).toBe("hello from greetwheel 1.0");
+    noToken(res.output, t);
+  });
+
+  it("a .netrc as the netrc secret logs pip in by host", () => {
+    const netrc = secretFile("netrc", `machine 127.0.0.1 login token password ${token}\n`);
+    const dir = project({ "environment.yml": envYml(["python=3.12", "pip"], ["greetwheel==1.0"]) });
+    const t = tag("pip-netrc");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--build-arg", `PIP_FIND_LINKS=${privateLinks}`, "--build-arg", "PIP_NO_INDEX=1", "--secret", `id=netrc,src=${netrc}`, "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-c", "import greetwheel; print(greetwheel.hello())"]).stdout.trim()).toBe("hello from greetwheel 1.0");
+    noToken(res.output, t);
+  });
+});
+
 describe("app.install: pip (classic store)", () => {
   // An in-tree PEP 517 backend: the fixture's setuptools is Debian's build (patched for Debian's
   // own install layout), so the app builds its wheel without it.
