@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { installPackage } from "../src/conda/install/install";
 import { generateInstallChannel } from "./install-channel";
+import { recipeComparison } from "./recipe";
 import { generateChannel } from "./solve-channel";
 
 const root = join(import.meta.dirname, "..");
@@ -237,6 +238,30 @@ image:
   return rows;
 }
 
+/** Side by side with the hand-written multi-stage Dockerfile (bench/recipe.ts), on one store. */
+function recipeTable(store: "classic" | "containerd"): string {
+  const host = store === "classic" ? "unix:///var/run/docker.sock" : "unix:///var/run/docker-containerd.sock";
+  const { rows } = recipeComparison(sh, host);
+  return [`| ${store} store | conda-frontend | hand-written recipe | target |`, "|---|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.ours} | ${r.recipe} | ${r.target} |`)].join("\n");
+}
+
+/** examples/webapp with each prune preset: the image, and the environment as the summary reports it. */
+function presetSizes(): string {
+  const rows: string[] = [];
+  for (const preset of ["none", "safe", "aggressive"]) {
+    const dir = mkdtempSync(join(tmpdir(), "cf-bench-preset-"));
+    cpSync(join(root, "examples/webapp"), dir, { recursive: true });
+    const yml = readFileSync(join(dir, "environment.yml"), "utf8").replace("image:\n", `image:\n  prune: ${preset}\n`);
+    writeFileSync(join(dir, "environment.yml"), yml);
+    const { out } = sh(["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "-t", `cf-bench-preset-${preset}`, "--load", "."], dir);
+    const size = Number(sh(["image", "inspect", "--format", "{{.Size}}", `cf-bench-preset-${preset}`], dir).out.trim());
+    const summary = /environment \/opt\/conda: ([\d.]+ \w+) in (\d+) files.*?(?:left out ([\d.]+ \w+)|left nothing out)/.exec(out);
+    if (!summary) throw new Error(`no size summary in the build output:\n${out}`);
+    rows.push(`| \`${preset}\` | ${(size / 1e6).toFixed(1)} MB | ${summary[1]} in ${summary[2]} files | ${summary[3] ?? "0"} |`);
+  }
+  return ["| image.prune | image size | environment | left out |", "|---|---|---|---|", ...rows].join("\n");
+}
+
 function machine(): string {
   const docker = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).stdout.trim();
   return `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Docker Engine ${docker} (classic store), Node ${process.version}`;
@@ -246,6 +271,8 @@ const tableOf = (rows: Row[]) => ["| what | result | target |", "|---|---|---|",
 const table = tableOf([...foundationRebuilds(), ...cachedRebuilds()]);
 const solveTable = tableOf(await solveBenchmark());
 const installTable = tableOf([...(await installerThroughput()), ...(await installBuilds("classic")), ...(await installBuilds("containerd"))]);
+const presetTable = presetSizes();
+const recipeTables = [recipeTable("classic"), recipeTable("containerd")].join("\n\n");
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, not a test.
@@ -275,6 +302,22 @@ the changed package's layer is new. "Cold" is \`--no-cache\`: solve, download, i
 export all run.
 
 ${installTable}
+
+## The slim image (issue: prune, pip, app install)
+
+examples/webapp (CPython 3.12, greet, pip, one wheel, the app) with each \`image.prune\` preset, on
+the classic store. The environment's size and what was left out are the build's own summary.
+
+${presetTable}
+
+Side by side with the hand-written recipe (bench/recipe.ts): a multi-stage Dockerfile built by
+Docker's own Dockerfile frontend, whose builder stage installs the same lock with our installer CLI
+(package cache in a cache mount), deletes what the safe preset prunes with \`rm\`/\`find\` in the
+same RUN, and copies the prefix onto the same distroless base. Same lock (python 3.12, greet, pip,
+greetpy: 16 packages), same engine, one run each, \`--network=host\` for both. Cold builds start
+from \`docker builder prune -af\`.
+
+${recipeTables}
 `;
 writeFileSync(join(root, "docs/benchmarks.md"), doc);
 console.log(doc);

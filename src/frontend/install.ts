@@ -114,6 +114,9 @@ export async function installEnvironment(
   });
   const state = merge([base.state, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
 
+  // The size reports are read while the environment installs (the same steps, solved once).
+  const packageReports = readReports(bridge, stage.reports, plan, sourceInfo);
+  packageReports.catch(() => undefined); // a failed install reports its own error below
   // Installing happens here rather than at export, so that what it left can be read.
   const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   const env: [string, string][] = [];
@@ -158,7 +161,7 @@ export async function installEnvironment(
   } else if (scripts.length) {
     warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
   }
-  const reports = [...stage.reports];
+  let pipReports: Promise<StepReport[]> = Promise.resolve([]);
   if (plan.conda.pip.length) {
     const pip = pipStage({
       env: result,
@@ -172,8 +175,10 @@ export async function installEnvironment(
       sourceRanges: plan.conda.pip.map((p) => p.range),
     });
     result = pip.state;
-    reports.push(pip.report);
+    pipReports = readReports(bridge, [pip.report], plan, sourceInfo);
   }
-  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, await readReports(bridge, reports, plan, sourceInfo)));
+  // Both awaited together, so that neither rejection goes unhandled while the other is awaited.
+  const reports = (await Promise.all([packageReports, pipReports])).flat();
+  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, reports));
   return { state: result, env, warnings };
 }

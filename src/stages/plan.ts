@@ -67,9 +67,19 @@ export interface CondaPlan {
 
 export const conventionalLockName = "conda-lock.yml";
 
-function planPrune(spec: EnvironmentSpec, problems: Problem[]): PrunePolicy & { preset: string } {
+/** The preset rules that remove pip itself. */
+const pipGlobs = ["lib/python*/site-packages/pip/**", "bin/pip", "bin/pip3"];
+
+function planPrune(spec: EnvironmentSpec, problems: Problem[], warnings: Problem[]): PrunePolicy & { preset: string } {
   const p = spec.image.prune;
   const preset = p?.preset.value ?? "safe";
+  let presetGlobs = presets[preset as keyof typeof presets];
+  // The pip: list and app.install: pip run the environment's pip at build time.
+  const pipNeeded = spec.pip.length > 0 || spec.image.app.install?.value === "pip";
+  if (pipNeeded && presetGlobs.some((g) => pipGlobs.includes(g))) {
+    presetGlobs = presetGlobs.filter((g) => !pipGlobs.includes(g));
+    warnings.push({ message: `image.prune: ${preset} keeps pip in the image, because ${spec.pip.length ? "the pip: list" : "image.app.install: pip"} runs it at build time`, range: p?.preset.range });
+  }
   const checked = (globs: Located<string>[], where: string) =>
     globs.flatMap((g) => {
       try {
@@ -81,10 +91,10 @@ function planPrune(spec: EnvironmentSpec, problems: Problem[]): PrunePolicy & { 
         return [];
       }
     });
-  return { preset, remove: [...presets[preset as keyof typeof presets], ...checked(p?.remove ?? [], "remove")], keep: checked(p?.keep ?? [], "keep") };
+  return { preset, remove: [...presetGlobs, ...checked(p?.remove ?? [], "remove")], keep: checked(p?.keep ?? [], "keep") };
 }
 
-function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[]): CondaPlan {
+function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[], warnings: Problem[]): CondaPlan {
   const specs: Located<MatchSpec>[] = [];
   for (const dep of spec.dependencies) {
     try {
@@ -133,7 +143,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     compilePyc: spec.image.compilePyc?.value ?? true,
     postLink: spec.image.postLink ? { value: spec.image.postLink.value, range: spec.image.postLink.range } : { value: "skip" },
     privateChannels: spec.image.privateChannels.map((c) => c.value),
-    prune: planPrune(spec, problems),
+    prune: planPrune(spec, problems, warnings),
     pipEnv: Object.fromEntries(["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TRUSTED_HOST"].filter((k) => opts.buildArgs[k] !== undefined).map((k) => [k, opts.buildArgs[k]!])),
   };
 }
@@ -182,7 +192,7 @@ export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan 
   for (const l of img.labels) labels[l.key.value] = l.value.value;
   Object.assign(labels, opts.labels);
 
-  const conda = planConda(spec, opts, problems);
+  const conda = planConda(spec, opts, problems, warnings);
   if (img.app.install?.value === "pip" && img.app.copy.length === 0) {
     problems.push({ message: "image.app.install: pip needs the app's files: list them in image.app.copy (e.g. [\".\"])", range: img.app.install.range });
   }

@@ -80,6 +80,20 @@ describe("planBuild", () => {
     expect(p.conda.pipEnv).toEqual({ PIP_FIND_LINKS: "http://x/wheels/", PIP_NO_INDEX: "1" });
   });
 
+  it("prune: aggressive keeps pip when the build runs it, and says so at the preset's line", () => {
+    const pipRules = ["lib/python*/site-packages/pip/**", "bin/pip", "bin/pip3"];
+    const alone = plan("channels: [conda-forge]\ndependencies:\n  - python=3.12\nimage:\n  prune: aggressive\n");
+    expect(alone.conda.prune.remove).toEqual(expect.arrayContaining(pipRules));
+    expect(alone.warnings).toEqual([]);
+    const withPip = plan("channels: [conda-forge]\ndependencies:\n  - python=3.12\n  - pip\n  - pip:\n    - requests\nimage:\n  prune: aggressive\n");
+    for (const r of pipRules) expect(withPip.conda.prune.remove).not.toContain(r);
+    expect(withPip.conda.prune.remove).toContain("lib/libpython*.so*");
+    expect(withPip.warnings.map((w) => [w.message, w.range?.start.line])).toEqual([["image.prune: aggressive keeps pip in the image, because the pip: list runs it at build time", 8]]);
+    const appInstall = plan("channels: [conda-forge]\ndependencies: [python, pip]\nimage:\n  prune:\n    preset: aggressive\n  app:\n    copy: [.]\n    install: pip\n");
+    expect(appInstall.conda.prune.remove).not.toContain("bin/pip");
+    expect(appInstall.warnings[0]!.message).toMatch(/because image\.app\.install: pip runs it/);
+  });
+
   it("carries the image settings over", () => {
     const p = plan(
       "image:\n  entrypoint: [python]\n  cmd: [-m, app]\n  user: app\n  workdir: /srv\n  env:\n    A: 1\n  ports: [80]\n  stop-signal: SIGINT\n  healthcheck:\n    test: [true]\n    interval: 10s\n",

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import type { ArchiveEntry } from "./archive";
+import { isElf, neededLibraries } from "./elf";
 import type { PackageMetadata } from "./metadata";
 import { entryPointScript, noarchPythonPath, parseEntryPoint, type PythonInfo } from "./noarch";
 import { replaceBinary, replaceText } from "./prefix";
@@ -114,6 +115,13 @@ function placer(): (root: string, rel: string) => string {
   };
 }
 
+/** The DT_NEEDED names of every ELF file in the package. */
+function neededByPackage(entries: ArchiveEntry[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of entries) if (e.type === "file" && isElf(e.data)) for (const n of neededLibraries(e.data)) out.add(n);
+  return out;
+}
+
 export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts: LinkOptions): LinkResult {
   const name = meta.index.name;
   const root = join(opts.outRoot, opts.prefix);
@@ -125,9 +133,11 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
   const paths: PathRecord[] = [];
   const scripts: string[] = [];
   const pruned: LinkResult["pruned"] = {};
+  // A library a program of this package needs is never pruned, whatever the rules say.
+  const needed = opts.pruner ? neededByPackage(entries) : new Set<string>();
   const prunedBy = (rel: string, bytes: number): boolean => {
     const glob = opts.pruner?.removedBy(rel);
-    if (!glob) return false;
+    if (!glob || needed.has(posix.basename(rel))) return false;
     const tally = (pruned[glob] ??= { files: 0, bytes: 0 });
     tally.files++;
     tally.bytes += bytes;

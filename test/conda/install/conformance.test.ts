@@ -895,6 +895,20 @@ describe("pruning while installing (image.prune)", () => {
     expect(result.report.written).toEqual({ files: 3, bytes: 3 + 5 + statSync(metaFile).size });
   });
 
+  it("never prunes a library that a program of the same package needs (DT_NEEDED)", async () => {
+    // A real program of this machine, which needs libc.so.6, shipped with a "libc" of its own.
+    const spec = pkg("needy", [
+      { path: "bin/tool", content: readFileSync("/usr/bin/env"), mode: 0o755 },
+      { path: "lib/libc.so.6", content: "the library\n", mode: 0o755 },
+      { path: "lib/libc.so.7", content: "not needed\n", mode: 0o755 },
+    ]);
+    const { req } = await requestFor(spec);
+    req.prune = { remove: ["lib/libc.so*"], keep: [] };
+    const result = await installPackage(req);
+    expect(leafPaths(join(req.outRoot, req.prefix), (r) => r.startsWith("conda-meta"))).toEqual(["bin/tool", "lib/libc.so.6"]);
+    expect(result.report.pruned).toEqual({ "lib/libc.so*": { files: 1, bytes: 11 } });
+  });
+
   it("writes its report outside the layer when asked to", async () => {
     const spec = pkg("reported", [{ path: "include/r.h", content: "#define R 1\n" }, { path: "bin/r", content: "r\n", mode: 0o755 }]);
     const { req } = await requestFor(spec);
