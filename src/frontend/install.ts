@@ -70,7 +70,7 @@ async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, 
  * environment weighs and what pruning left out, for the build's summary.
  */
 async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
-  const all = merge(reports, { name: `[install] size reports of ${reports.length} steps` });
+  const all = merge(reports, { name: `[install] size reports of ${reports.length} steps`, copyFallback: "one-op" });
   const ref = await bridge.solve(marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   const files = await listDir(bridge, ref, "/");
   const texts = await Promise.all(files.map((f) => bridge.readFile(ref, `/${f}`).then(utf8)));

@@ -2,7 +2,7 @@
 // anything is sent, and metadata never names a cap the daemon did not advertise.
 import { describe, expect, it } from "vitest";
 import { CapabilityError, marshal, merge, State } from "../../src/llb";
-import { amd64, decodeOps, metadataOf, resultOp } from "./helpers";
+import { amd64, decodeOps, metadataOf, opByDigest, resultOp } from "./helpers";
 
 const everything = new Set([
   "source.image",
@@ -42,9 +42,24 @@ describe("merge lowering", () => {
     expect(decodeOps(def).some((o) => o.op.merge)).toBe(false);
   });
 
-  it("chains one copy per upper layer, in order", () => {
+  it("copies in one op per upper layer, each onto the one before, so each stays a layer of its own", () => {
     const layers = [State.image("docker.io/library/alpine:3.19", amd64), State.local("a"), State.local("b")];
-    const op = resultOp(marshal(merge(layers), { caps: without("mergeop") })).op;
+    const def = marshal(merge(layers, { name: "stack" }), { caps: without("mergeop") });
+    const top = resultOp(def);
+    expect(top.op.file!.actions).toHaveLength(1);
+    expect(top.op.file!.actions[0]).toMatchObject({ secondaryInput: 1 });
+    const below = opByDigest(def, top.op.inputs![0]!.digest);
+    expect(below.op.file!.actions).toHaveLength(1);
+    expect(opByDigest(def, top.op.inputs![1]!.digest).op.source!.identifier).toBe("local://b");
+    expect(opByDigest(def, below.op.inputs![1]!.digest).op.source!.identifier).toBe("local://a");
+    expect(opByDigest(def, below.op.inputs![0]!.digest).op.source!.identifier).toBe("docker-image://docker.io/library/alpine:3.19");
+    const names = [below, top].map((o) => metadataOf(def, o.digest)!.description!.find((d) => d.key === "llb.customname")!.value);
+    expect(names).toEqual(["stack (copy 1/2: the daemon has no merge op)", "stack (copy 2/2: the daemon has no merge op)"]);
+  });
+
+  it("or in one op for all of them, when asked", () => {
+    const layers = [State.image("docker.io/library/alpine:3.19", amd64), State.local("a"), State.local("b")];
+    const op = resultOp(marshal(merge(layers, { copyFallback: "one-op" }), { caps: without("mergeop") })).op;
     expect(op.file!.actions.map((a) => [a.input ?? 0, a.secondaryInput ?? 0, a.output ?? 0])).toEqual([
       [0, 1, -1],
       [3, 2, 0],
