@@ -296,8 +296,8 @@ ${solveTable}
 ## Install (issue: install stage)
 
 Builds on both stores, with \`--network=host\` for the channels on 127.0.0.1. On the classic store
-the package layers are stacked by copying them into one layer (it has no merge op), so any change
-copies and exports the whole environment again; the containerd store merges the layers, so only
+(no merge op) each package's layer is copied onto the ones below in its own step, so a change
+re-copies the changed package and those above it; the containerd store merges the layers, so only
 the changed package's layer is new. "Cold" is \`--no-cache\`: solve, download, install and
 export all run.
 

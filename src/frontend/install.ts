@@ -1,6 +1,7 @@
 // The frontend's side of installing: build the install stage for a platform, then look into the
 // installed environment for what activation would have done (env_vars.d), what cannot be done
 // without a shell (activate.d scripts), and post-link scripts that were not run.
+import { mark } from "../timing";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
 import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
 import type { Bridge } from "../gateway/bridge";
@@ -119,6 +120,7 @@ export async function installEnvironment(
   packageReports.catch(() => undefined); // a failed install reports its own error below
   // Installing happens here rather than at export, so that what it left can be read.
   const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
+  mark("env-solved");
   const env: [string, string][] = [];
   const warnings: string[] = [...earlyWarnings];
   const basePath = getEnv(base.config.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -133,6 +135,7 @@ export async function installEnvironment(
     listDir(bridge, ref, `${plan.prefix}/etc/conda/activate.d`),
     listDir(bridge, ref, `${plan.prefix}/bin`, ".*-post-link.sh"),
   ]);
+  mark("env-listed");
   const varTexts = await Promise.all(varFiles.map((file) => bridge.readFile(ref, `${varsDir}/${file}`).then(utf8, (e: Error) => e)));
   varFiles.forEach((file, i) => {
     try {
@@ -179,6 +182,7 @@ export async function installEnvironment(
   }
   // Both awaited together, so that neither rejection goes unhandled while the other is awaited.
   const reports = (await Promise.all([packageReports, pipReports])).flat();
+  mark("reports");
   warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, reports));
   return { state: result, env, warnings };
 }

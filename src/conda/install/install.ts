@@ -60,26 +60,21 @@ async function pythonOf(archive: string): Promise<PythonInfo> {
 }
 
 /** Gives every directory under `root` the same time, so identical inputs give identical layers. */
-/** Files (and links) under `root` and their bytes: what the step's layer carries. */
-function measure(root: string, tally: Tally = { files: 0, bytes: 0 }): Tally {
-  for (const name of readdirSync(root)) {
-    const full = join(root, name);
-    const st = lstatSync(full);
-    if (st.isDirectory()) measure(full, tally);
+/**
+ * Gives every directory under `root` the same time, so identical inputs give identical layers;
+ * on the way, counts the files (and links) and their bytes: what the step's layer carries.
+ */
+function settleDirectoryTimes(root: string, epoch: number, tally: Tally = { files: 0, bytes: 0 }): Tally {
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const full = join(root, entry.name);
+    if (entry.isDirectory()) settleDirectoryTimes(full, epoch, tally);
     else {
       tally.files++;
-      if (st.isFile()) tally.bytes += st.size;
+      if (entry.isFile()) tally.bytes += lstatSync(full).size;
     }
   }
-  return tally;
-}
-
-function settleDirectoryTimes(root: string, epoch: number): void {
-  for (const name of readdirSync(root)) {
-    const full = join(root, name);
-    if (lstatSync(full).isDirectory()) settleDirectoryTimes(full, epoch);
-  }
   utimesSync(root, epoch, epoch);
+  return tally;
 }
 
 /**
@@ -155,8 +150,8 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   const metaFile = join(metaDir, metaName);
   writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
   utimesSync(metaFile, epoch, epoch);
-  settleDirectoryTimes(req.outRoot, epoch);
-  const report: StepReport = { kind: "package", name: meta.index.name, written: measure(req.outRoot), pruned: linked.pruned };
+  const written = settleDirectoryTimes(req.outRoot, epoch);
+  const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned };
   return { scripts: linked.scripts, files: linked.files.length, report };
 }
 
