@@ -122,8 +122,10 @@ export function recipeComparison(docker: Docker, host: string): RecipeResult {
   writeFileSync(join(dir, "app.py"), "print('app 1')\n");
   writeFileSync(join(dir, "Dockerfile"), dockerfile);
   writeFileSync(join(dir, "..", `${dir.split("/").pop()}-headers.txt`), "X-Recipe: bench\n");
-  const ours = () => d(["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "-t", "cf-bench-ours", "--load", "."], dir).ms;
-  const recipe = () => d(["buildx", "build", "--progress=plain", "--network=host", "-f", "Dockerfile", "--secret", `id=conda-auth,src=${dir}-headers.txt`, "-t", "cf-bench-recipe", "--load", "."], dir).ms;
+  // A new tag per build (see envBuild in run.ts).
+  let builds = 0;
+  const ours = () => d(["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "-t", `cf-bench-ours-${++builds}`, "--load", "."], dir).ms;
+  const recipe = () => d(["buildx", "build", "--progress=plain", "--network=host", "-f", "Dockerfile", "--secret", `id=conda-auth,src=${dir}-headers.txt`, "-t", `cf-bench-recipe-${++builds}`, "--load", "."], dir).ms;
   const size = (t: string) => Number(d(["image", "inspect", "--format", "{{.Size}}", t], dir).out.trim());
   const cold = (build: () => number) => {
     d(["builder", "prune", "-af"], dir);
@@ -140,9 +142,9 @@ export function recipeComparison(docker: Docker, host: string): RecipeResult {
   const codeRecipe = recipe();
   use("0.1");
   const oneOurs = ours();
+  const sizeOurs = size(`cf-bench-ours-${builds}`);
   const oneRecipe = recipe();
-  const sizeOurs = size("cf-bench-ours");
-  const sizeRecipe = size("cf-bench-recipe");
+  const sizeRecipe = size(`cf-bench-recipe-${builds}`);
   const check = (okay: boolean) => (okay ? "met" : "not met");
   return {
     rows: [

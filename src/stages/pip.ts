@@ -5,7 +5,7 @@
 import { FileActions, State } from "../llb";
 import type { NetworkMode } from "../llb/exec";
 import type { SourceRange } from "../spec/source";
-import { globToRegExp, type PrunePolicy } from "../conda/prune/rules";
+import { globToRegExp, protectedGlobs, type PrunePolicy } from "../conda/prune/rules";
 
 export interface PipStageInput {
   /** Base image plus the installed conda environment. */
@@ -21,46 +21,40 @@ export interface PipStageInput {
   sourceRanges: SourceRange[];
 }
 
-/** Never pruned from pip's output either (see prune/rules.ts). */
-const protectedGlobs = ["ssl/**", "share/zoneinfo/**", "etc/conda/**", "conda-meta/**"];
-
-// Runs pip, then removes what the prune rules exclude from the files pip recorded (RECORD).
+// Runs pip, then removes what the prune rules exclude from the files pip recorded (RECORD) for
+// the distributions it installed (not those of conda packages), and reports what is left.
 const runner = `import json, os, re, subprocess, sys
 rules = json.load(open("/in/prune.json"))
+site = [p for p in sys.path if p.endswith("site-packages")]
+def dist_infos():
+    return {os.path.join(sp, e) for sp in site if os.path.isdir(sp) for e in os.listdir(sp) if e.endswith(".dist-info")}
+def recorded(dist_info):
+    record = os.path.join(dist_info, "RECORD")
+    if not os.path.isfile(record):
+        return []
+    base = os.path.dirname(dist_info)
+    return [os.path.normpath(os.path.join(base, line.rsplit(",", 2)[0])) for line in open(record, encoding="utf-8") if line.strip()]
+before = dist_infos()
 args = [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--root-user-action=ignore", "-r", "/in/requirements.txt"]
 if not rules["compile"]:
     args.insert(4, "--no-compile")
 if subprocess.run(args).returncode:
     sys.exit(1)
+paths = [p for d in sorted(dist_infos() - before) for p in recorded(d)]
 remove = [(g, re.compile(r)) for g, r in rules["remove"]]
 keep = [re.compile(r) for r in rules["keep"]]
-prefix = sys.prefix
-site = [p for p in sys.path if p.endswith("site-packages")]
 pruned = {}
-for sp in site:
-    for entry in os.listdir(sp) if os.path.isdir(sp) else []:
-        record = os.path.join(sp, entry, "RECORD")
-        if not entry.endswith(".dist-info") or not os.path.isfile(record):
-            continue
-        for line in open(record, encoding="utf-8"):
-            path = os.path.normpath(os.path.join(sp, line.rsplit(",", 2)[0]))
-            rel = os.path.relpath(path, prefix)
-            hit = next((g for g, r in remove if r.match(rel)), None)
-            if hit and not any(k.match(rel) for k in keep) and os.path.isfile(path):
-                n, b = pruned.get(hit, (0, 0))
-                pruned[hit] = (n + 1, b + os.path.getsize(path))
-                os.remove(path)
 written = {"files": 0, "bytes": 0}
-for sp in site:
-    for entry in os.listdir(sp) if os.path.isdir(sp) else []:
-        record = os.path.join(sp, entry, "RECORD")
-        if not entry.endswith(".dist-info") or not os.path.isfile(record):
-            continue
-        for line in open(record, encoding="utf-8"):
-            path = os.path.normpath(os.path.join(sp, line.rsplit(",", 2)[0]))
-            if os.path.lexists(path) and not os.path.isdir(path):
-                written["files"] += 1
-                written["bytes"] += os.lstat(path).st_size if os.path.isfile(path) else 0
+for path in paths:
+    rel = os.path.relpath(path, sys.prefix)
+    hit = next((g for g, r in remove if r.match(rel)), None)
+    if hit and not any(k.match(rel) for k in keep) and os.path.isfile(path):
+        n, b = pruned.get(hit, (0, 0))
+        pruned[hit] = (n + 1, b + os.path.getsize(path))
+        os.remove(path)
+    elif os.path.lexists(path) and not os.path.isdir(path):
+        written["files"] += 1
+        written["bytes"] += os.lstat(path).st_size if os.path.isfile(path) and not os.path.islink(path) else 0
 report = {"kind": "pip", "name": "pip", "written": written, "pruned": {g: {"files": n, "bytes": b} for g, (n, b) in sorted(pruned.items())}}
 json.dump(report, open("/report/.pip.json", "w"))
 if pruned:

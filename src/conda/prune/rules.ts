@@ -57,7 +57,7 @@ export function rule(glob: string): PruneRule {
 }
 
 /** Never pruned, whatever the rules say: CA certificates, tzdata, what activation reads. */
-const protectedGlobs = ["ssl/**", "share/zoneinfo/**", "etc/conda/**", "conda-meta/**"];
+export const protectedGlobs = ["ssl/**", "share/zoneinfo/**", "etc/conda/**", "conda-meta/**"];
 
 /**
  * safe: never breaks a running program (compile-time files, docs, sanitizer runtimes, IDLE).
