@@ -1,12 +1,14 @@
-// The frontend's side of installing: build the install stage for a platform, then look into the
-// installed environment for what activation would have done (env_vars.d), what cannot be done
-// without a shell (activate.d scripts), and post-link scripts that were not run.
+// The frontend's side of installing: build the install stage for a platform, then read the install
+// steps' reports for what activation would have done (env_vars.d), what cannot be done without a
+// shell (activate.d scripts), post-link scripts that were not run, and the size summary. The
+// installed environment itself is never opened here: on the containerd store that would make
+// BuildKit materialise the merge of every package layer, which export does not need.
 import { mark } from "../timing";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
 import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
 import type { Bridge } from "../gateway/bridge";
 import { getEnv } from "../image/config";
-import { marshal, merge, type State } from "../llb";
+import { FileActions, marshal, merge, State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
 import { SpecError } from "../spec/errors";
@@ -39,7 +41,8 @@ async function listDir(bridge: Bridge, ref: string, dir: string, pattern?: strin
  * in dependency order, with conda's variables; it needs the base's /bin/sh and runs code from the
  * package - the reason it is off by default.
  */
-async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
+async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, base: State, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
+  const ref = await bridge.solve(marshal(base, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   // /bin/sh, or /usr/bin/sh where /bin is a link to it (StatFile does not follow links).
   const found = await Promise.all(["/bin/sh", "/usr/bin/sh"].map((p) => bridge.client.statFile(ref, p).then(() => true, () => false)));
   if (!found.includes(true)) {
@@ -67,15 +70,35 @@ async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, ref: string, 
 }
 
 /**
- * The steps' size reports, read from their report mounts (one small file per step): what the
- * environment weighs and what pruning left out, for the build's summary.
+ * The steps' reports (report.ts), read from their report mounts: one small file per step, copied
+ * into one folder by a single file op (a merge op would be materialised just to be read).
  */
 async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
-  const all = merge(reports, { name: `[install] size reports of ${reports.length} steps`, copyFallback: "one-op" });
+  let actions = new FileActions();
+  for (const r of reports) actions = actions.copy(r, "/", "/", { contents: true, createDestPath: true });
+  const all = State.scratch().file(actions, { name: `[install] reports of ${reports.length} steps` });
   const ref = await bridge.solve(marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   const files = await listDir(bridge, ref, "/");
   const texts = await Promise.all(files.map((f) => bridge.readFile(ref, `/${f}`).then(utf8)));
   return texts.map((t) => JSON.parse(t) as unknown).filter(isStepReport);
+}
+
+/**
+ * What activation would set: env_vars.d files in file-name order (where two packages ship the
+ * same file, the later layer's wins), each a JSON object of variables.
+ */
+function activationVariables(reports: StepReport[], varsDir: string, warnings: string[]): [string, string][] {
+  const files = new Map<string, string>();
+  for (const r of reports) for (const [name, text] of Object.entries(r.envVarFiles ?? {})) files.set(name, text);
+  const env: [string, string][] = [];
+  for (const name of [...files.keys()].sort()) {
+    try {
+      for (const [k, v] of Object.entries(JSON.parse(files.get(name)!) as Record<string, unknown>)) env.push([k, String(v)]);
+    } catch (e) {
+      warnings.push(`${varsDir}/${name} could not be read as JSON, so its variables are not set: ${(e as Error).message}`);
+    }
+  }
+  return env;
 }
 
 export async function installEnvironment(
@@ -115,43 +138,24 @@ export async function installEnvironment(
   });
   const state = merge([base.state, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
 
-  // The size reports are read while the environment installs (the same steps, solved once).
-  const packageReports = readReports(bridge, stage.reports, plan, sourceInfo);
-  packageReports.catch(() => undefined); // a failed install reports its own error below
-  // Installing happens here rather than at export, so that what it left can be read.
-  const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
-  mark("env-solved");
+  // Reading the reports runs the install steps (or finds them cached); the layers stack at export.
+  const byName = new Map((await readReports(bridge, stage.reports, plan, sourceInfo)).map((r) => [r.name, r]));
+  const reports = stage.order.map((n) => byName.get(n)).filter((r): r is StepReport => r !== undefined);
+  mark("reports");
   const env: [string, string][] = [];
   const warnings: string[] = [...earlyWarnings];
   const basePath = getEnv(base.config.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   env.push(["PATH", `${plan.prefix}/bin:${basePath}`]);
   env.push(["CONDA_PREFIX", plan.prefix]);
   if (environmentName) env.push(["CONDA_DEFAULT_ENV", environmentName]);
-
-  // What activation would set: env_vars.d in file order, then environment.yml's variables.
-  const varsDir = `${plan.prefix}/etc/conda/env_vars.d`;
-  const [varFiles, activate, postLink] = await Promise.all([
-    listDir(bridge, ref, varsDir, "*.json"),
-    listDir(bridge, ref, `${plan.prefix}/etc/conda/activate.d`),
-    listDir(bridge, ref, `${plan.prefix}/bin`, ".*-post-link.sh"),
-  ]);
-  mark("env-listed");
-  const varTexts = await Promise.all(varFiles.map((file) => bridge.readFile(ref, `${varsDir}/${file}`).then(utf8, (e: Error) => e)));
-  varFiles.forEach((file, i) => {
-    try {
-      const text = varTexts[i]!;
-      if (text instanceof Error) throw text;
-      for (const [k, v] of Object.entries(JSON.parse(text) as Record<string, unknown>)) env.push([k, String(v)]);
-    } catch (e) {
-      warnings.push(`${varsDir}/${file} could not be read as JSON, so its variables are not set: ${(e as Error).message}`);
-    }
-  });
+  env.push(...activationVariables(reports, `${plan.prefix}/etc/conda/env_vars.d`, warnings));
   env.push(...plan.conda.variables);
 
+  const activate = reports.flatMap((r) => r.activateScripts ?? []).sort();
   if (activate.length) {
-    warnings.push(`activation scripts cannot run in the image (it has no shell to run them at start-up), so what they set is not set: ${activate.map((a) => `etc/conda/activate.d/${a}`).join(", ")}; set what your app needs with image.env`);
+    warnings.push(`activation scripts cannot run in the image (it has no shell to run them at start-up), so what they set is not set: ${activate.join(", ")}; set what your app needs with image.env`);
   }
-  const scripts = postLink.map((s) => s.replace(/^\.(.*)-post-link\.sh$/, "$1"));
+  const scripts = reports.filter((r) => r.postLinkScripts?.length).map((r) => r.name);
   let result = state;
   if (plan.conda.pip.length) {
     if (!packages.some((p) => p.name === "pip")) {
@@ -159,12 +163,12 @@ export async function installEnvironment(
     }
   }
   if (scripts.length && plan.conda.postLink.value === "run") {
-    result = await runPostLinkScripts(bridge, plan, ref, state, stage.order.filter((n) => scripts.includes(n)), packages, sourceInfo);
+    result = await runPostLinkScripts(bridge, plan, base.state, state, scripts, packages, sourceInfo);
     warnings.push(`ran the post-link scripts of ${scripts.join(", ")} (image.post-link: run)`);
   } else if (scripts.length) {
     warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
   }
-  let pipReports: Promise<StepReport[]> = Promise.resolve([]);
+  let pipReports: StepReport[] = [];
   if (plan.conda.pip.length) {
     const pip = pipStage({
       env: result,
@@ -178,11 +182,8 @@ export async function installEnvironment(
       sourceRanges: plan.conda.pip.map((p) => p.range),
     });
     result = pip.state;
-    pipReports = readReports(bridge, [pip.report], plan, sourceInfo);
+    pipReports = await readReports(bridge, [pip.report], plan, sourceInfo);
   }
-  // Both awaited together, so that neither rejection goes unhandled while the other is awaited.
-  const reports = (await Promise.all([packageReports, pipReports])).flat();
-  mark("reports");
-  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, reports));
+  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, [...reports, ...pipReports]));
   return { state: result, env, warnings };
 }

@@ -112,6 +112,22 @@ function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]):
   return compiled;
 }
 
+/** What activation would read from this package (see StepReport). */
+function activationOf(req: InstallRequest, files: string[], scripts: string[]): Pick<StepReport, "envVarFiles" | "activateScripts" | "postLinkScripts"> {
+  const envVarFiles: Record<string, string> = {};
+  for (const f of files) {
+    const m = /^etc\/conda\/env_vars\.d\/([^/]+\.json)$/.exec(f);
+    if (m) envVarFiles[m[1]!] = readFileSync(join(req.outRoot, req.prefix, f), "utf8");
+  }
+  const activateScripts = files.filter((f) => /^etc\/conda\/activate\.d\/[^/]+$/.test(f)).sort();
+  const postLinkScripts = scripts.filter((s) => s.endsWith("-post-link.sh"));
+  return {
+    ...(Object.keys(envVarFiles).length ? { envVarFiles } : {}),
+    ...(activateScripts.length ? { activateScripts } : {}),
+    ...(postLinkScripts.length ? { postLinkScripts } : {}),
+  };
+}
+
 export interface InstallResult {
   scripts: string[];
   files: number;
@@ -151,7 +167,7 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
   utimesSync(metaFile, epoch, epoch);
   const written = settleDirectoryTimes(req.outRoot, epoch);
-  const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned };
+  const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned, ...activationOf(req, linked.files, linked.scripts) };
   return { scripts: linked.scripts, files: linked.files.length, report };
 }
 

@@ -16,12 +16,32 @@ export interface StepReport {
   written: Tally;
   /** By prune rule: what the step did not write. */
   pruned: Record<string, Tally>;
+  /**
+   * What activation would read, so the frontend never has to look into the installed
+   * environment: etc/conda/env_vars.d/*.json by file name (their text), etc/conda/activate.d
+   * scripts, and post-link scripts (paths relative to the prefix).
+   */
+  envVarFiles?: Record<string, string>;
+  activateScripts?: string[];
+  postLinkScripts?: string[];
 }
 
 export function isStepReport(x: unknown): x is StepReport {
   const r = x as StepReport;
   const tally = (t: unknown) => typeof (t as Tally)?.files === "number" && typeof (t as Tally)?.bytes === "number";
-  return (r?.kind === "package" || r?.kind === "pip") && typeof r.name === "string" && tally(r.written) && typeof r.pruned === "object" && r.pruned !== null && Object.values(r.pruned).every(tally);
+  const strings = (a: unknown) => a === undefined || (Array.isArray(a) && a.every((x) => typeof x === "string"));
+  const files = (f: unknown) => f === undefined || (typeof f === "object" && f !== null && Object.values(f).every((x) => typeof x === "string"));
+  return (
+    (r?.kind === "package" || r?.kind === "pip") &&
+    typeof r.name === "string" &&
+    tally(r.written) &&
+    typeof r.pruned === "object" &&
+    r.pruned !== null &&
+    Object.values(r.pruned).every(tally) &&
+    files(r.envVarFiles) &&
+    strings(r.activateScripts) &&
+    strings(r.postLinkScripts)
+  );
 }
 
 /** 1536 -> "1.5 KiB"; binary units, as `du -h` and `docker images` readers expect of sizes. */
