@@ -909,6 +909,22 @@ describe("pruning while installing (image.prune)", () => {
     expect(result.report.pruned).toEqual({ "lib/libc.so*": { files: 1, bytes: 11 } });
   });
 
+  it("reports what activation would read: env_vars.d texts, activate.d and post-link scripts", async () => {
+    const spec = pkg("activating", [
+      { path: "etc/conda/env_vars.d/activating.json", content: '{"A": "1"}\n' },
+      { path: "etc/conda/activate.d/activating.sh", content: "export B=2\n" },
+      { path: "bin/.activating-post-link.sh", content: "echo hi\n", mode: 0o755 },
+      { path: "bin/.activating-pre-unlink.sh", content: "echo bye\n", mode: 0o755 },
+    ]);
+    const { req } = await requestFor(spec);
+    const { report } = await installPackage(req);
+    expect(report.envVarFiles).toEqual({ "activating.json": '{"A": "1"}\n' });
+    expect(report.activateScripts).toEqual(["etc/conda/activate.d/activating.sh"]);
+    expect(report.postLinkScripts).toEqual(["bin/.activating-post-link.sh"]);
+    const plain = await installPackage((await requestFor(pkg("plain", [{ path: "lib/x", content: "x" }]))).req);
+    expect(Object.keys(plain.report).sort()).toEqual(["kind", "name", "pruned", "written"]);
+  });
+
   it("writes its report outside the layer when asked to", async () => {
     const spec = pkg("reported", [{ path: "include/r.h", content: "#define R 1\n" }, { path: "bin/r", content: "r\n", mode: 0o755 }]);
     const { req } = await requestFor(spec);
