@@ -1,14 +1,11 @@
 // Merge ops: stack whole filesystems as layers without copying. Only daemons with the containerd
 // image store advertise `mergeop`; for the others, lower() copies instead (the fallback BuildKit's
-// Dockerfile frontend uses for COPY --link): by default one copy op per upper layer, chained, so
-// that like a merge each input stays a layer of its own and a changed input re-copies only
-// itself and what lies above it; or all inputs in one op, for many small inputs.
+// Dockerfile frontend uses for COPY --link): one copy op per upper layer, chained, so that like a
+// merge each input stays a layer of its own and a changed input re-copies only itself and what
+// lies above it.
 import type { PbOp, PbPlatform } from "./pb";
 import { FileVertex } from "./file";
 import type { Output, Vertex, VertexOptions } from "./vertex";
-
-/** Without the merge op: a copy op per input (its own layer), or one op copying them all. */
-export type CopyFallback = "op-per-layer" | "one-op";
 
 export class MergeVertex implements Vertex {
   readonly kind = "merge";
@@ -18,7 +15,6 @@ export class MergeVertex implements Vertex {
     readonly layers: readonly Output[],
     readonly options: VertexOptions,
     readonly platform?: PbPlatform,
-    readonly fallback: CopyFallback = "op-per-layer",
   ) {
     if (layers.length < 2) throw new Error("merge needs at least two inputs");
     this.inputs = layers;
@@ -38,7 +34,7 @@ export class MergeVertex implements Vertex {
     const copy = (from: Output) => ({ type: "copy" as const, from, src: "/", dest: "/", opts: { contents: true, createDestPath: true } });
     // The name says which way it went, so progress output (and the tests) can tell.
     const name = this.options.name ?? "merge";
-    if (this.fallback === "one-op" || uppers.length === 1) {
+    if (uppers.length === 1) {
       return new FileVertex(bottom, uppers.map(copy), { ...this.options, name: `${name} (copy: the daemon has no merge op)` }, this.platform);
     }
     let below: Output = bottom!;

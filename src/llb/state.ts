@@ -3,7 +3,7 @@
 // mutated, so a State can be shared freely between stages.
 import { ExecVertex, type MountSpec, type NetworkMode } from "./exec";
 import { type CopyOptions, type FileAction, FileVertex, type Owner } from "./file";
-import { type CopyFallback, MergeVertex } from "./merge";
+import { MergeVertex } from "./merge";
 import type { PbPlatform } from "./pb";
 import { httpSource, type HttpSourceOptions, imageSource, type ImageSourceOptions, localSource, type LocalSourceOptions } from "./source";
 import type { Output, VertexOptions } from "./vertex";
@@ -177,8 +177,7 @@ export class FileActions {
 }
 
 /** Stacks states bottom to top (merge op, or the copy fallback on daemons without merge). */
-export function merge(states: State[], options?: VertexOptions & { copyFallback?: CopyFallback }): State {
-  const { copyFallback, ...opts } = options ?? {};
+export function merge(states: State[], opts?: VertexOptions): State {
   const layers = states.filter((s) => !s.isScratch);
   if (layers.length === 0) return State.scratch(states[0]?.settings.platform);
   if (layers.length === 1) return layers[0]!;
@@ -187,7 +186,6 @@ export function merge(states: State[], options?: VertexOptions & { copyFallback?
     layers.map((s) => s.output!),
     { name: `merge ${layers.length} layers`, ...opts },
     bottom.settings.platform,
-    copyFallback,
   );
   return stateOf({ vertex, index: 0 }, bottom.settings);
 }

@@ -49,7 +49,7 @@ export interface InstallStage {
   layers: State[];
   /** Package names in the order their layers stack. */
   order: string[];
-  /** Each install step's size report (report.ts), as `/<name>.json`; never part of the image. */
+  /** Each install step's report (prune/report.ts: sizes, what activation reads), as `/<name>.json`; never part of the image. */
   reports: State[];
 }
 

@@ -57,15 +57,6 @@ describe("merge lowering", () => {
     expect(names).toEqual(["stack (copy 1/2: the daemon has no merge op)", "stack (copy 2/2: the daemon has no merge op)"]);
   });
 
-  it("or in one op for all of them, when asked", () => {
-    const layers = [State.image("docker.io/library/alpine:3.19", amd64), State.local("a"), State.local("b")];
-    const op = resultOp(marshal(merge(layers, { copyFallback: "one-op" }), { caps: without("mergeop") })).op;
-    expect(op.file!.actions.map((a) => [a.input ?? 0, a.secondaryInput ?? 0, a.output ?? 0])).toEqual([
-      [0, 1, -1],
-      [3, 2, 0],
-    ]);
-  });
-
   it("says in the step name that the merge was done by copying", () => {
     const def = marshal(twoLayers(), { caps: without("mergeop") });
     const name = metadataOf(def, resultOp(def).digest)!.description!.find((d) => d.key === "llb.customname")!.value;
