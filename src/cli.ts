@@ -2,10 +2,11 @@
 // is the gateway frontend; subcommands are the tools that run inside build steps.
 import { runFrontend } from "./frontend/build";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | fetch <request.json>]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --json <request> | fetch <request.json>]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
   solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
-  install    link one package into a prefix under an output folder (a build step)
+  install    link one package into a prefix under an output folder (a build step); the request
+             as a file, or inline after --json (how the frontend passes it: one vertex less)
   fetch      download one package of a private channel with the conda-auth secret (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -21,10 +22,10 @@ async function main(argv: string[]): Promise<number> {
       return runSolve(request, out);
     }
     case "install": {
-      const [request] = rest;
-      if (!request) break;
+      const [request, inline] = rest;
+      if (!request || (request === "--json" && !inline)) break;
       const { runInstall } = await import("./conda/install/install");
-      return runInstall(request);
+      return runInstall(request === "--json" ? { json: inline! } : { file: request });
     }
     case "fetch": {
       const [request] = rest;

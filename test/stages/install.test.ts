@@ -109,8 +109,8 @@ function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Inst
     if (!m || input < 0) throw new Error(`no input mounted at ${dest}`);
     return opByDigest(def, exec.op.inputs![input]!.digest);
   };
-  const mkfile = from("/in").op.file!.actions.find((a) => a.mkfile)!.mkfile!;
-  return { def, exec, name: customName(def, exec.digest), mounts, at, from, request: JSON.parse(utf8(mkfile.data)) as Record<string, unknown> };
+  const args = exec.op.exec.meta.args;
+  return { def, exec, name: customName(def, exec.digest), mounts, at, from, request: JSON.parse(args.at(-1)!) as Record<string, unknown> };
 }
 
 /** Digests of every named op reachable from the stage's layers, by vertex name. */
@@ -216,29 +216,29 @@ describe("download", () => {
 });
 
 describe("installStage: the install step", () => {
-  it("runs one exec op per package: the tool's install command on /in/request.json, without network", () => {
+  it("runs one exec op per package: the tool's install command with the request inline, without network", () => {
     const stage = installStage(input(env));
     expect(stage.layers).toHaveLength(env.length + 1);
     for (const layer of stage.layers.slice(0, -1)) {
       const i = installOf(layer);
-      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "/frontend/dist/cli.mjs", "install", "/in/request.json"]);
+      expect(i.exec.op.exec!.meta.args.slice(0, -1)).toEqual(["/nodejs/bin/node", "/frontend/dist/cli.mjs", "install", "--json"]);
+      expect(JSON.parse(i.exec.op.exec!.meta.args.at(-1)!)).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
       expect(i.exec.op.exec!.network).toBe(NetMode.NONE);
       expect(i.exec.op.exec!.meta.env).toEqual(["PATH=/usr/bin"]);
       expect(i.from("/").op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
     }
   });
 
-  it("mounts the request at /in and the download at /pkg read-only, /out writable as the layer, /report for its size report, and a tmpfs /tmp", () => {
+  it("mounts the download at /pkg read-only, /out writable as the layer, /report for its report, and a tmpfs /tmp", () => {
     const p = pkg("zlib", { version: "1.3.1" });
     const stage = installStage(input([p]));
     const i = installOf(stage.layers[0]!);
-    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/report", "/tmp"]);
+    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/out", "/pkg", "/report", "/tmp"]);
     // The report is the same step's other output, never a layer of the image.
     expect(i.at("/report")!.input).toBe(-1);
     const reportOp = decodeOps(marshal(stage.reports[0]!)).at(-1)!;
     expect(reportOp.op.inputs![0]!.index).toBe(i.at("/report")!.output);
     expect(i.at("/report")!.output).not.toBe(i.at("/out")!.output);
-    expect(i.at("/in")!.readonly).toBe(true);
     expect(i.at("/pkg")!.readonly).toBe(true);
     expect(i.at("/out")!.readonly ?? false).toBe(false);
     expect(i.at("/out")!.input).toBe(-1); // starts empty
@@ -247,9 +247,8 @@ describe("installStage: the install step", () => {
     // The layer is the /out mount.
     const terminal = decodeOps(i.def).at(-1)!;
     expect(terminal.op.inputs![0]!.index).toBe(1);
-    // /in: a file op writing /request.json; /pkg: exactly the package's download op.
-    const mkfiles = i.from("/in").op.file!.actions.filter((a) => a.mkfile);
-    expect(mkfiles.map((a) => a.mkfile!.path)).toEqual(["/request.json"]);
+    // /pkg: exactly the package's download op; no other input than the tool image and it.
+    expect(i.exec.op.inputs).toHaveLength(2);
     expect(i.from("/pkg").digest).toBe(resultOp(marshal(download(p))).digest);
     expect(i.from("/pkg").op.source!.identifier).toBe(p.url);
   });
@@ -285,7 +284,7 @@ describe("installStage: the install step", () => {
   it("mounts python's download at /python for a noarch package when python is in the environment", () => {
     const stage = installStage(input(env));
     const requests = installOf(stage.layers[stage.order.indexOf("requests")]!);
-    expect(requests.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/pkg", "/python", "/report", "/tmp"]);
+    expect(requests.mounts.map((m) => m.dest)).toEqual(["/", "/out", "/pkg", "/python", "/report", "/tmp"]);
     expect(requests.at("/python")!.readonly).toBe(true);
     expect(requests.from("/python").op.source!.identifier).toBe(python.url);
     expect(requests.from("/python").digest).toBe(resultOp(marshal(download(python))).digest);

@@ -171,8 +171,9 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   return { scripts: linked.scripts, files: linked.files.length, report };
 }
 
-export async function runInstall(requestPath: string): Promise<number> {
-  const req = JSON.parse(readFileSync(requestPath, "utf8")) as InstallRequest;
+/** The install step: the request from a file, or inline (the frontend puts it in the step's args). */
+export async function runInstall(request: { file: string } | { json: string }): Promise<number> {
+  const req = JSON.parse("json" in request ? request.json : readFileSync(request.file, "utf8")) as InstallRequest;
   try {
     const { scripts, files, report } = await installPackage(req);
     process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}, ${formatBytes(report.written.bytes)}\n`);

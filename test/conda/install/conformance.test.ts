@@ -932,7 +932,7 @@ describe("pruning while installing (image.prune)", () => {
     req.report = join(tmp(), "reported.json");
     const requestFile = join(tmp(), "request.json");
     writeFileSync(requestFile, JSON.stringify(req));
-    expect(await runInstall(requestFile)).toBe(0);
+    expect(await runInstall({ file: requestFile })).toBe(0);
     const report = JSON.parse(readFileSync(req.report, "utf8")) as unknown;
     expect(isStepReport(report)).toBe(true);
     expect(report).toMatchObject({ name: "reported", written: { files: 2 }, pruned: { "include/**": { files: 1, bytes: 12 } } });
