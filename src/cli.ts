@@ -2,11 +2,11 @@
 // is the gateway frontend; subcommands are the tools that run inside build steps.
 import { runFrontend } from "./frontend/build";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --json <request> | fetch <request.json>]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json>]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
   solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
   install    link one package into a prefix under an output folder (a build step); the request
-             as a file, or inline after --json (how the frontend passes it: one vertex less)
+             as a file, or in CONDA_FRONTEND_INSTALL_REQUEST (how the frontend passes it)
   fetch      download one package of a private channel with the conda-auth secret (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,10 +22,16 @@ async function main(argv: string[]): Promise<number> {
       return runSolve(request, out);
     }
     case "install": {
-      const [request, inline] = rest;
-      if (!request || (request === "--json" && !inline)) break;
-      const { runInstall } = await import("./conda/install/install");
-      return runInstall(request === "--json" ? { json: inline! } : { file: request });
+      const [request, filename] = rest;
+      if (!request || (request === "--request-env" && !filename)) break;
+      const { runInstall, installRequestVariable } = await import("./conda/install/install");
+      if (request !== "--request-env") return runInstall({ file: request });
+      const env = process.env[installRequestVariable];
+      if (!env) {
+        process.stderr.write(`conda-frontend install: ${installRequestVariable} is not set\n`);
+        return 2;
+      }
+      return runInstall({ env, filename: filename! });
     }
     case "fetch": {
       const [request] = rest;

@@ -6,7 +6,7 @@
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
 import type { FetchRequest } from "../conda/fetch";
-import type { InstallRequest } from "../conda/install/install";
+import { type InstallRequest, installRequestVariable } from "../conda/install/install";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
 import { FileActions, State } from "../llb";
@@ -141,8 +141,10 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
   const fetchPackage = (x: LockedPackage, r?: SourceRange) => (isPrivate(x.url, input.privateChannels) ? privateDownload(input, x, r) : download(x, r));
   const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
   const exec = tool.run({
-    // The request inline rather than in a file: one vertex less per package to check and cache.
-    args: [...input.tool.entrypoint, "install", "--json", JSON.stringify(request)],
+    // The request in a variable rather than a file: one vertex less per package to check and
+    // cache. The args (which BuildKit writes into the image's history) only name the package.
+    args: [...input.tool.entrypoint, "install", "--request-env", p.filename],
+    env: { [installRequestVariable]: JSON.stringify(request) },
     network: "none",
     mounts: [
       { type: "bind", dest: "/pkg", from: fetchPackage(p, range), readonly: true },

@@ -40,6 +40,8 @@ describe("examples/webapp (classic store)", () => {
     expect(first.code, first.output).toBe(0);
     expect(first.output).toContain("[pip] install --no-index --find-links http://127.0.0.1:8765/wheels/index.html greetwheel==1.0");
     expect(first.output).toMatch(/environment \/opt\/conda: [\d.]+ MiB in \d+ files from \d+ packages and pip's packages; image\.prune \(safe\) left out/);
+    // Nothing of the install steps' requests reaches the image's config.
+    expect(JSON.stringify(inspectConfig(engine, t))).not.toContain("CONDA_FRONTEND_INSTALL_REQUEST");
   });
 
   it("answers HTTP on the published port, as uid 65532, and turns healthy through its exec-form check", async () => {

@@ -71,6 +71,12 @@ describe.each(engines)("installing on the $name store", (engine) => {
     const writable = docker(engine, ["run", "--rm", "--entrypoint", `${prefix}/bin/python`, t, "-c", `import os; print([r for r, d, f in os.walk('${prefix}') if os.access(r, os.W_OK)])`]);
     expect(writable.stdout.trim()).toBe("[]");
 
+    // The image's history: each package's layer named briefly (merged layers carry their step's
+    // args; copied ones the copy step's name), never the install request.
+    const layers = docker(engine, ["history", "--no-trunc", "--format", "{{.CreatedBy}}", t]).stdout;
+    expect(layers).toMatch(engine.name === "containerd" ? /install --request-env greet-1\.0-h[0-9a-f]+_0\.conda/ : /\[install linux\/amd64\] \d+ packages into \S+ \(copy \d+\/\d+: the daemon has no merge op\)/);
+    expect(layers).not.toContain('"archive"');
+
     const env = (inspectConfig(engine, t) as { Env: string[] }).Env;
     expect(env[0]).toBe(`PATH=${prefix}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
     expect(env).toContain("CONDA_DEFAULT_ENV=greet-env");

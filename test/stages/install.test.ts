@@ -109,8 +109,8 @@ function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Inst
     if (!m || input < 0) throw new Error(`no input mounted at ${dest}`);
     return opByDigest(def, exec.op.inputs![input]!.digest);
   };
-  const args = exec.op.exec.meta.args;
-  return { def, exec, name: customName(def, exec.digest), mounts, at, from, request: JSON.parse(args.at(-1)!) as Record<string, unknown> };
+  const variable = (exec.op.exec.meta.env ?? []).find((e) => e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))!;
+  return { def, exec, name: customName(def, exec.digest), mounts, at, from, request: JSON.parse(variable.slice(variable.indexOf("=") + 1)) as Record<string, unknown> };
 }
 
 /** Digests of every named op reachable from the stage's layers, by vertex name. */
@@ -216,15 +216,16 @@ describe("download", () => {
 });
 
 describe("installStage: the install step", () => {
-  it("runs one exec op per package: the tool's install command with the request inline, without network", () => {
+  it("runs one exec op per package: the tool's install command, the request in a variable, without network", () => {
     const stage = installStage(input(env));
     expect(stage.layers).toHaveLength(env.length + 1);
     for (const layer of stage.layers.slice(0, -1)) {
       const i = installOf(layer);
-      expect(i.exec.op.exec!.meta.args.slice(0, -1)).toEqual(["/nodejs/bin/node", "/frontend/dist/cli.mjs", "install", "--json"]);
-      expect(JSON.parse(i.exec.op.exec!.meta.args.at(-1)!)).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
+      // The args (they become the layer's history) name the package, nothing more.
+      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "/frontend/dist/cli.mjs", "install", "--request-env", i.request.filename]);
+      expect(i.request).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
       expect(i.exec.op.exec!.network).toBe(NetMode.NONE);
-      expect(i.exec.op.exec!.meta.env).toEqual(["PATH=/usr/bin"]);
+      expect((i.exec.op.exec!.meta.env ?? []).filter((e) => !e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toEqual(["PATH=/usr/bin"]);
       expect(i.from("/").op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
     }
   });

@@ -171,9 +171,20 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   return { scripts: linked.scripts, files: linked.files.length, report };
 }
 
-/** The install step: the request from a file, or inline (the frontend puts it in the step's args). */
-export async function runInstall(request: { file: string } | { json: string }): Promise<number> {
-  const req = JSON.parse("json" in request ? request.json : readFileSync(request.file, "utf8")) as InstallRequest;
+/** Where the frontend puts the install step's request (JSON). */
+export const installRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
+
+/**
+ * The install step: the request from a file, or from the installRequestVariable (how the frontend
+ * passes it), whose package must be the one the step's args name.
+ */
+export async function runInstall(request: { file: string } | { env: string; filename: string }): Promise<number> {
+  const text = "file" in request ? readFileSync(request.file, "utf8") : request.env;
+  const req = JSON.parse(text) as InstallRequest;
+  if ("filename" in request && req.filename !== request.filename) {
+    process.stderr.write(`conda-frontend install: the request is for ${req.filename}, not ${request.filename}\n`);
+    return 2;
+  }
   try {
     const { scripts, files, report } = await installPackage(req);
     process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}, ${formatBytes(report.written.bytes)}\n`);
