@@ -149,7 +149,7 @@ export function recipeComparison(docker: Docker, host: string): RecipeResult {
   return {
     rows: [
       {
-        what: "image size (docker image inspect .Size: layer contents on the classic store, compressed layers on the containerd store)",
+        what: "image size (docker image inspect .Size: the layers' contents on the classic store; compressed layers, manifest and config on the containerd store)",
         ours: fmtMB(sizeOurs),
         recipe: fmtMB(sizeRecipe),
         target: `ours no larger: ${check(sizeOurs <= sizeRecipe)} (ours ${sizeOurs >= sizeRecipe ? "+" : ""}${sizeOurs - sizeRecipe} bytes)`,
