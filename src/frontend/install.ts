@@ -5,6 +5,7 @@
 // BuildKit materialise the merge of every package layer, which export does not need.
 import { mark } from "../timing";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
+import { removesPyc } from "../conda/prune/rules";
 import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
 import type { Bridge } from "../gateway/bridge";
 import { getEnv } from "../image/config";
@@ -184,6 +185,7 @@ export async function installEnvironment(
     result = pip.state;
     pipReports = await readReports(bridge, [pip.report], plan, sourceInfo);
   }
-  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, [...reports, ...pipReports]));
+  const notes = compilePyc && removesPyc(plan.conda.prune) ? [".pyc files were not compiled (the prune rules remove __pycache__)"] : [];
+  warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, [...reports, ...pipReports], notes));
   return { state: result, env, warnings };
 }

@@ -29,6 +29,7 @@ describe("size reports", () => {
       "environment /opt/conda: 61 MiB in 3015 files from 2 packages and pip's packages; image.prune (safe) left out 43 MiB in 203 files: *.a 41 MiB (3 files), include/** 2.0 MiB (200 files)",
     );
     expect(formatSummary("/opt/conda", "none", [{ kind: "package", name: "x", written: { files: 1, bytes: 5 }, pruned: {} }])).toBe("environment /opt/conda: 5 B in 1 file from 1 package; image.prune (none) left nothing out");
+    expect(formatSummary("/opt/conda", "aggressive", [libs], [".pyc files were not compiled"])).toMatch(/\(1 file\)|\(2 files\); \.pyc files were not compiled$/);
   });
 
   it("recognises a report and rejects anything else", () => {

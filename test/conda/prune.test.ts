@@ -1,6 +1,6 @@
 // Prune rules: globs over prefix-relative paths, presets, keep exceptions and protected paths.
 import { describe, expect, it } from "vitest";
-import { GlobError, globToRegExp, presets, pruner } from "../../src/conda/prune/rules";
+import { GlobError, globToRegExp, presets, pruner, removesPyc } from "../../src/conda/prune/rules";
 
 describe("globToRegExp", () => {
   it("matches * within a segment, ** across segments, and a folder with what is below it", () => {
@@ -60,5 +60,13 @@ describe("pruner", () => {
     expect(p.removedBy("lib/python3.12/site-packages/pip/__init__.py")).toBe("lib/python*/site-packages/pip/**");
     expect(p.removedBy("lib/libpython3.12.so.1.0")).toBe("lib/libpython*.so*");
     expect(p.removedBy("lib/python3.12/site-packages/numpy/core/tests/test_x.py")).toBe("lib/python*/site-packages/{numpy,scipy,pandas}/**/tests/**");
+  });
+});
+
+describe("removesPyc", () => {
+  it("is true for aggressive (it prunes __pycache__), false for safe and none", () => {
+    expect(removesPyc({ remove: presets.aggressive, keep: [] })).toBe(true);
+    expect(removesPyc({ remove: presets.safe, keep: [] })).toBe(false);
+    expect(removesPyc({ remove: presets.aggressive, keep: ["**/__pycache__/**"] })).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { checkParents, dirMode, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
 import { formatBytes, type StepReport, type Tally } from "../prune/report";
-import { type PrunePolicy, pruner } from "../prune/rules";
+import { type PrunePolicy, pruner, removesPyc } from "../prune/rules";
 
 export interface InstallRequest {
   /** Path of the downloaded archive inside the step. */
@@ -145,7 +145,7 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   const prune = req.prune ? pruner(req.prune) : undefined;
   const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
   // A prune rule that removes .pyc files (aggressive) wins over compiling them.
-  const pycPruned = prune?.removedBy("lib/python3/x/__pycache__/x.cpython-3.pyc") !== undefined;
+  const pycPruned = req.prune ? removesPyc(req.prune) : false;
   if (python && req.compilePycWith && !pycPruned) {
     const libDir = python.sitePackages.slice(0, python.sitePackages.lastIndexOf("/"));
     const sources = linked.files.filter((f) => f.endsWith(".py") && (f.startsWith(`${libDir}/`) || f.startsWith(`${python.sitePackages}/`)));

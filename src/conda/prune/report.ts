@@ -85,13 +85,14 @@ export function summarize(reports: StepReport[]): SizeSummary {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-/** The message a user sees at the end of the build. */
-export function formatSummary(prefix: string, preset: string, reports: StepReport[]): string {
+/** The message a user sees at the end of the build; `notes` say what else was left out. */
+export function formatSummary(prefix: string, preset: string, reports: StepReport[], notes: string[] = []): string {
+  const tail = notes.map((n) => `; ${n}`).join("");
   const s = summarize(reports);
   const steps = reports.filter((r) => r.kind === "package").length;
   const pip = reports.some((r) => r.kind === "pip") ? " and pip's packages" : "";
   const head = `environment ${prefix}: ${formatBytes(s.written.bytes)} in ${plural(s.written.files, "file")} from ${plural(steps, "package")}${pip}`;
-  if (!s.byRule.length) return `${head}; image.prune (${preset}) left nothing out`;
+  if (!s.byRule.length) return `${head}; image.prune (${preset}) left nothing out${tail}`;
   const rules = s.byRule.map(([glob, t]) => `${glob} ${formatBytes(t.bytes)} (${plural(t.files, "file")})`).join(", ");
-  return `${head}; image.prune (${preset}) left out ${formatBytes(s.pruned.bytes)} in ${plural(s.pruned.files, "file")}: ${rules}`;
+  return `${head}; image.prune (${preset}) left out ${formatBytes(s.pruned.bytes)} in ${plural(s.pruned.files, "file")}: ${rules}${tail}`;
 }

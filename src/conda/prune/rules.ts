@@ -118,3 +118,8 @@ export function pruner(policy: PrunePolicy): Pruner {
     },
   };
 }
+
+/** Whether the rules remove compiled .pyc files (then compiling them would be wasted work). */
+export function removesPyc(policy: PrunePolicy): boolean {
+  return pruner(policy).removedBy("lib/python3/x/__pycache__/x.cpython-3.pyc") !== undefined;
+}
