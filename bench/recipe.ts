@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { authSecretPath } from "../src/conda/auth";
 import type { FetchRequest } from "../src/conda/fetch";
 import type { InstallRequest } from "../src/conda/install/install";
-import { readLock, type LockedPackage } from "../src/spec/lock";
-import { installOrder } from "../src/stages/install";
+import { readLock } from "../src/spec/lock";
+import { installOrder, isNoarch } from "../src/stages/install";
 
 export interface Docker {
   (args: string[], cwd: string): { ms: number; out: string };
@@ -32,8 +32,6 @@ image:
     copy: [app.py]
 `;
 }
-
-const isNoarch = (p: LockedPackage) => /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
 
 /** The recipe's inputs for one lock: a request per package for our CLI, and the script. */
 function writeRecipe(dir: string, lockText: string): void {

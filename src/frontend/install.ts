@@ -29,14 +29,6 @@ export interface InstalledEnvironment {
 
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 
-async function listDir(bridge: Bridge, ref: string, dir: string, pattern?: string): Promise<string[]> {
-  try {
-    return (await bridge.client.readDir(ref, dir, pattern)).map((s) => s.path ?? "").filter(Boolean).sort();
-  } catch {
-    return []; // no such folder
-  }
-}
-
 /**
  * image.post-link: run. Each script runs as root in the image being built (base + environment),
  * in dependency order, with conda's variables; it needs the base's /bin/sh and runs code from the
@@ -79,7 +71,7 @@ async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, so
   for (const r of reports) actions = actions.copy(r, "/", "/", { contents: true, createDestPath: true });
   const all = State.scratch().file(actions, { name: `[install] reports of ${reports.length} steps` });
   const ref = await bridge.solve(marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
-  const files = await listDir(bridge, ref, "/");
+  const files = (await bridge.client.readDir(ref, "/")).map((s) => s.path ?? "").filter(Boolean);
   const texts = await Promise.all(files.map((f) => bridge.readFile(ref, `/${f}`).then(utf8)));
   return texts.map((t) => JSON.parse(t) as unknown).filter(isStepReport);
 }

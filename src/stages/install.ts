@@ -12,7 +12,7 @@ import type { NetworkMode } from "../llb/exec";
 import { FileActions, State } from "../llb";
 import type { LockedPackage } from "../spec/lock";
 import type { SourceRange } from "../spec/source";
-import type { ToolImage } from "./solve";
+import { type ToolImage, toolState } from "./solve";
 
 /** Above this many packages, neighbouring packages share a layer (images are limited to ~125). */
 export const maxPackageLayers = 100;
@@ -75,7 +75,8 @@ export function installOrder(packages: LockedPackage[]): LockedPackage[] {
   return out;
 }
 
-function isNoarch(p: LockedPackage): boolean {
+/** A package of a channel's noarch subdir (placed by the environment's python if noarch: python). */
+export function isNoarch(p: LockedPackage): boolean {
   return /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
 }
 
@@ -85,7 +86,7 @@ function privateDownload(input: InstallStageInput, p: LockedPackage, range?: Sou
   const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
     name: `[download] ${p.name} ${p.version} request`,
   });
-  const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
+  const tool = toolState(input.tool);
   return tool
     .run({
       args: [...input.tool.entrypoint, "fetch", "/in/request.json"],
@@ -139,7 +140,7 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
   };
   const range = input.sourceRange?.(p.name);
   const fetchPackage = (x: LockedPackage, r?: SourceRange) => (isPrivate(x.url, input.privateChannels) ? privateDownload(input, x, r) : download(x, r));
-  const tool = State.image(input.tool.ref, input.tool.platform, { digest: input.tool.digest, env: input.tool.env, name: `[tool] ${input.tool.ref}` });
+  const tool = toolState(input.tool);
   const exec = tool.run({
     // The request in a variable rather than a file: one vertex less per package to check and
     // cache. The args (which BuildKit writes into the image's history) only name the package.

@@ -19,6 +19,11 @@ export interface ToolImage {
   env: string[];
 }
 
+/** The frontend's own image, pinned by digest, as the root of a build step that runs our CLI. */
+export function toolState(tool: ToolImage): State {
+  return State.image(tool.ref, tool.platform, { digest: tool.digest, env: tool.env, name: `[tool] ${tool.ref}` });
+}
+
 export interface PlatformInputs {
   platform: PbPlatform;
   /** glibc of the base image, when it could be read. */
@@ -70,7 +75,7 @@ export function solveStage({ tool, request, network, ignoreCache }: SolveStageIn
   const input = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request, null, 1), { mode: 0o444, timestamp: 0 }), {
     name: `[solve ${subdirs}] request`,
   });
-  let root = State.image(tool.ref, tool.platform, { digest: tool.digest, env: tool.env, name: `[tool] ${tool.ref}` });
+  let root = toolState(tool);
   root = root.withNetwork(network);
   const exec = root.run({
     args: [...tool.entrypoint, "solve", "/in/request.json", "/out"],
