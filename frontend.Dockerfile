@@ -23,11 +23,11 @@ COPY src src
 RUN ["node", "scripts/bundle.mjs"]
 
 FROM ${RUNTIME_IMAGE}
-COPY --from=build /src/dist/cli.mjs /src/dist/js_rattler_bg.wasm /frontend/dist/
-# A frontend process starts for every build: Node's compile cache, filled here once, saves
-# compiling the bundle each time.
-ENV NODE_COMPILE_CACHE=/frontend/.compile-cache
-RUN ["/nodejs/bin/node", "/frontend/dist/cli.mjs", "help"]
+COPY --from=build /src/dist/cli.cjs /src/dist/js_rattler_bg.wasm /frontend/dist/
+# A frontend process starts for every build, and one per build step that runs our tools: a V8
+# startup snapshot of the loaded bundle (built here, by the node that will run it) saves loading,
+# compiling and initialising it each time (~40 ms of every start; docs/benchmarks.md).
+RUN ["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "--build-snapshot", "/frontend/dist/cli.cjs"]
 # The frontend process itself needs no network (its build steps get what they ask for).
 # It answers no subrequests (--call) and takes no named contexts yet, so it claims no caps.
 LABEL moby.buildkit.frontend.network.none="true" \
@@ -35,4 +35,4 @@ LABEL moby.buildkit.frontend.network.none="true" \
       org.opencontainers.image.title="conda-frontend" \
       org.opencontainers.image.description="BuildKit frontend: conda environment.yml -> slim distroless image"
 WORKDIR /frontend
-ENTRYPOINT ["/nodejs/bin/node", "/frontend/dist/cli.mjs"]
+ENTRYPOINT ["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob"]

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authSecretPath } from "../src/conda/auth";
 import type { FetchRequest } from "../src/conda/fetch";
-import type { InstallRequest } from "../src/conda/install/install";
+import type { InstallRequest } from "../src/conda/install/request";
 import { readLock } from "../src/spec/lock";
 import { installOrder, isNoarch } from "../src/stages/install";
 
@@ -41,7 +41,7 @@ function writeRecipe(dir: string, lockText: string): void {
   const recipe = join(dir, "recipe");
   rmSync(recipe, { recursive: true, force: true });
   mkdirSync(recipe);
-  const cli = "/nodejs/bin/node /frontend/dist/cli.mjs";
+  const cli = "/nodejs/bin/node --snapshot-blob /frontend/startup.blob";
   const lines = ["set -e"];
   packages.forEach((p, i) => {
     const fetch: FetchRequest = { url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, out: "/pkgs" };

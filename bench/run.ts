@@ -120,7 +120,7 @@ async function solveBenchmark(): Promise<Row[]> {
     // GNU time's %M: the child's peak resident memory in KiB; the solver runs as in the build step.
     const t0 = performance.now();
     const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const child = require("node:child_process").spawn("/usr/bin/time", ["-f", "peak-rss-kib=%M", process.execPath, join(root, "dist/cli.mjs"), "solve", join(work, "request.json"), join(work, "out")]);
+      const child = require("node:child_process").spawn("/usr/bin/time", ["-f", "peak-rss-kib=%M", process.execPath, join(root, "dist/cli.cjs"), "solve", join(work, "request.json"), join(work, "out")]);
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d));
       child.on("close", (code: number) => resolve({ code, stderr }));

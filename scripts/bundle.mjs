@@ -1,5 +1,6 @@
-// Bundles the CLI (src/cli.ts and its dependencies) into one ESM file, dist/cli.mjs, for the
-// frontend image. esbuild is the bundler tsx already runs on. The .proto files are parsed here
+// Bundles the CLI (src/cli.ts and its dependencies) into one CommonJS file, dist/cli.cjs, for the
+// frontend image, which runs it from a V8 startup snapshot (`node --build-snapshot` takes one
+// script, not ES modules). esbuild is the bundler tsx already runs on. The .proto files are parsed here
 // and embedded as JSON, so the image needs no proto/ folder and start-up skips the parser.
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -14,28 +15,19 @@ root.resolveAll();
 
 await build({
   entryPoints: ["src/cli.ts"],
-  outfile: "dist/cli.mjs",
+  outfile: "dist/cli.cjs",
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node24",
   minify: true,
   legalComments: "linked",
-  define: { __CONDA_FRONTEND_PROTO__: JSON.stringify(root.toJSON()) },
   // rattler's "import" build inlines its 3 MB WebAssembly as text; its Node build reads the file
   // (copied beside the bundle below) only when the solver runs.
   alias: { "@conda-org/rattler": "./node_modules/@conda-org/rattler/dist/rattler.node.cjs" },
-  // CommonJS dependencies (protobufjs, yaml) call require() for Node's built-in modules, and
-  // rattler finds its WASM file through __dirname: give the ESM bundle both.
-  banner: {
-    js: [
-      "import { createRequire as __cf_createRequire } from 'node:module';",
-      "import { dirname as __cf_dirname } from 'node:path';",
-      "import { fileURLToPath as __cf_fileURLToPath } from 'node:url';",
-      "const require = __cf_createRequire(import.meta.url);",
-      "const __dirname = __cf_dirname(__cf_fileURLToPath(import.meta.url));",
-    ].join(" "),
-  },
+  // Only the sources (never the bundle) find proto/ through import.meta.url.
+  define: { __CONDA_FRONTEND_PROTO__: JSON.stringify(root.toJSON()), "import.meta.url": "__cf_module_url" },
+  banner: { js: "var __cf_module_url = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: "warning",
 });
 

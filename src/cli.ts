@@ -1,6 +1,10 @@
 // The one executable of the project. Without arguments (how BuildKit starts a frontend image) it
 // is the gateway frontend; subcommands are the tools that run inside build steps.
+import { startupSnapshot } from "node:v8";
 import { runFrontend } from "./frontend/build";
+import { warmUp } from "./frontend/warm-up";
+import { installRequestVariable } from "./conda/install/request";
+import { prepareCodecs } from "./gateway/proto";
 
 const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json>]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
@@ -24,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     case "install": {
       const [request, filename] = rest;
       if (!request || (request === "--request-env" && !filename)) break;
-      const { runInstall, installRequestVariable } = await import("./conda/install/install");
+      const { runInstall } = await import("./conda/install/install");
       if (request !== "--request-env") return runInstall({ file: request });
       const env = process.env[installRequestVariable];
       if (!env) {
@@ -51,10 +55,24 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    process.stderr.write(`conda-frontend: ${e.stack ?? e}\n`);
-    process.exit(1);
-  },
-);
+function start(argv: string[]): void {
+  main(argv).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`conda-frontend: ${e.stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+if (startupSnapshot.isBuildingSnapshot()) {
+  // The frontend image runs this bundle from a V8 startup snapshot taken at image build time
+  // (frontend.Dockerfile): loading and compiling the bundle and building the protobuf codecs are
+  // done once there, not at the start of every build; so is a build's pure part, compiled by
+  // running it on a sample. Such a process has no script path in its arguments: [node, ...args].
+  prepareCodecs();
+  warmUp();
+  startupSnapshot.setDeserializeMainFunction(() => start(process.argv.slice(1)));
+} else {
+  start(process.argv.slice(2));
+}

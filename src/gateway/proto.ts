@@ -49,6 +49,20 @@ export function parseProtoFiles(): protobuf.Root {
   return r;
 }
 
+/**
+ * Builds every message type's encoder and decoder now (protobufjs otherwise generates them on
+ * first use): for the startup snapshot, so builds start with them ready.
+ */
+export function prepareCodecs(): void {
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const nested of ns.nestedArray) {
+      if (nested instanceof protobuf.Type) nested.setup();
+      if (nested instanceof protobuf.Namespace) visit(nested);
+    }
+  };
+  visit(protoRoot());
+}
+
 export function messageType(name: string): protobuf.Type {
   return protoRoot().lookupType(name);
 }

@@ -6,7 +6,7 @@
 // trailers-only answer). We started on @grpc/grpc-js spliced onto stdio through a unix socket;
 // it worked, but loading and connecting it cost ~75 ms of every build (see docs/benchmarks.md),
 // and its reconnect machinery is exactly what this single-pipe transport must not have.
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import { Duplex, type Readable, type Writable } from "node:stream";
 
 /** A failed call: the gRPC status code and message the daemon sent (or a transport failure). */
@@ -73,7 +73,10 @@ export class StdioTransport implements UnaryTransport {
 
   constructor(input: Readable = process.stdin, output: Writable = process.stdout) {
     const pipe = Duplex.from({ readable: input, writable: output });
-    this.session = http2.connect("http://buildkit.invalid", {
+    // Loaded here, not imported: the frontend image starts from a V8 startup snapshot of the
+    // bundle, and http2's native state cannot be part of one (see scripts/bundle.mjs).
+    const { connect } = process.getBuiltinModule("node:http2") as typeof http2;
+    this.session = connect("http://buildkit.invalid", {
       createConnection: () => pipe as unknown as import("node:net").Socket,
       // Large ReadFile answers (a lock, a package list) should not stall on flow control.
       settings: { initialWindowSize: 16 * 1024 * 1024, maxFrameSize: 1024 * 1024 },

@@ -6,7 +6,7 @@
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
 import type { FetchRequest } from "../conda/fetch";
-import { type InstallRequest, installRequestVariable } from "../conda/install/install";
+import { type InstallRequest, installRequestVariable } from "../conda/install/request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
 import { FileActions, State } from "../llb";

@@ -18,7 +18,7 @@ const tool: ToolImage = {
   ref: "localhost:5000/conda-frontend:test",
   digest: "sha256:" + "c".repeat(64),
   platform: { OS: "linux", Architecture: "amd64" },
-  entrypoint: ["/nodejs/bin/node", "/frontend/dist/cli.mjs"],
+  entrypoint: ["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob"],
   env: ["PATH=/usr/bin"],
 };
 
@@ -222,7 +222,7 @@ describe("installStage: the install step", () => {
     for (const layer of stage.layers.slice(0, -1)) {
       const i = installOf(layer);
       // The args (they become the layer's history) name the package, nothing more.
-      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "/frontend/dist/cli.mjs", "install", "--request-env", i.request.filename]);
+      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "install", "--request-env", i.request.filename]);
       expect(i.request).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
       expect(i.exec.op.exec!.network).toBe(NetMode.NONE);
       expect((i.exec.op.exec!.meta.env ?? []).filter((e) => !e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toEqual(["PATH=/usr/bin"]);

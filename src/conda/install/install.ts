@@ -11,33 +11,8 @@ import { checkParents, dirMode, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
 import { formatBytes, type StepReport, type Tally } from "../prune/report";
-import { type PrunePolicy, pruner, removesPyc } from "../prune/rules";
-
-export interface InstallRequest {
-  /** Path of the downloaded archive inside the step. */
-  archive: string;
-  url: string;
-  filename: string;
-  md5?: string;
-  sha256?: string;
-  prefix: string;
-  /** Where the layer is written: the prefix's files go to outRoot + prefix. */
-  outRoot: string;
-  /** For noarch: python packages: the environment's python archive (its index.json decides). */
-  pythonArchive?: string;
-  requestedSpec?: string;
-  /** SOURCE_DATE_EPOCH: the time of directories and generated files. */
-  epoch?: number;
-  /**
-   * Compile the package's .py files with the environment's python: the root under which python's
-   * own installed prefix is (this step's outRoot for python itself, python's layer otherwise).
-   */
-  compilePycWith?: string;
-  /** image.prune: globs of paths (relative to the prefix) never written, and exceptions. */
-  prune?: PrunePolicy;
-  /** Where to write the step's size report (outside the layer), if anywhere. */
-  report?: string;
-}
+import { pruner, removesPyc } from "../prune/rules";
+import type { InstallRequest } from "./request";
 
 export class VerifyError extends Error {}
 
@@ -59,7 +34,6 @@ async function pythonOf(archive: string): Promise<PythonInfo> {
   return pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path);
 }
 
-/** Gives every directory under `root` the same time, so identical inputs give identical layers. */
 /**
  * Gives every directory under `root` the same time, so identical inputs give identical layers;
  * on the way, counts the files (and links) and their bytes: what the step's layer carries.
@@ -171,8 +145,6 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   return { scripts: linked.scripts, files: linked.files.length, report };
 }
 
-/** Where the frontend puts the install step's request (JSON). */
-export const installRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
 
 /**
  * The install step: the request from a file, or from the installRequestVariable (how the frontend
