@@ -148,6 +148,42 @@ export function readStoredZip(zip: Buffer): ZipMember[] {
   return members;
 }
 
+/**
+ * The size a zstd frame says it decompresses to (its Frame_Content_Size), if it says. The
+ * frame header: magic, a descriptor byte, then a window byte (unless single-segment) and a
+ * dictionary id of 0-4 bytes before the size field.
+ */
+export function zstdContentSize(frame: Uint8Array): number | undefined {
+  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) return undefined;
+  const descriptor = frame[4]!;
+  const singleSegment = (descriptor >> 5) & 1;
+  const sizeBytes = [singleSegment ? 1 : 0, 2, 4, 8][descriptor >> 6]!;
+  if (sizeBytes === 0) return undefined;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  if (frame.length < at + sizeBytes) return undefined;
+  const view = Buffer.from(frame.buffer, frame.byteOffset, frame.length);
+  switch (sizeBytes) {
+    case 1:
+      return view.readUInt8(at);
+    case 2:
+      return view.readUInt16LE(at) + 256;
+    case 4:
+      return view.readUInt32LE(at);
+    default:
+      return Number(view.readBigUInt64LE(at));
+  }
+}
+
+/**
+ * zlib's output chunk for a decompression: the whole stated size plus one byte (one buffer, no
+ * concatenation: a 28 MB tar decompresses in 42 ms instead of 78 with the 16 KiB default), unless
+ * the size is missing or implausible (the header is the archive's word), then 1 MiB.
+ */
+function outputChunkSize(frame: Uint8Array): number {
+  const size = zstdContentSize(frame);
+  return size !== undefined && size < 512 * 2 ** 20 ? size + 1 : 2 ** 20;
+}
+
 /** Every entry of a package, info/ included, whatever the format. */
 export async function readPackage(bytes: Buffer): Promise<ArchiveEntry[]> {
   if (archiveFormat(bytes) === "tar.bz2") {
@@ -165,7 +201,7 @@ export async function readPackage(bytes: Buffer): Promise<ArchiveEntry[]> {
   if (!info || !pkg) throw new ArchiveError("corrupt .conda: it needs an info-*.tar.zst and a pkg-*.tar.zst member");
   const decompress = (m: ZipMember) => {
     try {
-      return zstdDecompressSync(m.data);
+      return zstdDecompressSync(m.data, { chunkSize: outputChunkSize(m.data) });
     } catch (e) {
       throw new ArchiveError(`corrupt .conda: ${m.name}: ${(e as Error).message}`);
     }
