@@ -186,6 +186,18 @@ function outputChunkSize(frame: Uint8Array): number {
 
 /** Every entry of a package, info/ included, whatever the format. */
 export async function readPackage(bytes: Buffer): Promise<ArchiveEntry[]> {
+  return readEntries(bytes, "all");
+}
+
+/**
+ * The package's info/ entries only. A .conda keeps them in a member of their own, so the files
+ * are not decompressed (CPython's 28 MB are, when a noarch step needs only its index.json).
+ */
+export async function readPackageInfo(bytes: Buffer): Promise<ArchiveEntry[]> {
+  return (await readEntries(bytes, "info")).filter((e) => e.path.startsWith("info/"));
+}
+
+async function readEntries(bytes: Buffer, which: "all" | "info"): Promise<ArchiveEntry[]> {
   if (archiveFormat(bytes) === "tar.bz2") {
     let tar: Buffer;
     try {
@@ -206,5 +218,6 @@ export async function readPackage(bytes: Buffer): Promise<ArchiveEntry[]> {
       throw new ArchiveError(`corrupt .conda: ${m.name}: ${(e as Error).message}`);
     }
   };
-  return [...(await readTar(decompress(info))), ...(await readTar(decompress(pkg)))];
+  const infoEntries = await readTar(decompress(info));
+  return which === "info" ? infoEntries : [...infoEntries, ...(await readTar(decompress(pkg)))];
 }
