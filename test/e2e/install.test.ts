@@ -183,6 +183,9 @@ describe("post-link scripts and .pyc files (classic store)", () => {
     expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tOn, "-c", cached]).stdout.trim()).toBe("True False");
     const stdlibPyc = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tOn, "-c", "import json, os; print(os.path.exists(json.__cached__))"]);
     expect(stdlibPyc.stdout.trim()).toBe("True");
+    // Unchecked-hash .pyc (flags 1) whose code names its source at the prefix, not the step's folder.
+    const header = "import greetpy, marshal; d = open(greetpy.__cached__, 'rb').read(); print(int.from_bytes(d[4:8], 'little'), marshal.loads(d[16:]).co_filename)";
+    expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tOn, "-c", header]).stdout.trim()).toBe("1 /opt/conda/lib/python3.12/site-packages/greetpy/__init__.py");
 
     const off = project({ "environment.yml": envYml(["python=3.12", "greetpy"], "  compile-pyc: false\n") });
     const tOff = tag("pyc-off");

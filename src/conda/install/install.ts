@@ -173,7 +173,6 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   return { scripts: linked.scripts, files: linked.files.length, report };
 }
 
-
 /**
  * The install step: the request from a file, or from the installRequestVariable (how the frontend
  * passes it), whose package must be the one the step's args name.
