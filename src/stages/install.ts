@@ -14,8 +14,14 @@ import type { LockedPackage } from "../spec/lock";
 import type { SourceRange } from "../spec/source";
 import { type ToolImage, toolState } from "./solve";
 
-/** Above this many packages, neighbouring packages share a layer (images are limited to ~125). */
-export const maxPackageLayers = 100;
+/**
+ * Above this many packages, neighbouring packages share a layer (their install steps stay
+ * separate). Images are limited to ~125 layers; fewer also means a shorter copy chain to redo on
+ * the classic store after a change (150 packages in 76 layers: 3.3 s for a one-package change; in
+ * 31: 2.7 s) and fewer layers to export. A typical environment (up to ~30 packages) keeps one
+ * layer per package.
+ */
+export const maxPackageLayers = 32;
 
 export interface InstallStageInput {
   tool: ToolImage;
