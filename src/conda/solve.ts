@@ -7,7 +7,7 @@
 // channel that cannot be reached - as exit 1, so BuildKit does not cache it.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LockedPackage, writeCondaLock, archiveNameOf, splitArchiveName } from "../spec/lock";
+import { archiveNameOf, type Lock, type LockedPackage, sortedPackages, splitArchiveName, writeCondaLock } from "../spec/lock";
 import { dependencyConstraint, dependencyName } from "./matchspec";
 import type { SolvePlatform, SolveRequest, SolveResult } from "./solve-request";
 import { AuthError, authSecretId, isPrivate, readAuthHeaders } from "./auth";
@@ -147,17 +147,18 @@ export async function runSolve(requestPath: string, outDir: string): Promise<num
     packages.push(...result);
     process.stderr.write(`${platform.subdir}: ${result.length} packages: ${result.map((p) => `${p.name}=${p.version}=${p.build}`).sort().join(" ")}\n`);
   }
-  const lock = {
+  const lock: Lock = {
     version: 1 as const,
     platforms: req.platforms.map((p) => p.subdir),
     channels: req.channels.map((c) => c.name),
     contentHash: Object.fromEntries(req.platforms.map((p) => [p.subdir, p.contentHash])),
     sources: req.sources,
-    packages,
+    // In the order conda-lock.yml lists them, so the JSON copy below says what the file says.
+    packages: sortedPackages(packages),
     ours: true,
   };
   writeFileSync(join(outDir, "conda-lock.yml"), writeCondaLock(lock));
-  const ok: SolveResult = { ok: true, packages: counts };
+  const ok: SolveResult = { ok: true, packages: counts, lock };
   writeFileSync(join(outDir, "result.json"), JSON.stringify(ok));
   return 0;
 }

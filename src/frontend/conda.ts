@@ -113,12 +113,11 @@ export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: Build
     // Exit 1 is the tool's "could not reach a channel": its own message is in the step's log.
     throw new SpecError(input, [{ message: `solving failed (the solve step's output above says why): ${(e as Error).message}`, range: plan.conda.channelsRange ?? lineRange(1) }]);
   }
-  const [resultBytes, lockBytes] = await Promise.all([bridge.readFile(ref, "/result.json"), bridge.readFile(ref, "/conda-lock.yml").catch(() => undefined)]);
-  const result = JSON.parse(utf8(resultBytes)) as SolveResult;
+  const result = JSON.parse(utf8(await bridge.readFile(ref, "/result.json"))) as SolveResult;
   if (!result.ok) throw solveFailure(plan, input, result);
-  if (!lockBytes) throw new Error("the solve step reported success but wrote no conda-lock.yml");
-  const lock = readLock("conda-lock.yml", utf8(lockBytes));
-  return { lock, solved: out, fileName: "conda-lock.yml" };
+  // The lock as the step wrote it to conda-lock.yml (which --target lock returns), in JSON.
+  if (!result.lock?.packages) throw new Error("the solve step reported success but gave no lock");
+  return { lock: result.lock, solved: out, fileName: "conda-lock.yml" };
 }
 
 function solveFailure(plan: BuildPlan, input: InputFile, result: Extract<SolveResult, { ok: false }>): SpecError {

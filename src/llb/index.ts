@@ -1,7 +1,8 @@
 // The typed, immutable LLB builder: build States, then marshal() one into a Definition.
 export { State, FileActions, merge, ExecResult } from "./state";
 export type { StateMount, RunOptions } from "./state";
-export { marshal, CapabilityError, opDigest } from "./marshal";
+export { marshal, CapabilityError } from "./marshal";
+export { opDigest } from "./digest";
 export type { MarshalOptions } from "./marshal";
 export { validateDefinition, InvalidDefinitionError } from "./validate";
 export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform } from "./platform";

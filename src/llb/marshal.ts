@@ -2,10 +2,10 @@
 // (sorted map entries, no zero scalars), digested, listed inputs-first with the terminal op last.
 // Ops needing a capability the daemon lacks are lowered to an equivalent or refused here, before
 // anything reaches BuildKit.
-import { createHash } from "node:crypto";
 import { encode } from "../gateway/proto";
 import type { PbDefinition, PbEntry, PbLocation, PbOp, PbOpMetadata, PbSourceInfo } from "./pb";
 import type { State } from "./state";
+import { opDigest } from "./digest";
 import { validateDefinition } from "./validate";
 import type { Output, Vertex } from "./vertex";
 
@@ -26,10 +26,6 @@ export interface MarshalOptions {
   ignoreCache?: boolean;
   /** The input file, for mapping vertices to its lines. */
   sourceInfo?: PbSourceInfo;
-}
-
-export function opDigest(bytes: Uint8Array): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
 }
 
 export function encodeOp(op: PbOp): Uint8Array {

@@ -1,8 +1,8 @@
 // Checks a Definition before it is sent. BuildKit v0.13 dereferences input digests without
 // checking, so a single dangling digest panics the whole daemon (every build on it dies). This
 // is the last line of defence: it decodes what will actually be sent.
-import { createHash } from "node:crypto";
 import { decode } from "../gateway/proto";
+import { opDigest } from "./digest";
 import type { PbDefinition, PbOp } from "./pb";
 
 export class InvalidDefinitionError extends Error {
@@ -12,9 +12,6 @@ export class InvalidDefinitionError extends Error {
   }
 }
 
-function digestOf(bytes: Uint8Array): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
-}
 
 export function validateDefinition(def: PbDefinition): void {
   const ops = def.def ?? [];
@@ -24,8 +21,9 @@ export function validateDefinition(def: PbDefinition): void {
   }
   if (ops.length < 2) throw new InvalidDefinitionError("a definition needs at least one op and the terminal op");
   const digests = new Map<string, PbOp>();
-  for (const bytes of ops) {
-    const digest = digestOf(bytes);
+  const order = ops.map(opDigest);
+  ops.forEach((bytes, i) => {
+    const digest = order[i]!;
     if (digests.has(digest)) throw new InvalidDefinitionError(`op ${digest} listed twice`);
     let op: PbOp;
     try {
@@ -34,10 +32,9 @@ export function validateDefinition(def: PbDefinition): void {
       throw new InvalidDefinitionError(`op ${digest} does not decode: ${(e as Error).message}`);
     }
     digests.set(digest, op);
-  }
-  const last = digestOf(ops[ops.length - 1]!);
-  ops.forEach((bytes, i) => {
-    const digest = digestOf(bytes);
+  });
+  const last = order[order.length - 1]!;
+  order.forEach((digest, i) => {
     const op = digests.get(digest)!;
     const isLast = i === ops.length - 1;
     const hasBody = Boolean(op.exec || op.source || op.file || op.merge || (op as { diff?: unknown }).diff);

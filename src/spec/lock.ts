@@ -55,7 +55,7 @@ export function archiveNameOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
 }
 
-function sortedPackages(packages: LockedPackage[]): LockedPackage[] {
+export function sortedPackages(packages: LockedPackage[]): LockedPackage[] {
   return [...packages].sort((a, b) => compareStrings(a.platform, b.platform) || compareStrings(a.manager, b.manager) || compareStrings(a.name, b.name) || compareStrings(a.url, b.url));
 }
 

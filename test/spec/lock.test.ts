@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SpecError } from "../../src/spec/errors";
-import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, splitArchiveName, writeCondaLock } from "../../src/spec/lock";
+import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, sortedPackages, splitArchiveName, writeCondaLock } from "../../src/spec/lock";
 
 const md5 = (c: string) => c.repeat(32);
 const sha = (c: string) => c.repeat(64);
@@ -123,6 +123,12 @@ describe("writeCondaLock and readCondaLock", () => {
     });
     // Versions that look like numbers stay strings.
     expect(back.packages[0]!.version).toBe("0.1");
+  });
+
+  it("reads back exactly the lock the solve step also hands over as JSON (packages in file order)", () => {
+    const lock = multiPlatformLock();
+    const asSolved: Lock = { ...lock, packages: sortedPackages([...lock.packages].reverse()) };
+    expect(readCondaLock("conda-lock.yml", writeCondaLock(asSolved))).toEqual(JSON.parse(JSON.stringify(asSolved)));
   });
 
   it("round-trips a lock without pip packages", () => {
