@@ -1,9 +1,10 @@
 // The install step's tool (`conda-frontend install <request.json>`): one package, verified,
 // read, linked into <out>/<prefix>, recorded in conda-meta. BuildKit runs one such step per
 // package, so a changed package re-does only its own step.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { readPackage, readPackageInfo } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
@@ -78,27 +79,50 @@ for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
 sys.exit(failed)
 `;
 
+/** Runs the step's python; resolves with its exit status and what it wrote to stderr. */
+function runPython(exe: string, pyRoot: string, args: string[]): Promise<{ status: number | null; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(exe, ["-E", "-s", ...args], { env: { LD_LIBRARY_PATH: join(pyRoot, "lib"), PYTHONHOME: pyRoot, PATH: "/usr/bin:/bin" }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", (error) => resolve({ status: null, stderr, error }));
+    child.on("close", (status) => resolve({ status, stderr }));
+  });
+}
+
 /**
  * Byte-compiles the given .py files (relative to the prefix) with the environment's python, run
  * from where its files are in this step. The .pyc files name their sources at the prefix, and use
  * unchecked hashes: valid whatever the layers' file times become, and never rewritten at run time
- * (the image's user could not write them anyway).
+ * (the image's user could not write them anyway). Big packages are compiled by one python per CPU
+ * (CPython's standard library, 1500 files, is on every environment's critical path).
  */
-function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]): string[] {
+async function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]): Promise<string[]> {
   if (!sources.length || !req.compilePycWith) return [];
   const pyRoot = join(req.compilePycWith, req.prefix);
   const exe = join(pyRoot, python.interpreter);
-  const listFile = join(req.outRoot, ".pyc-sources");
-  writeFileSync(listFile, sources.map((s) => join(req.outRoot, req.prefix, s)).join("\n") + "\n");
-  const run = (args: string[]) =>
-    spawnSync(exe, ["-E", "-s", ...args], { env: { LD_LIBRARY_PATH: join(pyRoot, "lib"), PYTHONHOME: pyRoot, PATH: "/usr/bin:/bin" }, encoding: "utf8" });
-  let res = run(["-c", compileScript, listFile, req.outRoot]);
-  // The script's exit 3: this python lacks the importlib internals it uses; compileall does the same.
-  if (res.status === 3) res = run(["-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-s", req.outRoot, "-p", "/", "-i", listFile]);
-  rmSync(listFile);
-  if (res.error) throw new Error(`cannot run ${exe} to compile .pyc files: ${res.error.message}`);
-  // A file that does not compile (test data, python 2 leftovers) is skipped, as conda does: exit 1.
-  if (res.status !== 0 && res.status !== 1) throw new Error(`compiling .pyc files failed (${res.status}): ${res.stderr.slice(-2000)}`);
+  const workers = Math.max(1, Math.min(availableParallelism(), Math.floor(sources.length / 100)));
+  const lists: string[][] = Array.from({ length: workers }, () => []);
+  sources.forEach((s, i) => lists[i % workers]!.push(join(req.outRoot, req.prefix, s)));
+  const results = await Promise.all(
+    lists.map(async (list, k) => {
+      const listFile = join(req.outRoot, `.pyc-sources-${k}`);
+      writeFileSync(listFile, list.join("\n") + "\n");
+      try {
+        const res = await runPython(exe, pyRoot, ["-c", compileScript, listFile, req.outRoot]);
+        // The script's exit 3: this python lacks the importlib internals it uses; compileall does the same.
+        if (res.status !== 3) return res;
+        return await runPython(exe, pyRoot, ["-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-s", req.outRoot, "-p", "/", "-i", listFile]);
+      } finally {
+        rmSync(listFile);
+      }
+    }),
+  );
+  for (const res of results) {
+    if (res.error) throw new Error(`cannot run ${exe} to compile .pyc files: ${res.error.message}`);
+    // A file that does not compile (test data, python 2 leftovers) is skipped, as conda does: exit 1.
+    if (res.status !== 0 && res.status !== 1) throw new Error(`compiling .pyc files failed (${res.status}): ${res.stderr.slice(-2000)}`);
+  }
   const compiled: string[] = [];
   for (const s of sources) {
     const dir = s.slice(0, s.lastIndexOf("/") + 1);
@@ -151,7 +175,7 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   if (python && req.compilePycWith && !pycPruned) {
     const libDir = python.sitePackages.slice(0, python.sitePackages.lastIndexOf("/"));
     const sources = linked.files.filter((f) => f.endsWith(".py") && (f.startsWith(`${libDir}/`) || f.startsWith(`${python.sitePackages}/`)));
-    for (const pyc of compilePyc(req, python, sources)) {
+    for (const pyc of await compilePyc(req, python, sources)) {
       utimesSync(join(req.outRoot, req.prefix, pyc), epoch, epoch);
       linked.files.push(pyc);
       linked.paths.push({ _path: pyc, path_type: "pyc_file" });
