@@ -237,9 +237,11 @@ async function installBuilds(store: "classic" | "containerd"): Promise<Row[]> {
   emptyBuilderCache();
   const cold = envBuild(dir, ["--no-cache"]);
   envBuild(dir);
+  const cached = median([envBuild(dir), envBuild(dir), envBuild(dir)]);
   writeFileSync(join(dir, "environment.yml"), fixtureEnvironment("0.1"));
   const onePackage = envBuild(dir);
   rows.push({ what: `${store} store: fixture environment (16 packages incl. CPython 3.12, .pyc on): cold build (builder cache emptied, then --no-cache: solve, download, install, export)`, value: fmt(cold) });
+  rows.push({ what: `${store} store: fixture environment, rebuild with nothing changed (every step cached: what any rebuild costs at least), median of 3`, value: `${fmt(cached)} (${((cached / cold) * 100).toFixed(0)}% of cold)` });
   rows.push({ what: `${store} store: fixture environment, rebuild after one dependency changed (greetpy 0.2 -> 0.1: one solve, one install)`, value: `${fmt(onePackage)} (${((onePackage / cold) * 100).toFixed(0)}% of cold)`, target: "< 10% of cold" });
 
   // A generated 150-package environment from its own channel on 127.0.0.1:8768.
@@ -259,12 +261,14 @@ image:
   emptyBuilderCache();
   const cold150 = envBuild(dir150, ["--no-cache"]);
   envBuild(dir150);
+  const cached150 = median([envBuild(dir150), envBuild(dir150), envBuild(dir150)]);
   // One package gets a new version in the channel; the environment asks for it.
   await generateInstallChannel(channel, 150, (i) => (i === 77 ? "1.1" : "1.0"));
   writeFileSync(join(dir150, "environment.yml"), env(pkgs.map((p) => (p.name === "benchpkg077" ? "benchpkg077=1.1" : p.name))));
   const one150 = envBuild(dir150);
   server.close();
-  rows.push({ what: `${store} store: generated environment of 150 packages (${(dirBytes(channel) / 2 ** 20).toFixed(0)} MB of .conda): cold build, --no-cache`, value: fmt(cold150) });
+  rows.push({ what: `${store} store: generated environment of 150 packages (${(dirBytes(channel) / 2 ** 20).toFixed(0)} MB of .conda): cold build (builder cache emptied, then --no-cache)`, value: fmt(cold150) });
+  rows.push({ what: `${store} store: 150-package environment, rebuild with nothing changed, median of 3`, value: `${fmt(cached150)} (${((cached150 / cold150) * 100).toFixed(0)}% of cold)` });
   rows.push({ what: `${store} store: 150-package environment, rebuild after one package changed version`, value: `${fmt(one150)} (${((one150 / cold150) * 100).toFixed(0)}% of cold)`, target: "< 10% of cold" });
   return rows;
 }
@@ -329,8 +333,13 @@ ${solveTable}
 Builds on both stores, with \`--network=host\` for the channels on 127.0.0.1. On the classic store
 (no merge op) each package's layer is copied onto the ones below in its own step, so a change
 re-copies the changed package and those above it; the containerd store merges the layers, so only
-the changed package's layer is new. "Cold" is \`--no-cache\`: solve, download, install and
-export all run.
+the changed package's layer is new. "Cold": the builder cache is emptied (\`docker builder prune
+-af\`, then one build of an empty environment brings back the frontend and base images), then
+\`--no-cache\`: solve, download, install and export all run. Every build also pays BuildKit's
+own per-build work, visible in the "nothing changed" rows: loading and cache-checking the graph
+(two vertices per package) and, after export, recording the build in its history with a
+provenance record whose cost grows with the graph (and, on the classic store, with the number of
+earlier builds in the cache: up to ~170 ms per build on this machine after many builds).
 
 ${installTable}
 
