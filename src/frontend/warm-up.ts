@@ -1,9 +1,8 @@
 // What the frontend image's startup snapshot runs once before it is taken (src/cli.ts): the pure
 // part of a build - parse, plan, lock, the solve and install graphs, LLB, image config, the
-// gateway messages - on a sample input, so
-// the snapshot holds V8's compiled code for them and a build does not compile them again (the
-// parse and plan of a small file took 15 ms cold, 5 ms warm). Nothing here talks to BuildKit or
-// keeps state: the results are thrown away.
+// gateway messages - on a sample input, so the snapshot holds V8's compiled code for them and a
+// build does not compile them again (the parse and plan of a small file took 15 ms cold, 5 ms
+// warm). Nothing here talks to BuildKit or keeps state: the results are thrown away.
 import { decode, encode } from "../gateway/proto";
 import { parseBuildOptions } from "../gateway/options";
 import { imageResult } from "../gateway/result";
@@ -11,9 +10,9 @@ import { buildImageConfig, parseBaseConfig } from "../image/config";
 import { marshal, merge, State } from "../llb";
 import { hostPlatform } from "../llb/platform";
 import { validateDefinition } from "../llb/validate";
-import { parseEnvironment } from "../spec/environment";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
-import { readLock, writeCondaLock, type Lock, type LockedPackage } from "../spec/lock";
+import { parseEnvironment } from "../spec/environment";
+import { type Lock, type LockedPackage, readLock, writeCondaLock } from "../spec/lock";
 import { appLayer, contextIncludes } from "../stages/app";
 import { installStage } from "../stages/install";
 import { type BuildPlan, planBuild } from "../stages/plan";
@@ -71,7 +70,7 @@ function warmCondaPath(plan: BuildPlan, platform: ReturnType<typeof hostPlatform
     network: "sandbox",
   });
   const installed = merge([base, ...stage.layers], { name: "warm-up" });
-  // With the merge op, and lowered to copies as on Docker's classic store.
+  // With the merge op, and lowered to copies as on Docker's classic store (its caps: no mergeop).
   marshal(installed);
   marshal(installed, { caps: new Set(["source.image", "source.http", "source.http.checksum", "exec.meta.base", "exec.mount.bind", "exec.mount.tmpfs", "exec.meta.network", "file.base", "constraints", "platform", "meta.description"]) });
   const reports: StepReport[] = lock.packages.map((p) => ({ kind: "package", name: p.name, written: { files: 10, bytes: 1000 }, pruned: { "include/**": { files: 1, bytes: 10 } } }));
@@ -84,7 +83,7 @@ export function warmUp(): void {
   const data = Buffer.from(sampleInput);
   const plan = planBuild(parseEnvironment("environment.yml", sampleInput), opts);
   const sourceInfo = { filename: "environment.yml", data, language: "YAML" };
-  const base = State.image(plan.base.ref, platform, { digest: `sha256:${"0".repeat(64)}`, sourceRanges: plan.base.range ? [plan.base.range] : undefined });
+  const base = State.image(plan.base.ref, platform, { digest: `sha256:${zeros(64)}`, sourceRanges: plan.base.range ? [plan.base.range] : undefined });
   const context = State.local("context", { sessionId: "warm-up", include: contextIncludes(plan.appCopy), sharedKeyHint: "context" });
   const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context });
   warmCondaPath(plan, platform, base);
@@ -100,5 +99,5 @@ export function warmUp(): void {
   answer("PongResponse", { FrontendAPICaps: [{ ID: "solve.base", Enabled: true }], LLBCaps: [{ ID: "source.image", Enabled: true }], Workers: [{ ID: "w", platforms: [platform] }] });
   answer("SolveResponse", { result: { ref: { id: "warm-up" } } });
   answer("ReadFileResponse", { Data: data });
-  answer("ResolveImageConfigResponse", { Digest: `sha256:${"0".repeat(64)}`, Config: Buffer.from("{}") });
+  answer("ResolveImageConfigResponse", { Digest: `sha256:${zeros(64)}`, Config: Buffer.from("{}") });
 }
