@@ -50,16 +50,34 @@ function timedRebuilds(args: string[], dir: string): { walls: number[]; frontend
   return { walls, frontend };
 }
 
-/** The frontend alone: an environment without dependencies (base + app), fully cached. */
+/**
+ * The frontend alone: an environment without dependencies (base + app), fully cached, each build
+ * followed by a cached build of the same image through Docker's own Dockerfile frontend, so both
+ * see the same machine (this VM's speed drifts between runs).
+ */
 function foundationRebuilds(): Row[] {
   const dir = mkdtempSync(join(tmpdir(), "cf-bench-app-"));
   writeFileSync(join(dir, "app.py"), "print('hi')\n");
   writeFileSync(join(dir, "environment.yml"), "# syntax=localhost:5000/conda-frontend:test\nname: app\ndependencies: []\nimage:\n  base: localhost:5000/distroless/base-debian12:nonroot\n  env: {MODE: prod}\n  app:\n    copy: [app.py]\n");
+  writeFileSync(join(dir, "Dockerfile"), "FROM localhost:5000/distroless/base-debian12:nonroot\nWORKDIR /app\nCOPY app.py /app/app.py\nENV MODE=prod\nUSER 65532:65532\n");
   const args = ["buildx", "build", "--progress=plain", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", "cf-bench-app", "--load", "."];
-  const { walls, frontend } = timedRebuilds(args, dir);
+  const dfArgs = ["buildx", "build", "--progress=plain", "-f", "Dockerfile", "-t", "cf-bench-dockerfile", "--load", "."];
+  sh(args, dir);
+  sh(dfArgs, dir);
+  const walls: number[] = [];
+  const frontend: number[] = [];
+  const dockerfile: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { ms, out } = sh(args, dir);
+    walls.push(ms);
+    const m = /start-to-return ([\d.]+) ms/.exec(out);
+    if (m) frontend.push(Number(m[1]));
+    dockerfile.push(sh(dfArgs, dir).ms);
+  }
   return [
     { what: `fully cached rebuild, no conda dependencies (base + env + app copy), wall, median of ${runs}`, value: fmt(median(walls)), target: "<= 400 ms" },
     { what: `the same: frontend process start to Return, median of ${frontend.length}`, value: fmt(median(frontend)), target: "<= 150 ms" },
+    { what: `for scale: the same image as a Dockerfile through Docker's built-in frontend, cached, each run right after one of ours, median of ${runs}`, value: fmt(median(dockerfile)) },
   ];
 }
 
@@ -68,16 +86,9 @@ function cachedRebuilds(): Row[] {
   cpSync(join(root, "examples/hello"), dir, { recursive: true });
   const args = ["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", "cf-bench-hello", "--load", "."];
   const { walls, frontend } = timedRebuilds(args, dir);
-  // The same image through Docker's built-in Dockerfile frontend, for scale.
-  writeFileSync(join(dir, "Dockerfile"), "FROM localhost:5000/distroless/base-debian12:nonroot\nWORKDIR /app\nCOPY hello.py /app/hello.py\nENV HELLO_FROM=Dockerfile\nUSER 65532:65532\nENTRYPOINT [\"/opt/conda/bin/python\", \"/app/hello.py\"]\n");
-  const dfArgs = ["buildx", "build", "--progress=plain", "-t", "cf-bench-dockerfile", "--load", "."];
-  sh(dfArgs, dir);
-  const dockerfile: number[] = [];
-  for (let i = 0; i < runs; i++) dockerfile.push(sh(dfArgs, dir).ms);
   return [
     { what: `fully cached rebuild of examples/hello (python + 15 packages: solve, install and .pyc all cached), wall, median of ${runs}`, value: fmt(median(walls)) },
     { what: `the same: frontend process start to Return, median of ${frontend.length}`, value: fmt(median(frontend)) },
-    { what: `for scale: a cached Dockerfile build of a similar image (base + app copy; Docker's built-in frontend), median of ${runs}`, value: fmt(median(dockerfile)) },
   ];
 }
 
