@@ -17,10 +17,14 @@ import type { InstallRequest } from "./request";
 
 export class VerifyError extends Error {}
 
-function verify(bytes: Buffer, req: InstallRequest): void {
+/**
+ * Checks the archive against the lock's hash. sha256 is hashed on libuv's thread pool, so it
+ * runs beside the archive's decompression; the result is awaited before anything is written.
+ */
+async function verify(bytes: Buffer, req: InstallRequest): Promise<void> {
   const what = `${req.filename} from ${req.url}`;
   if (req.sha256) {
-    const got = createHash("sha256").update(bytes).digest("hex");
+    const got = Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("hex");
     if (got !== req.sha256) throw new VerifyError(`${what}: sha256 mismatch: the lock says ${req.sha256}, the download is ${got}`);
   } else if (req.md5) {
     const got = createHash("md5").update(bytes).digest("hex");
@@ -162,8 +166,11 @@ export interface InstallResult {
 
 export async function installPackage(req: InstallRequest): Promise<InstallResult> {
   const bytes = readFileSync(req.archive);
-  verify(bytes, req);
-  const entries = await readPackage(bytes);
+  const verified = verify(bytes, req);
+  const read = readPackage(bytes); // decompresses while the hash is computed
+  read.catch(() => undefined); // a mismatch is the error to report, whatever the bytes hold
+  await verified; // nothing is written before the download is known to be the locked one
+  const entries = await read;
   const meta = readMetadata(entries);
   const isPython = meta.index.name === "python";
   const python = isPython ? pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path) : req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;

@@ -2,7 +2,7 @@
 // (noarch python mapping), patched (prefix placeholders), with its mode, softlinks re-created,
 // and nothing written outside the prefix. Returns what conda-meta records.
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import type { ArchiveEntry } from "./archive";
 import { isElf, neededLibraries } from "./elf";
@@ -51,8 +51,15 @@ export interface LinkOptions {
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
+/**
+ * Anything that makes a path not a plain relative one: a leading or doubled or trailing slash, a
+ * "." or ".." segment, a NUL or a backslash. Most paths have none, and skip normalising.
+ */
+const irregularPath = /^\/|\/\/|\/$|(^|\/)\.\.?(\/|$)|\0|\\/;
+
 /** A relative path that stays inside the prefix, or an error. */
 export function safeRelativePath(path: string, packageName: string): string {
+  if (path !== "" && !irregularPath.test(path)) return path;
   if (path === "" || path.startsWith("/") || path.includes("\0") || path.includes("\\")) {
     throw new LinkError(`${packageName}: refusing the path ${JSON.stringify(path)}: it must be relative to the prefix`);
   }
@@ -65,22 +72,26 @@ export function safeRelativePath(path: string, packageName: string): string {
 
 /**
  * No directory on the way to `rel` may be a symlink: that is how an archive escapes its root.
- * `known` holds folders already found to be real ones (a package has hundreds of files per folder).
+ * `known` holds folders (relative to `root`) already found to be real ones: a package has
+ * hundreds of files per folder, so most calls end at the first lookup.
  */
 export function checkParents(root: string, rel: string, packageName: string, known: Set<string> = new Set()): void {
-  const parts = rel.split("/").slice(0, -1);
-  let at = root;
-  for (const part of parts) {
-    at = join(at, part);
-    if (known.has(at)) continue;
-    let st;
-    try {
-      st = lstatSync(at);
-    } catch {
-      return; // not created yet: nothing to follow
+  const slash = rel.lastIndexOf("/");
+  if (slash < 0 || known.has(rel.slice(0, slash))) return;
+  let end = rel.indexOf("/");
+  while (end > 0) {
+    const dir = rel.slice(0, end);
+    if (!known.has(dir)) {
+      let st;
+      try {
+        st = lstatSync(`${root}/${dir}`);
+      } catch {
+        return; // not created yet: nothing to follow
+      }
+      if (st.isSymbolicLink()) throw new LinkError(`${packageName}: refusing ${JSON.stringify(rel)}: it goes through the symlink ${JSON.stringify(dir)}`);
+      known.add(dir);
     }
-    if (st.isSymbolicLink()) throw new LinkError(`${packageName}: refusing ${JSON.stringify(rel)}: it goes through the symlink ${JSON.stringify(posix.relative(root, at))}`);
-    known.add(at);
+    end = rel.indexOf("/", end + 1);
   }
 }
 
@@ -92,6 +103,23 @@ function replacing(full: string, create: () => void): void {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     rmSync(full, { force: true, recursive: false });
     create();
+  }
+}
+
+/**
+ * Writes a new file with the archive's mode and time, all through one descriptor ("wx": never
+ * through an existing symlink; replacing() removes what is there first). `chmod`: the umask took
+ * a bit of `mode` away.
+ */
+function writeFile(full: string, data: Uint8Array, mode: number, chmod: boolean, mtime: number): void {
+  let fd = -1;
+  replacing(full, () => (fd = openSync(full, "wx", mode)));
+  try {
+    for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+    if (chmod) fchmodSync(fd, mode);
+    futimesSync(fd, mtime, mtime);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -163,7 +191,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     if (p.pathType === "softlink" || entry.type === "symlink") {
       // The same link text, relative or absolute; never followed.
       replacing(full, () => symlinkSync(entry.linkname ?? "", full));
-      realDirs.delete(full);
+      realDirs.delete(rel);
       lutimesSync(full, entry.mtime, entry.mtime);
       record.path_type = "softlink";
     } else {
@@ -183,10 +211,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
         data = patched;
       }
       const mode = (entry.type === "hardlink" ? byPath.get(entry.linkname ?? "")?.mode : entry.mode) ?? 0o644;
-      // "wx": never through an existing symlink; replacing() removes what is there first.
-      replacing(full, () => writeFileSync(full, data, { mode, flag: "wx" }));
-      if ((mode & 0o7777 & umask) !== 0) chmodSync(full, mode & 0o7777); // exactly the archive's mode
-      utimesSync(full, entry.mtime, entry.mtime);
+      writeFile(full, data, mode & 0o7777, (mode & 0o7777 & umask) !== 0, entry.mtime);
     }
     if (/^bin\/\.[^/]+-(post-link|pre-unlink|pre-link)\.sh$/.test(rel)) scripts.push(rel);
     files.push(rel);

@@ -225,6 +225,11 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
       await expect(installPackage(noHash.req)).rejects.toThrow(/no sha256 or md5/);
       expect(existsSync(noHash.req.outRoot)).toBe(false);
     }
+    // Bytes that are not an archive at all still fail as a mismatch (it names the package and URL).
+    const garbage = await requestFor(spec, { hashes: { sha256: "2".repeat(64) } });
+    writeFileSync(garbage.req.archive, "<html>not found</html>");
+    await expect(installPackage(garbage.req)).rejects.toThrow(new RegExp(`${garbage.req.filename} from .*: sha256 mismatch`));
+    expect(existsSync(garbage.req.outRoot)).toBe(false);
     // The right md5 alone is enough when there is no sha256.
     const md5Only = await requestFor(spec, { hashes: {} });
     md5Only.req.md5 = md5Of(readFileSync(md5Only.req.archive));
