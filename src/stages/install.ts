@@ -21,7 +21,7 @@ import { type ToolImage, toolState } from "./solve";
  * 31: 2.6-3.0 s) and fewer layers to export. A typical environment (up to ~30 packages) keeps one
  * layer per package.
  */
-export const maxPackageLayers = 32;
+export const maxPackageLayers = 16;
 
 export interface InstallStageInput {
   tool: ToolImage;
