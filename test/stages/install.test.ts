@@ -1,5 +1,5 @@
 // The install stage's LLB: the install order, one sha256-verified download and one offline
-// install step per package, the layers they stack as (grouped above maxPackageLayers), the
+// install step per package, the layers they stack as (grouped above layerPerPackageUpTo), the
 // environment's conda-meta records, and which steps' cache keys a changed package touches.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { marshal, type State } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "../../src/llb/pb";
 import type { LockedPackage } from "../../src/spec/lock";
 import type { SourceRange } from "../../src/spec/source";
-import { download, type InstallStage, type InstallStageInput, installOrder, installStage, maxPackageLayers } from "../../src/stages/install";
+import { download, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers } from "../../src/stages/install";
 import type { ToolImage } from "../../src/stages/solve";
 import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
 
@@ -406,14 +406,14 @@ describe("installStage: layers", () => {
     expect(paths).toEqual(["/env/conda-meta", "/env/conda-meta/history", "/env/conda-meta/state"]);
   });
 
-  it("keeps one layer per package up to maxPackageLayers", () => {
-    const many = Array.from({ length: maxPackageLayers }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`));
+  it("keeps one layer per package up to layerPerPackageUpTo", () => {
+    const many = Array.from({ length: layerPerPackageUpTo }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`));
     const stage = installStage(input(many));
-    expect(stage.layers).toHaveLength(maxPackageLayers + 1);
+    expect(stage.layers).toHaveLength(layerPerPackageUpTo + 1);
     for (const layer of stage.layers.slice(0, -1)) expect(resultOp(marshal(layer)).op.exec).toBeDefined();
   });
 
-  for (const count of [maxPackageLayers + 1, 230]) {
+  for (const count of [layerPerPackageUpTo + 1, 230]) {
     it(`groups ${count} packages into at most maxPackageLayers layers of consecutive packages, in order`, () => {
       // A chain p000 <- p001 <- ... so the install order is not just the input order, plus unrelated extras.
       const many = Array.from({ length: count }, (_, i) => pkg(`p${String(count - 1 - i).padStart(3, "0")}`, { deps: i + 1 < count ? [`p${String(count - 2 - i).padStart(3, "0")}`] : [] }));
@@ -445,6 +445,23 @@ describe("installStage: layers", () => {
       expect(utf8(resultOp(marshal(stage.layers.at(-1)!)).op.file!.actions[1]!.mkfile!.data)).toContain("::p000-1.0-h0_0");
     });
   }
+
+  it("keeps python a layer of its own when packages are grouped", () => {
+    // 40 packages, python in the middle of the order, half of them depending on it.
+    const many = Array.from({ length: 40 }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`, { deps: i >= 20 ? ["python"] : [] }));
+    const stage = installStage(input([...many, pkg("python", { version: "3.12.1" })]));
+    const layers = stage.layers.slice(0, -1);
+    const pythonAt = stage.order.indexOf("python");
+    expect(pythonAt).toBe(20);
+    const alone = layers.filter((l) => resultOp(marshal(l)).op.exec !== undefined);
+    expect(alone).toHaveLength(1);
+    expect(customName(marshal(alone[0]!), resultOp(marshal(alone[0]!)).digest)).toBe("[install] python 3.12.1-h0_0");
+    const groupNames = layers.filter((l) => l !== alone[0]).map((l) => { const def = marshal(l); return customName(def, resultOp(def).digest)!; });
+    for (const n of groupNames) expect(n).not.toMatch(/\bpython\b/);
+    // Layers stay in install order: the groups below python hold p000-p019, those above p020-p039.
+    expect(layers.indexOf(alone[0]!)).toBe(groupNames.filter((n) => /p01\d|p00\d/.test(n)).length);
+    expect(layers.length).toBeLessThanOrEqual(maxPackageLayers + 2);
+  });
 });
 
 describe("installStage: cache keys", () => {
