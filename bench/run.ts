@@ -268,14 +268,19 @@ image:
   const cold150 = envBuild(dir150, ["--no-cache"]);
   envBuild(dir150);
   const cached150 = median([envBuild(dir150), envBuild(dir150), envBuild(dir150)]);
-  // One package gets a new version in the channel; the environment asks for it.
-  await generateInstallChannel(channel, 150, (i) => (i === 77 ? "1.1" : "1.0"));
-  writeFileSync(join(dir150, "environment.yml"), env(pkgs.map((p) => (p.name === "benchpkg077" ? "benchpkg077=1.1" : p.name))));
-  const one150 = envBuild(dir150);
+  // One package gets a new version in the channel; the environment asks for it. Three times,
+  // each a version no build has seen (one build on this VM varies by 10-20%).
+  const changes: number[] = [];
+  for (const version of ["1.1", "1.2", "1.3"]) {
+    await generateInstallChannel(channel, 150, (i) => (i === 77 ? version : "1.0"));
+    writeFileSync(join(dir150, "environment.yml"), env(pkgs.map((p) => (p.name === "benchpkg077" ? `benchpkg077=${version}` : p.name))));
+    changes.push(envBuild(dir150));
+  }
+  const one150 = median(changes);
   server.close();
   rows.push({ what: `${store} store: generated environment of 150 packages (${(dirBytes(channel) / 2 ** 20).toFixed(0)} MB of .conda): cold build (builder cache emptied, then --no-cache)`, value: fmt(cold150) });
   rows.push({ what: `${store} store: 150-package environment, rebuild with nothing changed, median of 3`, value: `${fmt(cached150)} (${((cached150 / cold150) * 100).toFixed(0)}% of cold)` });
-  rows.push({ what: `${store} store: 150-package environment, rebuild after one package changed version`, value: `${fmt(one150)} (${((one150 / cold150) * 100).toFixed(0)}% of cold)`, target: "< 10% of cold" });
+  rows.push({ what: `${store} store: 150-package environment, rebuild after one package changed version (benchpkg077 1.0 -> 1.1 -> 1.2 -> 1.3), median of 3`, value: `${fmt(one150)} (${((one150 / cold150) * 100).toFixed(0)}% of cold)`, target: "< 10% of cold" });
   return rows;
 }
 
