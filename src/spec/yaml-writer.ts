@@ -1,6 +1,6 @@
 // Block-style YAML for plain data (maps, lists, strings, numbers, booleans), as the lock file is
 // written. The yaml library's stringify took 70-100 ms for a 150-package lock in the solve step
-// (a fresh process, where its general machinery runs cold); this writes the same shape in ~2.
+// (a fresh process, where its general machinery runs cold); this writes the same text in ~2 ms.
 // Strings are left plain only when no YAML reading (1.1 or 1.2) could take them for anything
 // else; every other string is double-quoted with JSON's escapes, which YAML's double-quoted style
 // accepts.
