@@ -351,8 +351,8 @@ own per-build work, visible in the "nothing changed" rows: loading and cache-che
 (two vertices per package) and, after export, recording the build in its history with a
 provenance record whose cost grows with the graph (and, on the classic store, with the number of
 earlier builds in the cache: up to ~170 ms per build on this machine after many builds).
-The installer/tar ratio moves with the VM's speed too: on 2026-11-22 it was 1.61-1.71x (disk and
-tmpfs) in runs where the Dockerfile build above took ~200 ms, and 1.30-1.34x in runs where it took
+The installer/tar ratio moves with the VM's speed too: on 2026-11-22 it was 1.44-1.71x (disk and
+tmpfs) in two runs where the Dockerfile build above took ~200 ms, and 1.05-1.52x in three where it took
 ~310 ms (GNU tar's two processes lose more than the installer when the VM is slow).
 
 ${installTable}
