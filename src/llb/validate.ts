@@ -12,7 +12,6 @@ export class InvalidDefinitionError extends Error {
   }
 }
 
-
 export function validateDefinition(def: PbDefinition): void {
   const ops = def.def ?? [];
   if (ops.length === 0) {
