@@ -63,16 +63,17 @@ async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, base: State, 
 }
 
 /**
- * The steps' reports (report.ts), read from their report mounts: one small file per step, copied
- * into one folder by a single file op (a merge op would be materialised just to be read).
+ * The steps' reports (report.ts), read from their report mounts: one small entry per step, copied
+ * into one folder by a single file op (a merge op would be materialised just to be read). Most
+ * are symlinks whose target is the report, all read by the one ReadDir; a long one is a file.
  */
 async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
   let actions = new FileActions();
   for (const r of reports) actions = actions.copy(r, "/", "/", { contents: true, createDestPath: true });
   const all = State.scratch().file(actions, { name: `[install] reports of ${reports.length} steps` });
   const ref = await bridge.solve(marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
-  const files = (await bridge.client.readDir(ref, "/")).map((s) => s.path ?? "").filter(Boolean);
-  const texts = await Promise.all(files.map((f) => bridge.readFile(ref, `/${f}`).then(utf8)));
+  const entries = (await bridge.client.readDir(ref, "/")).filter((s) => s.path);
+  const texts = await Promise.all(entries.map((s) => (s.linkname ? s.linkname : bridge.readFile(ref, `/${s.path}`).then(utf8))));
   return texts.map((t) => JSON.parse(t) as unknown).filter(isStepReport);
 }
 

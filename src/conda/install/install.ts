@@ -11,7 +11,7 @@ import { condaMetaName, condaMetaRecord } from "./conda-meta";
 import { checkParents, dirMode, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
-import { formatBytes, type StepReport, type Tally } from "../prune/report";
+import { formatBytes, type StepReport, type Tally, writeStepReport } from "../prune/report";
 import { pruner, removesPyc } from "../prune/rules";
 import type { InstallRequest } from "./request";
 
@@ -223,7 +223,7 @@ export async function runInstall(request: { file: string } | { env: string; file
       const total = rules.reduce((n, [, t]) => n + t.bytes, 0);
       process.stderr.write(`pruned ${formatBytes(total)}: ${rules.map(([g, t]) => `${g} ${t.files} files ${formatBytes(t.bytes)}`).join(", ")}\n`);
     }
-    if (req.report) writeFileSync(req.report, JSON.stringify(report) + "\n");
+    if (req.report) writeStepReport(req.report, report);
     for (const s of scripts) process.stderr.write(`warning: ${req.filename} ships ${s}; it was not run (image.post-link: run runs post-link scripts)\n`);
     return 0;
   } catch (e) {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPackage } from "../../../src/conda/install/archive";
 import { installPackage, runInstall } from "../../../src/conda/install/install";
 import type { InstallRequest } from "../../../src/conda/install/request";
-import { isStepReport } from "../../../src/conda/prune/report";
+import { isStepReport, maxLinkedReport, type StepReport } from "../../../src/conda/prune/report";
 import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/conda/install/metadata";
 import { parseEntryPoint, pythonInfo } from "../../../src/conda/install/noarch";
 import { fixShebang, PrefixError, replaceBinary, replaceText } from "../../../src/conda/install/prefix";
@@ -939,9 +939,24 @@ describe("pruning while installing (image.prune)", () => {
     const requestFile = join(tmp(), "request.json");
     writeFileSync(requestFile, JSON.stringify(req));
     expect(await runInstall({ file: requestFile })).toBe(0);
-    const report = JSON.parse(readFileSync(req.report, "utf8")) as unknown;
+    // A short report is the target of a symlink (the frontend reads all of them with one ReadDir).
+    expect(lstatSync(req.report).isSymbolicLink()).toBe(true);
+    const report = JSON.parse(readlinkSync(req.report, "utf8")) as unknown;
     expect(isStepReport(report)).toBe(true);
     expect(report).toMatchObject({ name: "reported", written: { files: 2 }, pruned: { "include/**": { files: 1, bytes: 12 } } });
     expect(leafPaths(req.outRoot, () => false).some((p) => p.includes("reported.json"))).toBe(false);
+  });
+
+  it("writes a report too long for a symlink's target as a file", async () => {
+    const vars = JSON.stringify(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`LONG_VARIABLE_${i}`, "x".repeat(20)])));
+    const { req } = await requestFor(pkg("talkative", [{ path: "etc/conda/env_vars.d/talkative.json", content: vars }]));
+    req.report = join(tmp(), "talkative.json");
+    const requestFile = join(tmp(), "request.json");
+    writeFileSync(requestFile, JSON.stringify(req));
+    expect(await runInstall({ file: requestFile })).toBe(0);
+    expect(lstatSync(req.report).isFile()).toBe(true);
+    const report = JSON.parse(readFileSync(req.report, "utf8")) as StepReport;
+    expect(JSON.stringify(report).length).toBeGreaterThan(maxLinkedReport);
+    expect(report.envVarFiles).toEqual({ "talkative.json": vars });
   });
 });
