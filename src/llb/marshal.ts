@@ -2,7 +2,7 @@
 // (sorted map entries, no zero scalars), digested, listed inputs-first with the terminal op last.
 // Ops needing a capability the daemon lacks are lowered to an equivalent or refused here, before
 // anything reaches BuildKit.
-import { encode } from "../gateway/proto";
+import { messageType } from "../gateway/proto";
 import type { PbDefinition, PbEntry, PbLocation, PbOp, PbOpMetadata, PbSourceInfo } from "./pb";
 import type { State } from "./state";
 import { opDigest } from "./digest";
@@ -28,12 +28,40 @@ export interface MarshalOptions {
   sourceInfo?: PbSourceInfo;
 }
 
+/**
+ * An op's bytes. Ops are encoded straight from our plain objects, without protobufjs's verify
+ * and fromObject passes (two thirds of the time, for a definition of hundreds of ops): pb.ts's
+ * shapes are what the encoder reads as they are (numbers for enums and int64, Uint8Array for
+ * bytes), a unit test holds the bytes equal to the checked path's, and validateDefinition
+ * decodes every op before anything is sent.
+ */
 export function encodeOp(op: PbOp): Uint8Array {
-  return encode("pb.Op", op);
+  return messageType("pb.Op").encode(op).finish();
 }
 
 interface Encoded {
+  /** The vertex as encoded: the given one, or what it was lowered to for missing caps. */
+  vertex: Vertex;
+  bytes: Uint8Array;
   digest: string;
+}
+
+/**
+ * Encodings made by earlier marshal calls, per caps set (lowering depends on it; the set is the
+ * daemon's, one object for the whole build). A build marshals the install graph to read its
+ * steps' reports, then the image's graph around it: the second time, the ~350 ops' bytes and
+ * digests are looked up instead of made again. Vertices are immutable, so an entry never goes
+ * stale, and the WeakMaps let it go with the graph.
+ */
+const encodings = new WeakMap<ReadonlySet<string> | typeof everyCap, WeakMap<Vertex, Encoded>>();
+/** The key for marshal calls that give no caps (everything supported). */
+const everyCap = {};
+
+function encodingsFor(caps: ReadonlySet<string> | undefined): WeakMap<Vertex, Encoded> {
+  const key = caps ?? everyCap;
+  let map = encodings.get(key);
+  if (!map) encodings.set(key, (map = new WeakMap()));
+  return map;
 }
 
 export function marshal(state: State, opts: MarshalOptions = {}): PbDefinition {
@@ -42,11 +70,12 @@ export function marshal(state: State, opts: MarshalOptions = {}): PbDefinition {
   const metadata = new Map<string, PbOpMetadata>();
   const locations = new Map<string, PbLocation[]>();
   const seenDigests = new Set<string>();
-  const done = new Map<Vertex, Encoded>();
+  const done = new Set<Vertex>();
+  const encoded = encodingsFor(opts.caps);
   const lowered = new Map<Vertex, Vertex>();
 
   const effective = (v: Vertex): Vertex => {
-    const cached = lowered.get(v);
+    const cached = encoded.get(v)?.vertex ?? lowered.get(v);
     if (cached) return cached;
     let current = v;
     for (;;) {
@@ -75,13 +104,14 @@ export function marshal(state: State, opts: MarshalOptions = {}): PbDefinition {
         continue;
       }
       stack.pop();
-      done.set(top.v, encodeVertex(v));
+      done.add(top.v);
+      add(top.v, v);
     }
-    return done.get(root)!;
+    return encoded.get(root)!;
   };
 
-  const encodeVertex = (v: Vertex): Encoded => {
-    const inputs = v.inputs.map((o) => ({ digest: done.get(o.vertex)!.digest, index: o.index }));
+  const encode = (v: Vertex): Omit<Encoded, "vertex"> => {
+    const inputs = v.inputs.map((o) => ({ digest: encoded.get(o.vertex)!.digest, index: o.index }));
     const inputIndex = (o: Output) => {
       const i = v.inputs.indexOf(o);
       if (i < 0) throw new Error(`internal: ${v.options.name ?? v.kind} refers to an output that is not one of its inputs`);
@@ -90,16 +120,21 @@ export function marshal(state: State, opts: MarshalOptions = {}): PbDefinition {
     const op: PbOp = { ...(inputs.length ? { inputs } : {}), ...v.toOp(inputIndex) };
     if (v.platform) op.platform = v.platform;
     const bytes = encodeOp(op);
-    const digest = opDigest(bytes);
-    if (!seenDigests.has(digest)) {
-      seenDigests.add(digest);
-      defs.push(bytes);
+    return { bytes, digest: opDigest(bytes) };
+  };
+
+  /** Lists `given`'s op (encoded now, or by an earlier marshal) with its metadata. */
+  const add = (given: Vertex, v: Vertex): void => {
+    let e = encoded.get(given);
+    if (!e) encoded.set(given, (e = { vertex: v, ...encode(v) }));
+    if (!seenDigests.has(e.digest)) {
+      seenDigests.add(e.digest);
+      defs.push(e.bytes);
     }
-    metadata.set(digest, mergeMetadata(metadata.get(digest), v, opts));
+    metadata.set(e.digest, mergeMetadata(metadata.get(e.digest), v, opts));
     if (v.options.sourceRanges?.length && opts.sourceInfo) {
-      locations.set(digest, [{ sourceIndex: 0, ranges: v.options.sourceRanges }]);
+      locations.set(e.digest, [{ sourceIndex: 0, ranges: v.options.sourceRanges }]);
     }
-    return { digest };
   };
 
   const rootOut = state.output;

@@ -12,6 +12,25 @@ export class InvalidDefinitionError extends Error {
   }
 }
 
+/**
+ * Ops decoded before, by their bytes object: marshal hands the same bytes to every definition an
+ * op is in (a build's install graph is in two), and a Uint8Array's identity is its content here.
+ */
+const decodedOps = new WeakMap<Uint8Array, { digest: string; op: PbOp }>();
+
+function decodeOp(bytes: Uint8Array): { digest: string; op: PbOp } {
+  let known = decodedOps.get(bytes);
+  if (known) return known;
+  const digest = opDigest(bytes);
+  try {
+    known = { digest, op: decode<PbOp>("pb.Op", bytes) };
+  } catch (e) {
+    throw new InvalidDefinitionError(`op ${digest} does not decode: ${(e as Error).message}`);
+  }
+  decodedOps.set(bytes, known);
+  return known;
+}
+
 export function validateDefinition(def: PbDefinition): void {
   const ops = def.def ?? [];
   if (ops.length === 0) {
@@ -20,18 +39,13 @@ export function validateDefinition(def: PbDefinition): void {
   }
   if (ops.length < 2) throw new InvalidDefinitionError("a definition needs at least one op and the terminal op");
   const digests = new Map<string, PbOp>();
-  const order = ops.map(opDigest);
-  ops.forEach((bytes, i) => {
-    const digest = order[i]!;
+  const order: string[] = [];
+  for (const bytes of ops) {
+    const { digest, op } = decodeOp(bytes);
     if (digests.has(digest)) throw new InvalidDefinitionError(`op ${digest} listed twice`);
-    let op: PbOp;
-    try {
-      op = decode<PbOp>("pb.Op", bytes);
-    } catch (e) {
-      throw new InvalidDefinitionError(`op ${digest} does not decode: ${(e as Error).message}`);
-    }
     digests.set(digest, op);
-  });
+    order.push(digest);
+  }
   const last = order[order.length - 1]!;
   order.forEach((digest, i) => {
     const op = digests.get(digest)!;

@@ -1,7 +1,7 @@
 // Capability gating: ops the daemon cannot run are lowered to equivalents or refused before
 // anything is sent, and metadata never names a cap the daemon did not advertise.
 import { describe, expect, it } from "vitest";
-import { CapabilityError, marshal, merge, State } from "../../src/llb";
+import { CapabilityError, FileActions, marshal, merge, State } from "../../src/llb";
 import { amd64, decodeOps, metadataOf, opByDigest, resultOp } from "./helpers";
 
 const everything = new Set([
@@ -122,5 +122,25 @@ describe("caps in metadata", () => {
     for (const c of named) expect(caps.has(c)).toBe(true);
     expect(named).toContain("exec.mount.cache");
     expect(named).toContain("exec.meta.network");
+  });
+});
+
+describe("encodings kept between marshal calls", () => {
+  it("gives the same graph the same bytes the second time, and its lowered form under other caps", () => {
+    const graph = twoLayers().file(new FileActions().mkdir("/app"));
+    const noMerge = without("mergeop");
+    const first = marshal(graph, { caps: everything });
+    const lowered = marshal(graph, { caps: noMerge });
+    const again = marshal(graph, { caps: everything });
+    const loweredAgain = marshal(graph, { caps: noMerge });
+    const hex = (d: { def: Uint8Array[] }) => d.def.map((b) => Buffer.from(b).toString("hex"));
+    expect(hex(again)).toEqual(hex(first));
+    expect(hex(loweredAgain)).toEqual(hex(lowered));
+    expect(decodeOps(first).some((o) => o.op.merge)).toBe(true);
+    expect(decodeOps(lowered).some((o) => o.op.merge)).toBe(false);
+    // A graph built on the first one reuses its encodings and still lists every op it needs.
+    const bigger = marshal(graph.file(new FileActions().mkdir("/data")), { caps: noMerge });
+    expect(bigger.def.length).toBe(lowered.def.length + 1);
+    for (const bytes of lowered.def.slice(0, -1)) expect(hex(bigger)).toContain(Buffer.from(bytes).toString("hex"));
   });
 });
