@@ -71,7 +71,10 @@ async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, so
   let actions = new FileActions();
   for (const r of reports) actions = actions.copy(r, "/", "/", { contents: true, createDestPath: true });
   const all = State.scratch().file(actions, { name: `[install] reports of ${reports.length} steps` });
-  const ref = await bridge.solve(marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
+  const definition = marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo });
+  mark("marshalled");
+  const ref = await bridge.solve(definition, { evaluate: true });
+  mark("installed");
   const entries = (await bridge.client.readDir(ref, "/")).filter((s) => s.path);
   const texts = await Promise.all(entries.map((s) => (s.linkname ? s.linkname : bridge.readFile(ref, `/${s.path}`).then(utf8))));
   return texts.map((t) => JSON.parse(t) as unknown).filter(isStepReport);
@@ -131,6 +134,7 @@ export async function installEnvironment(
     sourceRange: (name) => plan.conda.specs.find((s) => s.value.name === name)?.range ?? plan.conda.dependenciesRange,
   });
   const state = merge([base.state, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
+  mark("graph");
 
   // Reading the reports runs the install steps (or finds them cached); the layers stack at export.
   const byName = new Map((await readReports(bridge, stage.reports, plan, sourceInfo)).map((r) => [r.name, r]));
