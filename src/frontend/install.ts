@@ -130,6 +130,7 @@ export async function installEnvironment(
     privateChannels: plan.conda.privateChannels,
     prune: { remove: plan.conda.prune.remove, keep: plan.conda.prune.keep },
     network: plan.network,
+    mergeOp: bridge.llbCaps.has("mergeop"),
     // A package the user asked for points at its line; the rest at the dependencies list.
     sourceRange: (name) => plan.conda.specs.find((s) => s.value.name === name)?.range ?? plan.conda.dependenciesRange,
   });

@@ -16,13 +16,21 @@ import { type ToolImage, toolState } from "./solve";
 
 /**
  * Up to this many packages, each package is a layer of its own. Above, neighbouring packages share
- * a layer (their install steps stay separate), about maxPackageLayers of them. Images are limited
- * to ~125 layers; fewer also means a shorter copy chain to redo on the classic store after a
- * change, where each re-done copy costs ~35-55 ms whatever its size (150 packages: 76 layers 3.3 s
- * for a one-package change, 31 layers ~2.95 s, 16 layers ~2.7 s), and fewer layers to export.
+ * a layer (their install steps stay separate), at most maxPackageLayers of them. Images are limited
+ * to ~125 layers, and fewer layers are fewer to export.
  */
 export const layerPerPackageUpTo = 32;
-export const maxPackageLayers = 16;
+
+/**
+ * How many layers grouped packages make. With the merge op (the containerd store) a change
+ * re-exports, so re-compresses, only its own layer: smaller layers are better. Without it (the
+ * classic store) every layer above a changed one is copied again, ~60 ms each whatever its size:
+ * fewer are better (150 packages, one changed: 76 layers 3.3 s, 31 layers 2.95 s, 16 layers
+ * 2.7 s; then 16 against 8 layers alternating, 8 builds each: medians 3.1 and 2.85 s).
+ */
+export function maxPackageLayers(mergeOp: boolean): number {
+  return mergeOp ? 16 : 8;
+}
 
 export interface InstallStageInput {
   tool: ToolImage;
@@ -47,6 +55,8 @@ export interface InstallStageInput {
   privateChannels: string[];
   /** Network for those fetch steps (BuildKit's own downloads need none of ours). */
   network: NetworkMode;
+  /** Whether the daemon stacks layers with the merge op (else they are copied): sets how packages are grouped. */
+  mergeOp?: boolean;
   /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
   sourceRange?: (name: string) => SourceRange | undefined;
 }
@@ -201,9 +211,9 @@ function groupLayer(chunk: { name: string; state: State }[]): State {
  * layer of its own: the largest package of most environments, which a change of a neighbour
  * would otherwise copy again (CPython and its .pyc: ~40 MB, 250-400 ms on the classic store).
  */
-function group(layers: { name: string; state: State }[]): State[] {
+function group(layers: { name: string; state: State }[], mergeOp: boolean): State[] {
   if (layers.length <= layerPerPackageUpTo) return layers.map((l) => l.state);
-  const size = Math.ceil(layers.length / maxPackageLayers);
+  const size = Math.ceil(layers.length / maxPackageLayers(mergeOp));
   const out: State[] = [];
   let chunk: { name: string; state: State }[] = [];
   const flush = () => {
@@ -229,5 +239,5 @@ export function installStage(input: InstallStageInput): InstallStage {
   const pythonStep = python ? packageStep(input, python, python, undefined) : undefined;
   const steps = order.map((p) => ({ name: p.name, step: p === python ? pythonStep! : packageStep(input, p, python, pythonStep?.layer) }));
   const layers = steps.map((s) => ({ name: s.name, state: s.step.layer }));
-  return { layers: [...group(layers), environmentRecords(input, order)], order: order.map((p) => p.name), reports: steps.map((s) => s.step.report) };
+  return { layers: [...group(layers, input.mergeOp ?? true), environmentRecords(input, order)], order: order.map((p) => p.name), reports: steps.map((s) => s.step.report) };
 }

@@ -413,16 +413,16 @@ describe("installStage: layers", () => {
     for (const layer of stage.layers.slice(0, -1)) expect(resultOp(marshal(layer)).op.exec).toBeDefined();
   });
 
-  for (const count of [layerPerPackageUpTo + 1, 230]) {
-    it(`groups ${count} packages into at most maxPackageLayers layers of consecutive packages, in order`, () => {
+  for (const [count, mergeOp] of [[layerPerPackageUpTo + 1, true], [230, true], [230, false]] as const) {
+    it(`groups ${count} packages into at most maxPackageLayers(${mergeOp}) layers of consecutive packages, in order`, () => {
       // A chain p000 <- p001 <- ... so the install order is not just the input order, plus unrelated extras.
       const many = Array.from({ length: count }, (_, i) => pkg(`p${String(count - 1 - i).padStart(3, "0")}`, { deps: i + 1 < count ? [`p${String(count - 2 - i).padStart(3, "0")}`] : [] }));
-      const stage = installStage(input(shuffled(many, count)));
+      const stage = installStage({ ...input(shuffled(many, count)), mergeOp });
       expect(stage.order).toHaveLength(count);
       expect(stage.order).toEqual(names(installOrder(many)));
       const groups = stage.layers.slice(0, -1);
-      expect(groups.length).toBeLessThanOrEqual(maxPackageLayers);
-      expect(groups.length).toBeGreaterThan(1);
+      expect(groups.length).toBeLessThanOrEqual(maxPackageLayers(mergeOp));
+      expect(groups.length).toBeGreaterThan(maxPackageLayers(mergeOp) / 2);
       const copied: string[] = [];
       for (const g of groups) {
         const def = marshal(g);
@@ -460,7 +460,7 @@ describe("installStage: layers", () => {
     for (const n of groupNames) expect(n).not.toMatch(/\bpython\b/);
     // Layers stay in install order: the groups below python hold p000-p019, those above p020-p039.
     expect(layers.indexOf(alone[0]!)).toBe(groupNames.filter((n) => /p01\d|p00\d/.test(n)).length);
-    expect(layers.length).toBeLessThanOrEqual(maxPackageLayers + 2);
+    expect(layers.length).toBeLessThanOrEqual(maxPackageLayers(true) + 2);
   });
 });
 
