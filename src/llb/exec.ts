@@ -18,6 +18,11 @@ export interface ExecSpec {
   network: NetworkMode;
   /** The container's root filesystem; its changes are output 0. undefined = scratch. */
   root: Output | undefined;
+  /**
+   * Mount the root read-only, with no output: for tools that write only to their mounts.
+   * BuildKit then neither makes a writable layer for the root nor commits one afterwards.
+   */
+  readonlyRoot?: boolean;
   mounts: MountSpec[];
 }
 
@@ -38,7 +43,7 @@ export class ExecVertex implements Vertex {
     for (const m of spec.mounts) {
       if (!m.dest.startsWith("/") || m.dest === "/") throw new Error(`mount target must be an absolute path other than /, got ${JSON.stringify(m.dest)}`);
     }
-    const root: MountSpec = { type: "bind", dest: "/", from: spec.root };
+    const root: MountSpec = { type: "bind", dest: "/", from: spec.root, readonly: spec.readonlyRoot };
     this.ordered = [root, ...[...spec.mounts].sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))];
     const inputs: Output[] = [];
     for (const m of this.ordered) {
@@ -48,11 +53,11 @@ export class ExecVertex implements Vertex {
     this.inputs = inputs;
   }
 
-  /** Output index of the mount at `dest`: 0 for the root, then writable binds in order. */
+  /** Output index of the mount at `dest`: 0 for the root (unless read-only), then writable binds in order. */
   outputIndexOf(dest: string): number {
     let next = 0;
     for (const m of this.ordered) {
-      if (m.type !== "bind" || (m.readonly && m.dest !== "/")) continue;
+      if (m.type !== "bind" || m.readonly) continue;
       if (m.dest === dest) return next;
       next++;
     }
@@ -64,7 +69,7 @@ export class ExecVertex implements Vertex {
     const mounts: PbMount[] = this.ordered.map((m) => {
       switch (m.type) {
         case "bind": {
-          const writable = m.dest === "/" || !m.readonly;
+          const writable = !m.readonly;
           const mount: PbMount = { input: m.from ? inputIndex(m.from) : -1, dest: m.dest, output: writable ? nextOutput++ : -1 };
           if (m.type === "bind" && m.selector) mount.selector = m.selector;
           if (!writable) mount.readonly = true;

@@ -35,6 +35,8 @@ export interface RunOptions extends VertexOptions {
   cwd?: string;
   user?: string;
   network?: NetworkMode;
+  /** The root read-only and not an output (see ExecSpec.readonlyRoot). */
+  readonlyRoot?: boolean;
 }
 
 export class State {
@@ -92,7 +94,7 @@ export class State {
 
   /** Runs a command on this state. The returned exec gives the new root and writable mounts. */
   run(opts: RunOptions): ExecResult {
-    const { args, mounts, env, cwd, user, network, ...vertexOptions } = opts;
+    const { args, mounts, env, cwd, user, network, readonlyRoot, ...vertexOptions } = opts;
     let settings: State = this;
     for (const [k, v] of Object.entries(env ?? {})) settings = settings.withEnv(k, v);
     const specMounts: MountSpec[] = (mounts ?? []).map((m) => (m.type === "bind" ? { ...m, from: m.from.output } : m));
@@ -104,6 +106,7 @@ export class State {
         user: user ?? this.settings.user,
         network: network ?? this.settings.network,
         root: this.output,
+        readonlyRoot,
         mounts: specMounts,
       },
       { name: args.join(" "), ...vertexOptions },

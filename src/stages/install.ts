@@ -108,6 +108,7 @@ function privateDownload(input: InstallStageInput, p: LockedPackage, range?: Sou
     .run({
       args: [...input.tool.entrypoint, "fetch", "/in/request.json"],
       network: input.network,
+      readonlyRoot: true,
       mounts: [
         { type: "bind", dest: "/in", from: requestFile, readonly: true },
         { type: "bind", dest: "/out", from: State.scratch() },
@@ -164,6 +165,8 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
     args: [...input.tool.entrypoint, "install", "--request-env", p.filename],
     env: { [installRequestVariable]: JSON.stringify(request) },
     network: "none",
+    // Our tool writes only to /out, /report and /tmp: no root layer to make and commit.
+    readonlyRoot: true,
     mounts: [
       { type: "bind", dest: "/pkg", from: fetchPackage(p, range), readonly: true },
       ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: fetchPackage(python), readonly: true }] : []),

@@ -79,6 +79,8 @@ export function solveStage({ tool, request, network, ignoreCache }: SolveStageIn
   root = root.withNetwork(network);
   const exec = root.run({
     args: [...tool.entrypoint, "solve", "/in/request.json", "/out"],
+    // Our tool writes only to /out and /tmp: no root layer to make and commit.
+    readonlyRoot: true,
     mounts: [
       { type: "bind", dest: "/in", from: input, readonly: true },
       { type: "bind", dest: "/out", from: State.scratch() },

@@ -156,3 +156,16 @@ describe("exec settings", () => {
     expect(execOf(base().run({ args: ["x"] }).root()).exec.op.platform).toMatchObject(amd64);
   });
 });
+
+describe("read-only root", () => {
+  it("mounts the root read-only with no output, and numbers the writable binds from 0", () => {
+    const out = State.scratch(amd64);
+    const ran = base().run({ args: ["tool"], readonlyRoot: true, mounts: [{ type: "bind", dest: "/out", from: out }, { type: "bind", dest: "/report", from: out }, { type: "tmpfs", dest: "/tmp" }] });
+    const { mounts } = execOf(ran.mount("/report"));
+    expect(mounts[0]).toMatchObject({ dest: "/", output: -1, readonly: true });
+    expect(mounts[0]!.input ?? 0).toBe(0); // the image
+    expect(Object.fromEntries(mounts.map((m) => [m.dest, m.output ?? 0]))).toEqual({ "/": -1, "/out": 0, "/report": 1, "/tmp": -1 });
+    expect(resultOp(marshal(ran.mount("/out"))).op.exec).toBeDefined();
+    expect(() => ran.root()).toThrow(/no writable mount at \//);
+  });
+});

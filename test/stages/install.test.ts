@@ -243,11 +243,14 @@ describe("installStage: the install step", () => {
     expect(i.at("/pkg")!.readonly).toBe(true);
     expect(i.at("/out")!.readonly ?? false).toBe(false);
     expect(i.at("/out")!.input).toBe(-1); // starts empty
-    expect(i.at("/out")!.output).toBe(1);
+    // The root (our tool's image) is read-only and no output: the step's outputs are /out, /report.
+    expect(i.at("/")!.readonly).toBe(true);
+    expect(i.at("/")!.output).toBe(-1);
+    expect(i.at("/out")!.output ?? 0).toBe(0);
     expect(i.at("/tmp")!.mountType).toBe(MountType.TMPFS);
     // The layer is the /out mount.
     const terminal = decodeOps(i.def).at(-1)!;
-    expect(terminal.op.inputs![0]!.index).toBe(1);
+    expect(terminal.op.inputs![0]!.index ?? 0).toBe(0);
     // /pkg: exactly the package's download op; no other input than the tool image and it.
     expect(i.exec.op.inputs).toHaveLength(2);
     expect(i.from("/pkg").digest).toBe(resultOp(marshal(download(p))).digest);
@@ -433,7 +436,7 @@ describe("installStage: layers", () => {
         for (const a of actions) {
           expect(a.copy).toMatchObject({ src: "/", dest: "/", dirCopyContents: true });
           const source = op.op.inputs![a.secondaryInput ?? 0]!;
-          expect(source.index).toBe(1); // the exec's /out
+          expect(source.index ?? 0).toBe(0); // the exec's /out
           const exec = opByDigest(def, source.digest);
           expect(exec.op.exec).toBeDefined();
           copied.push(customName(def, exec.digest)!.split(" ")[1]!);
