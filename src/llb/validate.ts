@@ -14,7 +14,7 @@ export class InvalidDefinitionError extends Error {
 
 /**
  * Ops decoded before, by their bytes object: marshal hands the same bytes to every definition an
- * op is in (a build's install graph is in two), and a Uint8Array's identity is its content here.
+ * op is in (a build's install graph is in two), and nothing changes an op's bytes once made.
  */
 const decodedOps = new WeakMap<Uint8Array, { digest: string; op: PbOp }>();
 
