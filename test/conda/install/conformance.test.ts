@@ -931,17 +931,23 @@ describe("pruning while installing (image.prune)", () => {
     expect(Object.keys(plain.report).sort()).toEqual(["kind", "name", "pruned", "written"]);
   });
 
+  /** Runs the install step's CLI entry on `req`, asking for its report at a path outside the layer. */
+  async function runWithReport(req: InstallRequest, name: string): Promise<string> {
+    req.report = join(tmp(), `${name}.json`);
+    const requestFile = join(tmp(), "request.json");
+    writeFileSync(requestFile, JSON.stringify(req));
+    expect(await runInstall({ file: requestFile })).toBe(0);
+    return req.report;
+  }
+
   it("writes its report outside the layer when asked to", async () => {
     const spec = pkg("reported", [{ path: "include/r.h", content: "#define R 1\n" }, { path: "bin/r", content: "r\n", mode: 0o755 }]);
     const { req } = await requestFor(spec);
     req.prune = { remove: ["include/**"], keep: [] };
-    req.report = join(tmp(), "reported.json");
-    const requestFile = join(tmp(), "request.json");
-    writeFileSync(requestFile, JSON.stringify(req));
-    expect(await runInstall({ file: requestFile })).toBe(0);
+    const path = await runWithReport(req, "reported");
     // A short report is the target of a symlink (the frontend reads all of them with one ReadDir).
-    expect(lstatSync(req.report).isSymbolicLink()).toBe(true);
-    const report = JSON.parse(readlinkSync(req.report, "utf8")) as unknown;
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    const report = JSON.parse(readlinkSync(path, "utf8")) as unknown;
     expect(isStepReport(report)).toBe(true);
     expect(report).toMatchObject({ name: "reported", written: { files: 2 }, pruned: { "include/**": { files: 1, bytes: 12 } } });
     expect(leafPaths(req.outRoot, () => false).some((p) => p.includes("reported.json"))).toBe(false);
@@ -950,12 +956,9 @@ describe("pruning while installing (image.prune)", () => {
   it("writes a report too long for a symlink's target as a file", async () => {
     const vars = JSON.stringify(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`LONG_VARIABLE_${i}`, "x".repeat(20)])));
     const { req } = await requestFor(pkg("talkative", [{ path: "etc/conda/env_vars.d/talkative.json", content: vars }]));
-    req.report = join(tmp(), "talkative.json");
-    const requestFile = join(tmp(), "request.json");
-    writeFileSync(requestFile, JSON.stringify(req));
-    expect(await runInstall({ file: requestFile })).toBe(0);
-    expect(lstatSync(req.report).isFile()).toBe(true);
-    const report = JSON.parse(readFileSync(req.report, "utf8")) as StepReport;
+    const path = await runWithReport(req, "talkative");
+    expect(lstatSync(path).isFile()).toBe(true);
+    const report = JSON.parse(readFileSync(path, "utf8")) as StepReport;
     expect(JSON.stringify(report).length).toBeGreaterThan(maxLinkedReport);
     expect(report.envVarFiles).toEqual({ "talkative.json": vars });
   });
