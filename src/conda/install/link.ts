@@ -3,7 +3,7 @@
 // and nothing written outside the prefix. Returns what conda-meta records.
 import { createHash } from "node:crypto";
 import { chmodSync, closeSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
-import { dirname, join, posix } from "node:path";
+import { join, posix } from "node:path";
 import type { ArchiveEntry } from "./archive";
 import { isElf, neededLibraries } from "./elf";
 import type { PackageMetadata } from "./metadata";
@@ -84,10 +84,13 @@ export function checkParents(root: string, rel: string, packageName: string, kno
     if (!known.has(dir)) {
       let st;
       try {
-        st = lstatSync(`${root}/${dir}`);
+        // Without throwing for a folder not made yet (the first file of every folder): an
+        // exception costs more than the lstat.
+        st = lstatSync(`${root}/${dir}`, { throwIfNoEntry: false });
       } catch {
-        return; // not created yet: nothing to follow
+        return; // unreadable: mkdir reports it
       }
+      if (!st) return; // not created yet: nothing to follow
       if (st.isSymbolicLink()) throw new LinkError(`${packageName}: refusing ${JSON.stringify(rel)}: it goes through the symlink ${JSON.stringify(dir)}`);
       known.add(dir);
     }
@@ -133,8 +136,9 @@ function currentUmask(): number {
 function placer(): (root: string, rel: string) => string {
   const made = new Set<string>();
   return (root, rel) => {
-    const full = join(root, rel);
-    const dir = dirname(full);
+    // rel is already normal (safeRelativePath): plain concatenation, not path.join, per file.
+    const full = `${root}/${rel}`;
+    const dir = full.slice(0, full.lastIndexOf("/"));
     if (!made.has(dir)) {
       mkdirSync(dir, { recursive: true, mode: dirMode });
       made.add(dir);
