@@ -353,10 +353,10 @@ own per-build work, visible in the "nothing changed" rows: loading and cache-che
 (two vertices per package) and, after export, recording the build in its history with a
 provenance record whose cost grows with the graph (and, on the classic store, with the number of
 earlier builds in the cache: up to ~170 ms per build on this machine after many builds).
-The installer/tar ratio moves with the VM's speed too: in six runs on 2026-11-22 and -23 it was
+The installer/tar ratio moves with the VM's speed too: in seven runs on 2026-11-22 and -23 it was
 1.44-1.76x (disk and tmpfs) in the three where the Dockerfile build above took 200-254 ms, and
-1.05-1.52x in the three where it took ~310 ms (GNU tar's two processes lose more than the installer
-when the VM is slow).
+0.97-1.52x in the four where it took 310-343 ms (GNU tar's two processes lose more than the
+installer when the VM is slow).
 
 ${installTable}
 
