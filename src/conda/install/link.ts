@@ -2,7 +2,7 @@
 // (noarch python mapping), patched (prefix placeholders), with its mode, softlinks re-created,
 // and nothing written outside the prefix. Returns what conda-meta records.
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { ArchiveEntry } from "./archive";
 import { isElf, neededLibraries } from "./elf";
@@ -230,9 +230,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
       checkParents(root, rel, name, realDirs);
       const full = place(root, rel);
       const script = Buffer.from(entryPointScript(ep, opts.prefix, opts.python!));
-      replacing(full, () => writeFileSync(full, script, { mode: 0o775, flag: "wx" }));
-      chmodSync(full, 0o775);
-      utimesSync(full, opts.epoch, opts.epoch);
+      writeFile(full, script, 0o775, true, opts.epoch); // 0775 whatever the umask
       files.push(rel);
       paths.push({ _path: rel, path_type: "unix_python_entry_point", sha256: sha256(script), size_in_bytes: script.length });
     }
