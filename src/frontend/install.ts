@@ -9,7 +9,7 @@ import { removesPyc } from "../conda/prune/rules";
 import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
 import type { Bridge } from "../gateway/bridge";
 import { getEnv } from "../image/config";
-import { FileActions, marshal, merge, State } from "../llb";
+import { copyTogether, marshal, merge, State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
 import { SpecError } from "../spec/errors";
@@ -68,9 +68,7 @@ async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, base: State, 
  * are symlinks whose target is the report, all read by the one ReadDir; a long one is a file.
  */
 async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
-  let actions = new FileActions();
-  for (const r of reports) actions = actions.copy(r, "/", "/", { contents: true, createDestPath: true });
-  const all = State.scratch().file(actions, { name: `[install] reports of ${reports.length} steps` });
+  const all = copyTogether(reports, { name: `[install] reports of ${reports.length} steps` });
   const definition = marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo });
   mark("marshalled");
   const ref = await bridge.solve(definition, { evaluate: true });

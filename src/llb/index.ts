@@ -1,5 +1,5 @@
 // The typed, immutable LLB builder: build States, then marshal() one into a Definition.
-export { State, FileActions, merge, ExecResult } from "./state";
+export { State, FileActions, merge, copyTogether, ExecResult } from "./state";
 export type { StateMount, RunOptions } from "./state";
 export { marshal, CapabilityError } from "./marshal";
 export { opDigest } from "./digest";

@@ -179,6 +179,16 @@ export class FileActions {
   }
 }
 
+/**
+ * The states' whole trees copied onto each other, bottom to top, by one file op on scratch: one
+ * layer holding several (unlike merge, which keeps each a layer of its own).
+ */
+export function copyTogether(states: State[], opts?: VertexOptions): State {
+  let actions = new FileActions();
+  for (const s of states) actions = actions.copy(s, "/", "/", { contents: true, createDestPath: true });
+  return State.scratch().file(actions, opts);
+}
+
 /** Stacks states bottom to top (merge op, or the copy fallback on daemons without merge). */
 export function merge(states: State[], opts?: VertexOptions): State {
   const layers = states.filter((s) => !s.isScratch);

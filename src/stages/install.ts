@@ -9,7 +9,7 @@ import type { FetchRequest } from "../conda/fetch";
 import { type InstallRequest, installRequestVariable } from "../conda/install/request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
-import { FileActions, State } from "../llb";
+import { copyTogether, FileActions, State } from "../llb";
 import type { LockedPackage } from "../spec/lock";
 import type { SourceRange } from "../spec/source";
 import { type ToolImage, toolState } from "./solve";
@@ -206,9 +206,7 @@ function channelPath(p: LockedPackage): string {
 
 /** One layer of consecutive packages: their steps' outputs copied onto each other. */
 function groupLayer(chunk: { name: string; state: State }[]): State {
-  let actions = new FileActions();
-  for (const l of chunk) actions = actions.copy(l.state, "/", "/", { contents: true, createDestPath: true });
-  return State.scratch().file(actions, { name: `[install] layer of ${chunk.map((c) => c.name).join(", ")}` });
+  return copyTogether(chunk.map((c) => c.state), { name: `[install] layer of ${chunk.map((c) => c.name).join(", ")}` });
 }
 
 /**
