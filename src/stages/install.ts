@@ -6,7 +6,7 @@
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
 import type { FetchRequest } from "../conda/fetch";
-import { type InstallRequest, installRequestVariable } from "../conda/install/request";
+import { type InstallRequest, installProcessEnv, installRequestVariable } from "../conda/install/request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
 import { copyTogether, FileActions, State } from "../llb";
@@ -165,7 +165,7 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
     // The request in a variable rather than a file: one vertex less per package to check and
     // cache. The args (which BuildKit writes into the image's history) only name the package.
     args: [...input.tool.entrypoint, "install", "--request-env", p.filename],
-    env: { [installRequestVariable]: JSON.stringify(request) },
+    env: { ...installProcessEnv, [installRequestVariable]: JSON.stringify(request) },
     network: "none",
     // Our tool writes only to /out, /report and /tmp: no root layer to make and commit.
     readonlyRoot: true,

@@ -216,7 +216,7 @@ describe("download", () => {
 });
 
 describe("installStage: the install step", () => {
-  it("runs one exec op per package: the tool's install command, the request in a variable, without network", () => {
+  it("runs one exec op per package: the tool's install command, the request in a variable, malloc on huge pages, without network", () => {
     const stage = installStage(input(env));
     expect(stage.layers).toHaveLength(env.length + 1);
     for (const layer of stage.layers.slice(0, -1)) {
@@ -225,7 +225,7 @@ describe("installStage: the install step", () => {
       expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "install", "--request-env", i.request.filename]);
       expect(i.request).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
       expect(i.exec.op.exec!.network).toBe(NetMode.NONE);
-      expect((i.exec.op.exec!.meta.env ?? []).filter((e) => !e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toEqual(["PATH=/usr/bin"]);
+      expect((i.exec.op.exec!.meta.env ?? []).filter((e) => !e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toEqual(["PATH=/usr/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"]);
       expect(i.from("/").op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
     }
   });
