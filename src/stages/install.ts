@@ -184,7 +184,13 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
   return { layer: exec.mount("/out"), report: exec.mount("/report") };
 }
 
-/** conda-meta/history (what makes a folder a conda environment) and conda-meta/state. */
+/**
+ * conda-meta/history (what makes a folder a conda environment) and conda-meta/state, made in one
+ * state and then copied onto scratch with the build's time. BuildKit's mkdir times only the last
+ * folder it makes (making a folder, or a file in it, moves its parent's time), so the folders on
+ * the way to the prefix would carry the time of the build; a copy with a timestamp sets each
+ * folder's time once its contents are in.
+ */
 function environmentRecords(input: InstallStageInput, order: LockedPackage[]): State {
   const time = input.sourceDateEpoch ?? 0;
   const history = `==> ${new Date(time * 1000).toISOString().replace("T", " ").slice(0, 19)} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${order.map((p) => `+${channelPath(p)}::${p.name}-${p.version}-${p.build}`).join("\n")}\n# update specs: ${JSON.stringify(Object.values(input.requested))}\n`;
@@ -195,7 +201,9 @@ function environmentRecords(input: InstallStageInput, order: LockedPackage[]): S
     const state = { env_vars: Object.fromEntries(input.variables) };
     actions = actions.mkfile(`${input.prefix}/conda-meta/state`, JSON.stringify(state, null, 2) + "\n", { timestamp: time });
   }
-  return State.scratch().file(actions, { name: `[install] conda-meta/history${input.variables.length ? " and state" : ""}` });
+  const name = `[install] conda-meta/history${input.variables.length ? " and state" : ""}`;
+  const records = State.scratch().file(actions, { name });
+  return State.scratch().copy(records, "/", "/", { contents: true, timestamp: time }, { name: `${name}, dated` });
 }
 
 function channelPath(p: LockedPackage): string {

@@ -195,6 +195,27 @@ describe("post-link scripts and .pyc files (classic store)", () => {
   });
 });
 
+describe.each(engines)("reproducible layers on the $name store", (engine) => {
+  it("builds the same layers again from scratch with the same SOURCE_DATE_EPOCH, every folder at that time", () => {
+    const epoch = 1_600_000_000;
+    const dir = project({ "environment.yml": envYml(["python=3.12", "greet", "greetpy"]) });
+    const layersOf = (t: string) => JSON.parse(docker(engine, ["image", "inspect", "-f", "{{json .RootFS.Layers}}", t]).stdout) as string[];
+    const tags = [tag("repro-a"), tag("repro-b")];
+    for (const t of tags) {
+      const res = build(engine, dir, ["--network=host", "--no-cache", "-f", "environment.yml", "--build-arg", `SOURCE_DATE_EPOCH=${epoch}`, "-t", t, "--load", "."]);
+      expect(res.code, res.output).toBe(0);
+    }
+    const [a, b] = tags.map(layersOf);
+    expect(a!.length).toBeGreaterThan(10);
+    expect(b).toEqual(a);
+    // Folders made by the install steps, __pycache__ (made by python) included.
+    const folders = "import os, sys; print(sorted({int(os.lstat(r).st_mtime) for r, d, f in os.walk(sys.prefix)}), sum('__pycache__' in r for r, d, f in os.walk(sys.prefix)) > 0)";
+    const res = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", tags[0]!, "-c", folders]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.stdout.trim()).toBe(`[${epoch}] True`);
+  });
+});
+
 describe("pruning while installing (classic store)", () => {
   const engine = engines[0]!;
   const listing = (t: string) =>

@@ -360,17 +360,29 @@ describe("installStage: layers", () => {
     expect(resultOp(marshal(stage.layers.at(-1)!)).op.file).toBeDefined();
   });
 
+  /** The records layer: a copy onto scratch of the state that makes them. */
+  function recordsOf(layer: State) {
+    const def = marshal(layer);
+    const placed = resultOp(def);
+    const copy = placed.op.file!.actions;
+    expect(copy).toHaveLength(1);
+    const source = opByDigest(def, placed.op.inputs![copy[0]!.secondaryInput ?? 0]!.digest);
+    const actions = source.op.file!.actions;
+    const mkfiles = actions.filter((a) => a.mkfile).map((a) => a.mkfile!);
+    return { def, placed, copy: copy[0]!.copy!, copyAction: copy[0]!, source, actions, mkfiles, text: (i: number) => utf8(mkfiles[i]!.data) };
+  }
+
   it("writes conda-meta/history (and no state without variables) as the last layer", () => {
     const stage = installStage(input(env, { requested: { python: "python=3.12", requests: "requests" } }));
-    const def = marshal(stage.layers.at(-1)!);
-    const records = resultOp(def);
-    expect(records.op.inputs ?? []).toEqual([]); // from scratch
-    const actions = records.op.file!.actions;
-    expect(actions).toHaveLength(2);
-    expect(actions[0]!.mkdir).toMatchObject({ path: "/opt/conda/conda-meta", makeParents: true });
-    expect(actions[1]!.mkfile!.path).toBe("/opt/conda/conda-meta/history");
-    expect(customName(def, records.digest)).toBe("[install] conda-meta/history");
-    const history = utf8(actions[1]!.mkfile!.data);
+    const r = recordsOf(stage.layers.at(-1)!);
+    expect(r.copyAction.input).toBe(-1); // onto scratch
+    expect(r.copy).toMatchObject({ src: "/", dest: "/", dirCopyContents: true });
+    expect(r.source.op.inputs ?? []).toEqual([]); // from scratch
+    expect(r.actions).toHaveLength(2);
+    expect(r.actions[0]!.mkdir).toMatchObject({ path: "/opt/conda/conda-meta", makeParents: true });
+    expect(r.mkfiles.map((m) => m.path)).toEqual(["/opt/conda/conda-meta/history"]);
+    expect(customName(r.def, r.source.digest)).toBe("[install] conda-meta/history");
+    const history = r.text(0);
     const lines = history.split("\n");
     expect(lines[0]).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==$/);
     // One line per package, in install order.
@@ -380,14 +392,16 @@ describe("installStage: layers", () => {
     expect(history.endsWith("\n")).toBe(true);
   });
 
-  it("dates the history and its files with SOURCE_DATE_EPOCH", () => {
-    const def = marshal(installStage(input(env, { sourceDateEpoch: 1700000000 })).layers.at(-1)!);
-    const actions = resultOp(def).op.file!.actions;
-    expect(utf8(actions[1]!.mkfile!.data).split("\n")[0]).toBe("==> 2023-11-14 22:13:20 <==");
-    expect(Number(actions[0]!.mkdir!.timestamp)).toBe(1700000000 * 1e9);
-    expect(Number(actions[1]!.mkfile!.timestamp)).toBe(1700000000 * 1e9);
+  it("dates the history, its files and every folder it makes with SOURCE_DATE_EPOCH", () => {
+    const layer = () => installStage(input(env, { sourceDateEpoch: 1700000000 })).layers.at(-1)!;
+    const r = recordsOf(layer());
+    expect(r.text(0).split("\n")[0]).toBe("==> 2023-11-14 22:13:20 <==");
+    expect(Number(r.actions[0]!.mkdir!.timestamp)).toBe(1700000000 * 1e9);
+    expect(Number(r.mkfiles[0]!.timestamp)).toBe(1700000000 * 1e9);
+    // The copy's time goes to every file and folder it copies (the folders above conda-meta too).
+    expect(Number(r.copy.timestamp)).toBe(1700000000 * 1e9);
     // The same inputs give the same records op.
-    expect(resultOp(marshal(installStage(input(env, { sourceDateEpoch: 1700000000 })).layers.at(-1)!)).digest).toBe(resultOp(def).digest);
+    expect(recordsOf(layer()).placed.digest).toBe(r.placed.digest);
   });
 
   it("writes conda-meta/state with the environment's variables as env_vars", () => {
@@ -395,18 +409,15 @@ describe("installStage: layers", () => {
       ["MY_HOME", "/data"],
       ["LOG_LEVEL", "debug"],
     ];
-    const def = marshal(installStage(input(env, { variables })).layers.at(-1)!);
-    const records = resultOp(def);
-    const mkfiles = records.op.file!.actions.filter((a) => a.mkfile).map((a) => a.mkfile!);
-    expect(mkfiles.map((m) => m.path)).toEqual(["/opt/conda/conda-meta/history", "/opt/conda/conda-meta/state"]);
-    expect(JSON.parse(utf8(mkfiles[1]!.data))).toEqual({ env_vars: { MY_HOME: "/data", LOG_LEVEL: "debug" } });
-    expect(customName(def, records.digest)).toBe("[install] conda-meta/history and state");
+    const r = recordsOf(installStage(input(env, { variables })).layers.at(-1)!);
+    expect(r.mkfiles.map((m) => m.path)).toEqual(["/opt/conda/conda-meta/history", "/opt/conda/conda-meta/state"]);
+    expect(JSON.parse(r.text(1))).toEqual({ env_vars: { MY_HOME: "/data", LOG_LEVEL: "debug" } });
+    expect(customName(r.def, r.source.digest)).toBe("[install] conda-meta/history and state");
   });
 
   it("writes the records under the given prefix", () => {
-    const def = marshal(installStage(input([pkg("zlib")], { prefix: "/env", variables: [["A", "1"]] })).layers.at(-1)!);
-    const paths = resultOp(def).op.file!.actions.map((a) => (a.mkdir ?? a.mkfile)!.path);
-    expect(paths).toEqual(["/env/conda-meta", "/env/conda-meta/history", "/env/conda-meta/state"]);
+    const r = recordsOf(installStage(input([pkg("zlib")], { prefix: "/env", variables: [["A", "1"]] })).layers.at(-1)!);
+    expect(r.actions.map((a) => (a.mkdir ?? a.mkfile)!.path)).toEqual(["/env/conda-meta", "/env/conda-meta/history", "/env/conda-meta/state"]);
   });
 
   it("keeps one layer per package up to layerPerPackageUpTo", () => {
@@ -445,7 +456,7 @@ describe("installStage: layers", () => {
       }
       expect(copied).toEqual(stage.order);
       // The records layer still comes last.
-      expect(utf8(resultOp(marshal(stage.layers.at(-1)!)).op.file!.actions[1]!.mkfile!.data)).toContain("::p000-1.0-h0_0");
+      expect(recordsOf(stage.layers.at(-1)!).text(0)).toContain("::p000-1.0-h0_0");
     });
   }
 
