@@ -3,15 +3,15 @@
 // package, so a changed package re-does only its own step.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { lstatSync, lutimesSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { readPackage, readPackageInfo } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
-import { checkParents, dirMode, linkPackage } from "./link";
+import { checkParents, dirMode, type LinkResult, linkPackage } from "./link";
 import { readMetadata } from "./metadata";
 import { type PythonInfo, pythonInfo } from "./noarch";
-import { formatBytes, type StepReport, type Tally, writeStepReport } from "../prune/report";
+import { formatBytes, type StepReport, writeStepReport } from "../prune/report";
 import { pruner, removesPyc } from "../prune/rules";
 import type { InstallRequest } from "./request";
 
@@ -40,20 +40,33 @@ async function pythonOf(archive: string): Promise<PythonInfo> {
 }
 
 /**
- * Gives every directory under `root` the same time, so identical inputs give identical layers;
- * on the way, counts the files (and links) and their bytes: what the step's layer carries.
+ * Gives every folder the step made the same time, so identical inputs give identical layers: the
+ * folders on the way to each path written (relative to the prefix), and the prefix's own up to
+ * the output root. Listed, not walked: a walk looked up each of CPython's ~900 files once more.
+ * `maybe`: folders python may have made (__pycache__ of a file that then failed to compile).
  */
-function settleDirectoryTimes(root: string, epoch: number, tally: Tally = { files: 0, bytes: 0 }): Tally {
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    const full = join(root, entry.name);
-    if (entry.isDirectory()) settleDirectoryTimes(full, epoch, tally);
-    else {
-      tally.files++;
-      if (entry.isFile()) tally.bytes += lstatSync(full).size;
+function settleFolderTimes(req: InstallRequest, linked: Pick<LinkResult, "files" | "directories">, maybe: string[], epoch: number): void {
+  const folders = new Set<string>();
+  const add = (folder: string) => {
+    for (let f = folder; f && !folders.has(f); f = f.slice(0, Math.max(0, f.lastIndexOf("/")))) folders.add(f);
+  };
+  for (const rel of linked.files) add(rel.slice(0, Math.max(0, rel.lastIndexOf("/"))));
+  for (const folder of linked.directories) add(folder);
+  const prefixRoot = join(req.outRoot, req.prefix);
+  for (const folder of folders) lutimesSync(`${prefixRoot}/${folder}`, epoch, epoch);
+  for (const folder of maybe) {
+    if (folders.has(folder)) continue;
+    try {
+      lutimesSync(`${prefixRoot}/${folder}`, epoch, epoch);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
   }
-  utimesSync(root, epoch, epoch);
-  return tally;
+  // The prefix itself and the folders above it, up to the output root.
+  for (let dir = prefixRoot; ; dir = dirname(dir)) {
+    utimesSync(dir, epoch, epoch);
+    if (dir === req.outRoot || dir.length <= req.outRoot.length) break;
+  }
 }
 
 /**
@@ -83,6 +96,12 @@ for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
 sys.exit(failed)
 `;
 
+/** Where python keeps the compiled form of the source file `py`. */
+function pycOf(py: string, python: PythonInfo): string {
+  const dir = py.slice(0, py.lastIndexOf("/") + 1);
+  return `${dir}__pycache__/${py.slice(dir.length, -3)}.cpython-${python.version.replace(".", "")}.pyc`;
+}
+
 /** Runs the step's python; resolves with its exit status and what it wrote to stderr. */
 function runPython(exe: string, pyRoot: string, args: string[]): Promise<{ status: number | null; stderr: string; error?: Error }> {
   return new Promise((resolve) => {
@@ -101,7 +120,7 @@ function runPython(exe: string, pyRoot: string, args: string[]): Promise<{ statu
  * (the image's user could not write them anyway). Big packages are compiled by one python per CPU
  * (CPython's standard library, 1500 files, is on every environment's critical path).
  */
-async function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]): Promise<string[]> {
+async function compilePyc(req: InstallRequest, python: PythonInfo, sources: string[]): Promise<{ path: string; size: number }[]> {
   if (!sources.length || !req.compilePycWith) return [];
   const pyRoot = join(req.compilePycWith, req.prefix);
   const exe = join(pyRoot, python.interpreter);
@@ -127,17 +146,11 @@ async function compilePyc(req: InstallRequest, python: PythonInfo, sources: stri
     // A file that does not compile (test data, python 2 leftovers) is skipped, as conda does: exit 1.
     if (res.status !== 0 && res.status !== 1) throw new Error(`compiling .pyc files failed (${res.status}): ${res.stderr.slice(-2000)}`);
   }
-  const compiled: string[] = [];
+  const compiled: { path: string; size: number }[] = [];
   for (const s of sources) {
-    const dir = s.slice(0, s.lastIndexOf("/") + 1);
-    const stem = s.slice(dir.length, -3);
-    const pyc = `${dir}__pycache__/${stem}.cpython-${python.version.replace(".", "")}.pyc`;
-    try {
-      lstatSync(join(req.outRoot, req.prefix, pyc));
-      compiled.push(pyc);
-    } catch {
-      // did not compile
-    }
+    const pyc = pycOf(s, python);
+    const st = lstatSync(join(req.outRoot, req.prefix, pyc), { throwIfNoEntry: false });
+    if (st) compiled.push({ path: pyc, size: st.size }); // else: did not compile
   }
   return compiled;
 }
@@ -179,13 +192,17 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
   // A prune rule that removes .pyc files (aggressive) wins over compiling them.
   const pycPruned = req.prune ? removesPyc(req.prune) : false;
+  let writtenBytes = linked.bytes;
+  const pycFolders: string[] = [];
   if (python && req.compilePycWith && !pycPruned) {
     const libDir = python.sitePackages.slice(0, python.sitePackages.lastIndexOf("/"));
     const sources = linked.files.filter((f) => f.endsWith(".py") && (f.startsWith(`${libDir}/`) || f.startsWith(`${python.sitePackages}/`)));
+    for (const s of sources) pycFolders.push(`${s.slice(0, s.lastIndexOf("/") + 1)}__pycache__`);
     for (const pyc of await compilePyc(req, python, sources)) {
-      utimesSync(join(req.outRoot, req.prefix, pyc), epoch, epoch);
-      linked.files.push(pyc);
-      linked.paths.push({ _path: pyc, path_type: "pyc_file" });
+      utimesSync(join(req.outRoot, req.prefix, pyc.path), epoch, epoch);
+      linked.files.push(pyc.path);
+      linked.paths.push({ _path: pyc.path, path_type: "pyc_file" });
+      writtenBytes += pyc.size;
     }
   }
   const metaName = condaMetaName(meta.index);
@@ -197,9 +214,12 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   const sha256 = req.sha256 ?? createHash("sha256").update(bytes).digest("hex");
   const record = condaMetaRecord(meta.index, { url: req.url, filename: req.filename, md5, sha256, requestedSpec: req.requestedSpec }, linked, req.prefix, bytes.length);
   const metaFile = join(metaDir, metaName);
-  writeFileSync(metaFile, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
+  const metaText = Buffer.from(JSON.stringify(record, null, 2) + "\n");
+  writeFileSync(metaFile, metaText, { mode: 0o644 });
   utimesSync(metaFile, epoch, epoch);
-  const written = settleDirectoryTimes(req.outRoot, epoch);
+  settleFolderTimes(req, { files: [...linked.files, `conda-meta/${metaName}`], directories: linked.directories }, pycFolders, epoch);
+  // What the step's layer carries: every file and link written, and the files' bytes.
+  const written = { files: linked.files.length + 1, bytes: writtenBytes + metaText.length };
   const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned, ...activationOf(req, linked.files, linked.scripts) };
   return { scripts: linked.scripts, files: linked.files.length, report };
 }

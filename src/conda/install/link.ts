@@ -31,6 +31,10 @@ export interface PathRecord {
 
 export interface LinkResult {
   files: string[];
+  /** Folders paths.json lists as such (path_type directory), made even when empty. */
+  directories: string[];
+  /** Bytes of the regular files written (links count none). */
+  bytes: number;
   paths: PathRecord[];
   /** Paths of post-link / pre-unlink scripts the package ships (never run here). */
   scripts: string[];
@@ -162,6 +166,8 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
   for (const e of entries) safeRelativePath(e.path, name); // refuse a bad archive even for unlisted entries
   if (meta.noarch === "python" && !opts.python) throw new LinkError(`${name} is a noarch: python package, but the environment has no python`);
   const files: string[] = [];
+  const directories: string[] = [];
+  let bytes = 0;
   const paths: PathRecord[] = [];
   const scripts: string[] = [];
   const pruned: LinkResult["pruned"] = {};
@@ -185,6 +191,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
     checkParents(root, rel, name, realDirs);
     if (p.pathType === "directory") {
       mkdirSync(join(root, rel), { recursive: true, mode: dirMode });
+      directories.push(rel);
       continue;
     }
     const entry = byPath.get(p.path) ?? byPath.get(source);
@@ -216,6 +223,7 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
       }
       const mode = (entry.type === "hardlink" ? byPath.get(entry.linkname ?? "")?.mode : entry.mode) ?? 0o644;
       writeFile(full, data, mode & 0o7777, (mode & 0o7777 & umask) !== 0, entry.mtime);
+      bytes += data.length;
     }
     if (/^bin\/\.[^/]+-(post-link|pre-unlink|pre-link)\.sh$/.test(rel)) scripts.push(rel);
     files.push(rel);
@@ -231,9 +239,10 @@ export function linkPackage(entries: ArchiveEntry[], meta: PackageMetadata, opts
       const full = place(root, rel);
       const script = Buffer.from(entryPointScript(ep, opts.prefix, opts.python!));
       writeFile(full, script, 0o775, true, opts.epoch); // 0775 whatever the umask
+      bytes += script.length;
       files.push(rel);
       paths.push({ _path: rel, path_type: "unix_python_entry_point", sha256: sha256(script), size_in_bytes: script.length });
     }
   }
-  return { files, paths, scripts, pruned };
+  return { files, directories, bytes, paths, scripts, pruned };
 }

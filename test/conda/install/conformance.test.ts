@@ -879,6 +879,37 @@ describe("folders are 0755 even when the install tool runs with umask 0", () => 
   });
 });
 
+describe("the layer's folders and what the report counts", () => {
+  /** Every folder under `dir` with its mtime, and the files and links with their bytes. */
+  function walk(dir: string): { folderTimes: Record<string, number>; files: number; bytes: number } {
+    const folderTimes: Record<string, number> = { ".": Math.floor(lstatSync(dir).mtimeMs / 1000) };
+    let files = 0;
+    let bytes = 0;
+    for (const [rel, what] of Object.entries(tree(dir))) {
+      if (what.startsWith("dir ")) folderTimes[rel] = Number(what.split(" ")[2]);
+      else {
+        files++;
+        if (what.startsWith("file ")) bytes += statSync(join(dir, rel)).size;
+      }
+    }
+    return { folderTimes, files, bytes };
+  }
+
+  it.each([
+    ["a package with deep, empty and linked folders", richPackage, undefined],
+    ["a noarch: python package with entry points", noarchPkg([{ path: "site-packages/m/sub/__init__.py", content: "def main():\n    return 0\n" }], ["tool = m.sub:main"]), pythonPkg()],
+  ])("gives every folder of %s the step's time, and counts every file it wrote", async (_what, spec, python) => {
+    const epoch = 1_234_567_890;
+    const { req } = await requestFor(spec, { python, prefix: "/opt/env" });
+    req.epoch = epoch;
+    const { report } = await installPackage(req);
+    const found = walk(req.outRoot);
+    expect(Object.keys(found.folderTimes)).toEqual(expect.arrayContaining([".", "opt", "opt/env", "opt/env/conda-meta"]));
+    for (const [folder, time] of Object.entries(found.folderTimes)) expect(time, folder).toBe(epoch);
+    expect(report.written).toEqual({ files: found.files, bytes: found.bytes });
+  });
+});
+
 describe("pruning while installing (image.prune)", () => {
   it("never writes pruned files, keeps the rest, and counts what it left out", async () => {
     const spec = pkg("prunable", [
