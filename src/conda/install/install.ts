@@ -45,7 +45,7 @@ async function pythonOf(archive: string): Promise<PythonInfo> {
  * the output root. Listed, not walked: a walk looked up each of CPython's ~900 files once more.
  * `maybe`: folders python may have made (__pycache__ of a file that then failed to compile).
  */
-function settleFolderTimes(req: InstallRequest, linked: Pick<LinkResult, "files" | "directories">, maybe: string[], epoch: number): void {
+function settleFolderTimes(req: InstallRequest, linked: Pick<LinkResult, "files" | "directories">, maybe: Iterable<string>, epoch: number): void {
   const folders = new Set<string>();
   const add = (folder: string) => {
     for (let f = folder; f && !folders.has(f); f = f.slice(0, Math.max(0, f.lastIndexOf("/")))) folders.add(f);
@@ -96,10 +96,12 @@ for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
 sys.exit(failed)
 `;
 
+/** The folder where python keeps the compiled form of the source file `py`. */
+const pycFolderOf = (py: string) => `${py.slice(0, py.lastIndexOf("/") + 1)}__pycache__`;
+
 /** Where python keeps the compiled form of the source file `py`. */
 function pycOf(py: string, python: PythonInfo): string {
-  const dir = py.slice(0, py.lastIndexOf("/") + 1);
-  return `${dir}__pycache__/${py.slice(dir.length, -3)}.cpython-${python.version.replace(".", "")}.pyc`;
+  return `${pycFolderOf(py)}/${py.slice(py.lastIndexOf("/") + 1, -3)}.cpython-${python.version.replace(".", "")}.pyc`;
 }
 
 /** Runs the step's python; resolves with its exit status and what it wrote to stderr. */
@@ -193,11 +195,11 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   // A prune rule that removes .pyc files (aggressive) wins over compiling them.
   const pycPruned = req.prune ? removesPyc(req.prune) : false;
   let writtenBytes = linked.bytes;
-  const pycFolders: string[] = [];
+  const pycFolders = new Set<string>();
   if (python && req.compilePycWith && !pycPruned) {
     const libDir = python.sitePackages.slice(0, python.sitePackages.lastIndexOf("/"));
     const sources = linked.files.filter((f) => f.endsWith(".py") && (f.startsWith(`${libDir}/`) || f.startsWith(`${python.sitePackages}/`)));
-    for (const s of sources) pycFolders.push(`${s.slice(0, s.lastIndexOf("/") + 1)}__pycache__`);
+    for (const s of sources) pycFolders.add(pycFolderOf(s));
     for (const pyc of await compilePyc(req, python, sources)) {
       utimesSync(join(req.outRoot, req.prefix, pyc.path), epoch, epoch);
       linked.files.push(pyc.path);
