@@ -357,10 +357,14 @@ own per-build work, visible in the "nothing changed" rows: loading and cache-che
 (two vertices per package) and, after export, recording the build in its history with a
 provenance record whose cost grows with the graph (and, on the classic store, with the number of
 earlier builds in the cache: up to ~170 ms per build on this machine after many builds).
-The installer/tar ratio moves with the VM's speed too: in seven runs on 2026-11-22 and -23 it was
-1.44-1.76x (disk and tmpfs) in the three where the Dockerfile build above took 200-254 ms, and
-0.97-1.52x in the four where it took 310-343 ms (GNU tar's two processes lose more than the
-installer when the VM is slow).
+The installer is timed as a build step runs it: each run in a process of its own (bench/install-once.ts)
+with the step's environment, from the start of the install to its end; Node's own start (~60 ms
+from the frontend image's snapshot, more from sources) is not counted, while tar's row includes
+starting bash, tar and zstd. Until 2026-11-23 these rows ran the installer seven times in the
+bench's own process, where later runs reused code V8 had optimised and memory freed by earlier
+ones: 103 ms there against 140 ms in a fresh process, for the same code. The ratio also moves with
+the VM's speed: GNU tar's two processes lose more than the installer when the VM is slow, and on
+disk both mostly wait for writeback.
 
 ${installTable}
 
