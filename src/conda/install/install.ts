@@ -183,7 +183,7 @@ export interface InstallResult {
 
 export async function installPackage(req: InstallRequest): Promise<InstallResult> {
   const bytes = readFileSync(req.archive);
-  verify(bytes, req); // a mismatch is the error to report, whatever the bytes hold
+  verify(bytes, req); // a mismatch is the error reported, before the bytes are read at all
   const entries = await readPackage(bytes);
   const meta = readMetadata(entries);
   const isPython = meta.index.name === "python";

@@ -35,7 +35,8 @@ export const installRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
  * The install tool's process environment, beside its request. glibc's malloc is asked to back its
  * large blocks with transparent huge pages (where the kernel allows it on request, the default
  * "madvise"): the tool holds a package's whole archive and decompressed tar in memory, and
- * faulting CPython's 28 MB tar in 4 KiB pages costs ~15 ms on a VM, in 2 MiB pages ~3 ms
- * (docs/benchmarks.md). A glibc before 2.35, or a kernel with huge pages off, ignores it.
+ * faulting CPython's 28 MB tar in 4 KiB pages costs ~15 ms on a VM, in 2 MiB pages ~3 ms (with
+ * the kernel's default defrag "madvise" a fault may compact memory first: 2 of 11 runs here took
+ * 27-35 ms). A glibc before 2.35, or a kernel with huge pages off, ignores it.
  */
 export const installProcessEnv: Readonly<Record<string, string>> = { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
