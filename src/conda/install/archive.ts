@@ -99,13 +99,13 @@ export async function readTar(tar: Buffer): Promise<ArchiveEntry[]> {
   let longName: string | undefined;
   let longLink: string | undefined;
   while (at + 512 <= tar.length) {
-    if (isZeroBlock(tar, at)) break; // end of archive
-    if (!hasUstarMagic(tar, at)) throw new ArchiveError(`corrupt tar: no ustar header at offset ${at}`);
-    if (headerSum(tar, at) !== octal(tar, at + 148, 8)) throw new ArchiveError(`corrupt tar: bad header checksum at offset ${at}`);
     const header = at;
-    const size = octal(tar, at + 124, 12);
-    const flag = String.fromCharCode(tar[at + 156]!);
-    const data = tar.subarray(at + 512, at + 512 + size);
+    if (isZeroBlock(tar, header)) break; // end of archive
+    if (!hasUstarMagic(tar, header)) throw new ArchiveError(`corrupt tar: no ustar header at offset ${header}`);
+    if (headerSum(tar, header) !== octal(tar, header + 148, 8)) throw new ArchiveError(`corrupt tar: bad header checksum at offset ${header}`);
+    const size = octal(tar, header + 124, 12);
+    const flag = String.fromCharCode(tar[header + 156]!);
+    const data = tar.subarray(header + 512, header + 512 + size);
     if (data.length < size) throw new ArchiveError("corrupt tar: truncated entry");
     at += 512 + Math.ceil(size / 512) * 512;
     if (flag === "x") {

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lstatSync, lutimesSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { readPackage, readPackageInfo } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
 import { checkParents, dirMode, type LinkResult, linkPackage } from "./link";
@@ -43,31 +43,31 @@ async function pythonOf(archive: string): Promise<PythonInfo> {
 
 /**
  * Gives every folder the step made the same time, so identical inputs give identical layers: the
- * folders on the way to each path written (relative to the prefix), and the prefix's own up to
- * the output root. Listed, not walked: a walk looked up each of CPython's ~900 files once more.
- * `maybe`: folders python may have made (__pycache__ of a file that then failed to compile).
+ * output root and every folder on the way to each path written (paths relative to the prefix;
+ * the prefix's own folders are on that way). Listed, not walked: a walk looked up each of
+ * CPython's ~900 files once more. `maybe`: folders python may have made (__pycache__ of a file
+ * that then failed to compile).
  */
 function settleFolderTimes(req: InstallRequest, linked: Pick<LinkResult, "files" | "directories">, maybe: Iterable<string>, epoch: number): void {
+  const prefix = req.prefix.replace(/^\/+|\/+$/g, "");
+  const underRoot = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
+  const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf("/")));
   const folders = new Set<string>();
   const add = (folder: string) => {
-    for (let f = folder; f && !folders.has(f); f = f.slice(0, Math.max(0, f.lastIndexOf("/")))) folders.add(f);
+    for (let f = folder; f && !folders.has(f); f = parentOf(f)) folders.add(f);
   };
-  for (const rel of linked.files) add(rel.slice(0, Math.max(0, rel.lastIndexOf("/"))));
-  for (const folder of linked.directories) add(folder);
-  const prefixRoot = join(req.outRoot, req.prefix);
-  for (const folder of folders) lutimesSync(`${prefixRoot}/${folder}`, epoch, epoch);
+  add(prefix);
+  for (const rel of linked.files) add(parentOf(underRoot(rel)));
+  for (const folder of linked.directories) add(underRoot(folder));
+  utimesSync(req.outRoot, epoch, epoch);
+  for (const folder of folders) lutimesSync(`${req.outRoot}/${folder}`, epoch, epoch);
   for (const folder of maybe) {
-    if (folders.has(folder)) continue;
+    if (folders.has(underRoot(folder))) continue;
     try {
-      lutimesSync(`${prefixRoot}/${folder}`, epoch, epoch);
+      lutimesSync(`${req.outRoot}/${underRoot(folder)}`, epoch, epoch);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
-  }
-  // The prefix itself and the folders above it, up to the output root.
-  for (let dir = prefixRoot; ; dir = dirname(dir)) {
-    utimesSync(dir, epoch, epoch);
-    if (dir === req.outRoot || dir.length <= req.outRoot.length) break;
   }
 }
 
