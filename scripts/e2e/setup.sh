@@ -7,6 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PATH="$(bash scripts/setup-node.sh):$PATH"
+# The fixture channel and the base images are made by our own TypeScript tools (tsx): the npm
+# dependencies come first, on a fresh clone too.
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 
 step() { echo "== $*"; }
 step "Docker Engine"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Starts two Docker Engines side by side, each with its embedded BuildKit:
-#   classic:    the default overlay2 graphdriver store (no merge/diff ops), /var/run/docker.sock
-#   containerd: the containerd image store (merge/diff available), /var/run/docker-containerd.sock
+# Starts three Docker Engines side by side, each with its embedded BuildKit:
+#   classic:    26.1.5, the default overlay2 graphdriver store (no merge/diff ops), /var/run/docker.sock
+#   containerd: 26.1.5, the containerd image store (merge/diff available), /var/run/docker-containerd.sock
+#   docker28:   28.5 from Debian sid (install-engine-28.sh), containerd image store, /var/run/docker-28.sock;
+#               its CLI and buildx 0.29 with DOCKER_CONFIG=/etc/conda-frontend/docker-28-cli
 # Idempotent: a daemon that already answers is left alone.
 set -euo pipefail
 logdir=${E2E_LOG_DIR:-/var/log/conda-frontend}
@@ -23,7 +25,8 @@ start() { # name socket data-root exec-root config extra-args...
     echo "engine $name: already running on $sock"; return 0
   fi
   mkdir -p "$data" "$exec" "$(dirname "$config")"
-  nohup dockerd --host "unix://$sock" --data-root "$data" --exec-root "$exec" \
+  # ENGINE_PATH: where this daemon finds dockerd, containerd, the shim and runc.
+  PATH="${ENGINE_PATH:-$PATH}" nohup dockerd --host "unix://$sock" --data-root "$data" --exec-root "$exec" \
     --pidfile "$exec/dockerd.pid" --config-file "$config" "$@" \
     >"$logdir/dockerd-$name.log" 2>&1 &
   wait_for "$sock" "$name"
@@ -46,3 +49,19 @@ if ! ip link show docker1 >/dev/null 2>&1; then
 fi
 start containerd /var/run/docker-containerd.sock /var/lib/docker-containerd /var/run/docker-containerd \
   /etc/conda-frontend/daemon-containerd.json --bridge=docker1 --iptables=false --ip-masq=false
+
+# Docker 28.5 from sid: its own binaries first on the daemon's PATH (dockerd starts its own
+# containerd 2.1 from there), then the system's for runc. A bridge of its own, like the second.
+engine28=$(bash "$(dirname "$0")/install-engine-28.sh")
+if ! ip link show docker2 >/dev/null 2>&1; then
+  ip link add name docker2 type bridge
+  ip addr add 172.30.0.1/16 dev docker2
+  ip link set docker2 up
+fi
+mkdir -p /etc/conda-frontend/docker-28-cli/cli-plugins
+ln -sf "$engine28/usr/libexec/docker/cli-plugins/docker-buildx" /etc/conda-frontend/docker-28-cli/cli-plugins/docker-buildx
+[ -f /etc/conda-frontend/docker-28-cli/config.json ] || echo '{}' >/etc/conda-frontend/docker-28-cli/config.json
+echo '{"features": {"containerd-snapshotter": true}}' >/etc/conda-frontend/daemon-28.json
+ENGINE_PATH="$engine28/usr/bin:$engine28/usr/sbin:$PATH" \
+  start docker28 /var/run/docker-28.sock /var/lib/docker-28 /var/run/docker-28 \
+  /etc/conda-frontend/daemon-28.json --bridge=docker2 --iptables=false --ip-masq=false

@@ -21,7 +21,7 @@ import { type BuildPlan, planBuild } from "../stages/plan";
 import { lockFileState, type ToolImage } from "../stages/solve";
 import { mark, timingReport } from "../timing";
 import { givenLock, type LockChoice, solvedLock } from "./conda";
-import { installEnvironment } from "./install";
+import { type EnvironmentGraph, environmentGraph, readEnvironment } from "./install";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 
 /** Calls `fn` once per distinct platform, sharing the promise. */
@@ -37,7 +37,14 @@ function memo<T>(fn: (p: PbPlatform) => Promise<T>): (p: PbPlatform) => Promise<
 interface Base {
   platform: PbPlatform;
   resolved: ResolvedImage;
+  /** The base as it goes into the image. */
   state: State;
+  /**
+   * The same image as a vertex of its own, for the frontend to look into (its glibc, /bin/sh).
+   * A vertex an earlier Solve completed reaches later Solves without its cache keys (install.ts),
+   * so the image's own base must not be the one read here.
+   */
+  probe: State;
 }
 
 async function resolveBase(bridge: Bridge, plan: BuildPlan, opts: BuildOptions, platform: PbPlatform, input: InputFile): Promise<Base> {
@@ -49,8 +56,10 @@ async function resolveBase(bridge: Bridge, plan: BuildPlan, opts: BuildOptions, 
       { message: `image.base (${plan.base.origin}) ${JSON.stringify(plan.base.ref)} for ${formatPlatform(platform)} cannot be resolved: ${(e as Error).message}`, range: plan.base.range },
     ]);
   }
-  const state = State.image(plan.base.ref, platform, { digest: resolved.digest, resolveMode: opts.imageResolveMode, sourceRanges: plan.base.range ? [plan.base.range] : undefined });
-  return { platform, resolved, state };
+  const source = { digest: resolved.digest, resolveMode: opts.imageResolveMode, sourceRanges: plan.base.range ? [plan.base.range] : undefined };
+  const state = State.image(plan.base.ref, platform, source);
+  const probe = State.image(plan.base.ref, platform, { ...source, recordType: "internal", name: `[base] ${plan.base.ref} (read by the frontend)` });
+  return { platform, resolved, state, probe };
 }
 
 /** Our own image (the `source` option), pinned, to run build-step tools from on the worker's platform. */
@@ -67,30 +76,48 @@ async function toolImage(bridge: Bridge, opts: BuildOptions, workerPlatform: PbP
 interface Environment {
   lock: Lock;
   tool: ToolImage;
+  /** The solve step's output, when this build solved (the lock was read from it). */
+  solved?: State;
 }
 
 async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, context: State, sourceInfo: PbSourceInfo, environment?: Environment): Promise<PlatformResult> {
   const { platform } = base;
   const baseConfig = parseBaseConfig(base.resolved.config, platform);
   let below = base.state;
-  let condaEnv: [string, string][] = [];
+  const history: string[] = [];
+  // What the frontend reads back (the lock, the steps' reports) travels with the image's cache.
+  const carry: State[] = environment?.solved ? [environment.solved] : [];
+  let graph: EnvironmentGraph | undefined;
   if (environment) {
-    const installed = await installEnvironment(bridge, plan, environment.lock, platform, { state: base.state, config: baseConfig.config }, environment.tool, plan.conda.name, sourceInfo);
-    below = installed.state;
-    condaEnv = installed.env;
-    for (const w of installed.warnings) await bridge.warn(`${formatPlatform(platform)}: ${w}`);
+    const inputs = { lock: environment.lock, platform, base: base.state, baseProbe: base.probe, tool: environment.tool, environmentName: plan.conda.name };
+    graph = await environmentGraph(bridge, plan, inputs, sourceInfo);
+    below = graph.state;
+    history.push(...graph.history);
+    carry.push(...graph.reportFolders);
   }
-  const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context, timestamp: plan.sourceDateEpoch });
+  const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context, timestamp: plan.sourceDateEpoch, carry });
   let image = merge([below, app], { name: `[image ${formatPlatform(platform)}] stack layers` });
+  history.push(`conda-frontend: ${plan.appCopy.length ? `copy ${plan.appCopy.map((c) => c.value).join(" ")} to` : "create"} ${plan.workdir}`);
   if (plan.appInstall) {
     if (!environment?.lock.packages.some((p) => p.name === "pip")) {
       throw new SpecError({ name: sourceInfo.filename, text: Buffer.from(sourceInfo.data).toString("utf8") }, [{ message: "image.app.install: pip needs pip in the environment; add `- pip` to dependencies", range: plan.appInstall.range }]);
     }
     image = appInstall({ image, prefix: plan.prefix, workdir: plan.workdir, ignoreCache: plan.ignoreCache, sourceRanges: [plan.appInstall.range] });
+    history.push(`conda-frontend: pip install --no-deps ${plan.workdir}`);
   }
-  const refId = await bridge.solve(marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }));
+  // The whole image in one Solve, built now; the reports are read from it afterwards (install.ts).
+  const definition = marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo });
+  mark("marshalled");
+  const refId = await bridge.solve(definition, { evaluate: true });
+  mark("installed");
+  let condaEnv: [string, string][] = [];
+  if (graph) {
+    const installed = await readEnvironment(bridge, plan, graph, baseConfig.config, plan.conda.name, sourceInfo);
+    condaEnv = installed.env;
+    for (const w of installed.warnings) await bridge.warn(`${formatPlatform(platform)}: ${w}`);
+  }
   // The environment's variables first; image.env, the user's explicit word, last.
-  const config = buildImageConfig(baseConfig, { platform, ...plan.image, env: [...condaEnv, ...plan.image.env], sourceDateEpoch: plan.sourceDateEpoch });
+  const config = buildImageConfig(baseConfig, { platform, ...plan.image, env: [...condaEnv, ...plan.image.env], sourceDateEpoch: plan.sourceDateEpoch, history });
   return { platform, refId, config, baseConfig: base.resolved.config.length ? base.resolved.config : undefined };
 }
 
@@ -104,6 +131,7 @@ async function returnLock(bridge: Bridge, plan: BuildPlan, lock: LockChoice): Pr
 export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<void> {
   const workerPlatform = bridge.workerPlatforms[0] ? normalizePlatform(bridge.workerPlatforms[0]) : hostPlatform();
   const opts = parseBuildOptions(env, workerPlatform);
+  bridge.importCaches(opts.cacheImports);
   if (opts.requestId) throw new OptionError(`this frontend does not answer ${opts.requestId} requests (--call / --print) yet`);
   // Both reads are small local transfers; doing them together saves a round trip.
   const contextIgnore = readContextIgnore(bridge, opts);
@@ -124,11 +152,11 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   // A given lock is checked before anything is pulled: a lock for the wrong platform fails fast.
   const given = needsConda ? await givenLock(bridge, opts, plan, input) : undefined;
   const baseFor = memo((p: PbPlatform) => resolveBase(bridge, plan, opts, p, input));
-  const solve = (): Promise<LockChoice> => solvedLock(bridge, opts, plan, input, sourceInfo, { tool: toolImageOnce(), platforms: plan.platforms, base: async (p) => (await baseFor(p)).state });
+  const solve = (): Promise<LockChoice> => solvedLock(bridge, opts, plan, input, sourceInfo, { tool: toolImageOnce(), platforms: plan.platforms, base: async (p) => (await baseFor(p)).probe });
   if (plan.target === "lock") return returnLock(bridge, plan, given ?? (await solve()));
   const bases = await Promise.all(plan.platforms.map(baseFor));
   const lock = needsConda ? (given ?? (await solve())) : undefined;
-  const environment = lock ? { lock: lock.lock, tool: await toolImageOnce() } : undefined;
+  const environment = lock ? { lock: lock.lock, tool: await toolImageOnce(), solved: lock.solved } : undefined;
   mark("lock");
 
   const exclude = input.ignore ?? (await contextIgnore);
@@ -171,13 +199,19 @@ export async function runFrontend(env: NodeJS.ProcessEnv = process.env): Promise
   return 0;
 }
 
-function toStatus(e: unknown) {
+/**
+ * The status Return carries. Errors in the user's input are returned with code Unknown, not
+ * InvalidArgument: BuildKit prints a status's code name before its message unless the code is
+ * Unknown, once per gRPC hop the error crosses (four on Docker 26.1.5: "InvalidArgument:
+ * InvalidArgument: ... environment.yml:6: ..."). What the user reads starts with the file and line.
+ */
+export function toStatus(e: unknown) {
   if (e instanceof SpecError) {
     const text = e.file.text;
     const data = text !== undefined ? Buffer.from(text) : undefined;
-    return statusOf(e.message, Code.InvalidArgument, data ? { filename: e.file.name, data, ranges: e.ranges } : undefined);
+    return statusOf(e.message, Code.Unknown, data ? { filename: e.file.name, data, ranges: e.ranges } : undefined);
   }
-  if (e instanceof OptionError) return statusOf(e.message, Code.InvalidArgument);
+  if (e instanceof OptionError) return statusOf(e.message, Code.Unknown);
   if (e instanceof RpcError && e.statusBytes) {
     // A failed step: hand BuildKit's own status back, details and all (the failing step, its
     // line in the input file, the exit code), so buildx shows what it would for a Dockerfile.

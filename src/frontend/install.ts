@@ -1,8 +1,15 @@
-// The frontend's side of installing: build the install stage for a platform, then read the install
-// steps' reports for what activation would have done (env_vars.d), what cannot be done without a
-// shell (activate.d scripts), post-link scripts that were not run, and the size summary. The
-// installed environment itself is never opened here: on the containerd store that would make
-// BuildKit materialise the merge of every package layer, which export does not need.
+// The frontend's side of installing, in two phases around the image's own solve:
+//  1. environmentGraph: the install stage, the pip step and (when asked) post-link scripts, as
+//     LLB. Nothing in it depends on what the steps report, so the whole image is solved in one
+//     Solve; the report folders ride along as inputs the app layer carries (stages/app.ts).
+//  2. readEnvironment: the steps' reports, read from that solved graph: what activation would
+//     have set (env_vars.d), what cannot be done without a shell (activate.d scripts), post-link
+//     scripts that were not run, and the size summary.
+// Why the order: BuildKit v0.13 and v0.25 hand a vertex that an earlier Solve of the build
+// completed to later Solves without its cache keys, so steps above it cannot match an imported
+// cache (--cache-from) and run again. Solving the image first keeps every step of it in one
+// Solve. The installed environment itself is never opened here: on the containerd store that
+// would make BuildKit materialise the merge of every package layer, which export does not need.
 import { mark } from "../timing";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
 import { removesPyc } from "../conda/prune/rules";
@@ -19,23 +26,39 @@ import { pipStage } from "../stages/pip";
 import type { BuildPlan } from "../stages/plan";
 import type { ToolImage } from "../stages/solve";
 
-export interface InstalledEnvironment {
-  /** Base image plus the environment's layers. */
+const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
+
+export interface EnvironmentGraph {
+  /** Base image plus the environment's layers (and pip's, and what post-link scripts wrote). */
   state: State;
+  /** What each layer above the base holds, bottom to top, for the image's history. */
+  history: string[];
+  /** The install steps' reports in one folder, and the pip step's; for the image to carry. */
+  reportFolders: State[];
+  /** Package names in the order their layers stack. */
+  order: string[];
+  packages: LockedPackage[];
+  compilePyc: boolean;
+  warnings: string[];
+  /** Reports already read (image.post-link: run needs them to build the graph). */
+  earlyReports?: StepReport[];
+  postLinkRan: string[];
+}
+
+export interface InstalledEnvironment {
   /** Variables for the image config, in order (later wins). */
   env: [string, string][];
   warnings: string[];
 }
 
-const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
-
 /**
  * image.post-link: run. Each script runs as root in the image being built (base + environment),
  * in dependency order, with conda's variables; it needs the base's /bin/sh and runs code from the
- * package - the reason it is off by default.
+ * package - the reason it is off by default. `probe` is the base as a vertex of its own, solved
+ * here only to look for /bin/sh.
  */
-async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, base: State, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
-  const ref = await bridge.solve(marshal(base, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
+async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, probe: State, state: State, names: string[], packages: LockedPackage[], sourceInfo: PbSourceInfo): Promise<State> {
+  const ref = await bridge.solve(marshal(probe, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   // /bin/sh, or /usr/bin/sh where /bin is a link to it (StatFile does not follow links).
   const found = await Promise.all(["/bin/sh", "/usr/bin/sh"].map((p) => bridge.client.statFile(ref, p).then(() => true, () => false)));
   if (!found.includes(true)) {
@@ -63,16 +86,12 @@ async function runPostLinkScripts(bridge: Bridge, plan: BuildPlan, base: State, 
 }
 
 /**
- * The steps' reports (report.ts), read from their report mounts: one small entry per step, copied
- * into one folder by a single file op (a merge op would be materialised just to be read). Most
- * are symlinks whose target is the report, all read by the one ReadDir; a long one is a file.
+ * The steps' reports (report.ts) from a report folder: one small entry per step, copied into
+ * one folder by a single file op (a merge op would be materialised just to be read). Most are
+ * symlinks whose target is the report, all read by the one ReadDir; a long one is a file.
  */
-async function readReports(bridge: Bridge, reports: State[], plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
-  const all = copyTogether(reports, { name: `[install] reports of ${reports.length} steps` });
-  const definition = marshal(all, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo });
-  mark("marshalled");
-  const ref = await bridge.solve(definition, { evaluate: true });
-  mark("installed");
+async function readReports(bridge: Bridge, folder: State, plan: BuildPlan, sourceInfo: PbSourceInfo): Promise<StepReport[]> {
+  const ref = await bridge.solve(marshal(folder, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
   const entries = (await bridge.client.readDir(ref, "/")).filter((s) => s.path);
   const texts = await Promise.all(entries.map((s) => (s.linkname ? s.linkname : bridge.readFile(ref, `/${s.path}`).then(utf8))));
   return texts.map((t) => JSON.parse(t) as unknown).filter(isStepReport);
@@ -96,24 +115,30 @@ function activationVariables(reports: StepReport[], varsDir: string, warnings: s
   return env;
 }
 
-export async function installEnvironment(
-  bridge: Bridge,
-  plan: BuildPlan,
-  lock: Lock,
-  platform: PbPlatform,
-  base: { state: State; config: { Env?: string[] } },
-  tool: ToolImage,
-  environmentName: string | undefined,
-  sourceInfo: PbSourceInfo,
-): Promise<InstalledEnvironment> {
+const postLinkNames = (reports: StepReport[]) => reports.filter((r) => r.postLinkScripts?.length).map((r) => r.name);
+
+export interface EnvironmentInputs {
+  lock: Lock;
+  platform: PbPlatform;
+  /** The base image as it goes into the image. */
+  base: State;
+  /** The same base as a vertex of its own, for the frontend to look into (see baseProbe). */
+  baseProbe: State;
+  tool: ToolImage;
+  environmentName?: string;
+}
+
+/** Phase 1: the environment as LLB (see the top of this file). */
+export async function environmentGraph(bridge: Bridge, plan: BuildPlan, inputs: EnvironmentInputs, sourceInfo: PbSourceInfo): Promise<EnvironmentGraph> {
+  const { lock, platform, tool } = inputs;
   const subdir = subdirOf(platform);
   const packages = lock.packages.filter((p) => p.platform === subdir && p.manager === "conda" && !isVirtualPackageName(p.name));
   const requested = Object.fromEntries(plan.conda.specs.map((s) => [s.value.name, s.value.text]));
   // The environment's python runs in the install steps, on the build machine's platform.
   const compilePyc = plan.conda.compilePyc && formatPlatform(platform) === formatPlatform(tool.platform);
-  const earlyWarnings: string[] = [];
+  const warnings: string[] = [];
   if (plan.conda.compilePyc && !compilePyc) {
-    earlyWarnings.push(`.pyc files are not compiled for ${formatPlatform(platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
+    warnings.push(`.pyc files are not compiled for ${formatPlatform(platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
   }
   const stage = installStage({
     tool,
@@ -121,7 +146,7 @@ export async function installEnvironment(
     prefix: plan.prefix,
     requested,
     variables: plan.conda.variables,
-    environmentName,
+    environmentName: inputs.environmentName,
     sourceDateEpoch: plan.sourceDateEpoch,
     ignoreCache: plan.ignoreCache,
     compilePyc,
@@ -129,19 +154,65 @@ export async function installEnvironment(
     prune: { remove: plan.conda.prune.remove, keep: plan.conda.prune.keep },
     network: plan.network,
     mergeOp: bridge.llbCaps.has("mergeop"),
+    httpAuth: bridge.llbCaps.has("source.http.auth"),
     // A package the user asked for points at its line; the rest at the dependencies list.
     sourceRange: (name) => plan.conda.specs.find((s) => s.value.name === name)?.range ?? plan.conda.dependenciesRange,
   });
-  const state = merge([base.state, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
+  let state = merge([inputs.base, ...stage.layers], { name: `[install ${formatPlatform(platform)}] ${packages.length} packages into ${plan.prefix}` });
+  const history = [...stage.history];
+  const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
+  const reportFolders = [reportFolder];
   mark("graph");
 
-  // Reading the reports runs the install steps (or finds them cached); the layers stack at export.
-  const byName = new Map((await readReports(bridge, stage.reports, plan, sourceInfo)).map((r) => [r.name, r]));
-  const reports = stage.order.map((n) => byName.get(n)).filter((r): r is StepReport => r !== undefined);
+  if (plan.conda.pip.length && !packages.some((p) => p.name === "pip")) {
+    throw new SpecError({ name: sourceInfo.filename, text: utf8(sourceInfo.data) }, [{ message: "dependencies: the pip: list needs pip in the environment; add `- pip` to dependencies", range: plan.conda.pip[0]!.range }]);
+  }
+  let earlyReports: StepReport[] | undefined;
+  const postLinkRan: string[] = [];
+  if (plan.conda.postLink.value === "run") {
+    // Which packages ship a post-link script is only known from their steps' reports, so this
+    // (opt-in) mode reads them before the image is solved.
+    earlyReports = await readReports(bridge, reportFolder, plan, sourceInfo);
+    const byName = new Map(earlyReports.map((r) => [r.name, r]));
+    const names = postLinkNames(stage.order.map((n) => byName.get(n)).filter((r): r is StepReport => r !== undefined));
+    if (names.length) {
+      state = await runPostLinkScripts(bridge, plan, inputs.baseProbe, state, names, packages, sourceInfo);
+      postLinkRan.push(...names);
+      history.push(...names.map((n) => `conda-frontend: post-link script of ${n}`));
+    }
+  }
+  if (plan.conda.pip.length) {
+    const pip = pipStage({
+      env: state,
+      prefix: plan.prefix,
+      requirements: plan.conda.pip.map((p) => p.value),
+      pipEnv: plan.conda.pipEnv,
+      prune: plan.conda.prune,
+      compilePyc: plan.conda.compilePyc,
+      network: plan.network,
+      ignoreCache: plan.ignoreCache,
+      sourceRanges: plan.conda.pip.map((p) => p.range),
+    });
+    state = pip.state;
+    history.push(`conda-frontend: pip install ${plan.conda.pip.map((p) => p.value).join(" ")}`);
+    reportFolders.push(copyTogether([pip.report], { name: "[pip] report" }));
+  }
+  return { state, history, reportFolders, order: stage.order, packages, compilePyc, warnings, earlyReports, postLinkRan };
+}
+
+/** Phase 2: after the image is solved, what its steps reported (see the top of this file). */
+export async function readEnvironment(bridge: Bridge, plan: BuildPlan, graph: EnvironmentGraph, baseConfig: { Env?: string[] }, environmentName: string | undefined, sourceInfo: PbSourceInfo): Promise<InstalledEnvironment> {
+  const [installFolder, pipFolder] = graph.reportFolders as [State, State | undefined];
+  const [installReports, pipReports] = await Promise.all([
+    graph.earlyReports ?? readReports(bridge, installFolder, plan, sourceInfo),
+    pipFolder ? readReports(bridge, pipFolder, plan, sourceInfo) : [],
+  ]);
   mark("reports");
+  const byName = new Map(installReports.map((r) => [r.name, r]));
+  const reports = graph.order.map((n) => byName.get(n)).filter((r): r is StepReport => r !== undefined);
   const env: [string, string][] = [];
-  const warnings: string[] = [...earlyWarnings];
-  const basePath = getEnv(base.config.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const warnings: string[] = [...graph.warnings];
+  const basePath = getEnv(baseConfig.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   env.push(["PATH", `${plan.prefix}/bin:${basePath}`]);
   env.push(["CONDA_PREFIX", plan.prefix]);
   if (environmentName) env.push(["CONDA_DEFAULT_ENV", environmentName]);
@@ -152,36 +223,13 @@ export async function installEnvironment(
   if (activate.length) {
     warnings.push(`activation scripts cannot run in the image (it has no shell to run them at start-up), so what they set is not set: ${activate.join(", ")}; set what your app needs with image.env`);
   }
-  const scripts = reports.filter((r) => r.postLinkScripts?.length).map((r) => r.name);
-  let result = state;
-  if (plan.conda.pip.length) {
-    if (!packages.some((p) => p.name === "pip")) {
-      throw new SpecError({ name: sourceInfo.filename, text: utf8(sourceInfo.data) }, [{ message: "dependencies: the pip: list needs pip in the environment; add `- pip` to dependencies", range: plan.conda.pip[0]!.range }]);
-    }
-  }
-  if (scripts.length && plan.conda.postLink.value === "run") {
-    result = await runPostLinkScripts(bridge, plan, base.state, state, scripts, packages, sourceInfo);
-    warnings.push(`ran the post-link scripts of ${scripts.join(", ")} (image.post-link: run)`);
+  const scripts = postLinkNames(reports);
+  if (graph.postLinkRan.length) {
+    warnings.push(`ran the post-link scripts of ${graph.postLinkRan.join(", ")} (image.post-link: run)`);
   } else if (scripts.length) {
     warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
   }
-  let pipReports: StepReport[] = [];
-  if (plan.conda.pip.length) {
-    const pip = pipStage({
-      env: result,
-      prefix: plan.prefix,
-      requirements: plan.conda.pip.map((p) => p.value),
-      pipEnv: plan.conda.pipEnv,
-      prune: plan.conda.prune,
-      compilePyc: plan.conda.compilePyc,
-      network: plan.network,
-      ignoreCache: plan.ignoreCache,
-      sourceRanges: plan.conda.pip.map((p) => p.range),
-    });
-    result = pip.state;
-    pipReports = await readReports(bridge, [pip.report], plan, sourceInfo);
-  }
-  const notes = compilePyc && removesPyc(plan.conda.prune) ? [".pyc files were not compiled (the prune rules remove __pycache__)"] : [];
+  const notes = graph.compilePyc && removesPyc(plan.conda.prune) ? [".pyc files were not compiled (the prune rules remove __pycache__)"] : [];
   warnings.push(formatSummary(plan.prefix, plan.conda.prune.preset, [...reports, ...pipReports], notes));
-  return { state: result, env, warnings };
+  return { env, warnings };
 }

@@ -3,6 +3,7 @@
 import type { PbDefinition, PbPlatform, PbRange } from "../llb/pb";
 import { validateDefinition } from "../llb/validate";
 import { GatewayClient } from "./client";
+import type { CacheImport } from "./options";
 import type { Result, RpcStatus, Stat } from "./messages";
 import { StdioTransport, type UnaryTransport } from "./transport";
 import { protoRoot } from "./proto";
@@ -17,6 +18,7 @@ export interface ResolvedImage {
 
 export class Bridge {
   private returned = false;
+  private cacheImports: CacheImport[] = [];
 
   private constructor(
     private readonly transport: UnaryTransport,
@@ -38,6 +40,14 @@ export class Bridge {
     return new Bridge(transport, client, enabled(pong.LLBCaps), enabled(pong.FrontendAPICaps), platforms);
   }
 
+  /**
+   * The build's --cache-from, for every solve from now on. BuildKit looks a frontend's steps up
+   * in imported caches only when each Solve request names them (it loads each cache once per build).
+   */
+  importCaches(caches: CacheImport[]): void {
+    this.cacheImports = caches;
+  }
+
   /** Solves a definition and returns the ref id of its result. */
   async solve(definition: PbDefinition, opts: { evaluate?: boolean } = {}): Promise<string> {
     validateDefinition(definition);
@@ -45,6 +55,7 @@ export class Bridge {
       Definition: definition,
       allowResultReturn: true,
       allowResultArrayRef: true,
+      ...(this.cacheImports.length ? { CacheImports: this.cacheImports } : {}),
       Evaluate: opts.evaluate ?? false,
     });
     const id = res.result?.ref?.id;

@@ -38,6 +38,7 @@ export interface SolveRequest {
   FrontendOpt?: Record<string, string>;
   allowResultReturn?: boolean;
   allowResultArrayRef?: boolean;
+  CacheImports?: { Type: string; Attrs: Record<string, string> }[];
   Evaluate?: boolean;
 }
 

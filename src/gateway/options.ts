@@ -26,6 +26,14 @@ export interface BuildOptions {
   /** The subrequest asked for (`--call`), e.g. `frontend.outline`; undefined for a normal build. */
   requestId?: string;
   sourceDateEpoch?: number;
+  /** Caches to import (--cache-from), passed into every solve the frontend makes. */
+  cacheImports: CacheImport[];
+}
+
+/** One --cache-from: the importer's type and attributes, as BuildKit's CacheOptionsEntry. */
+export interface CacheImport {
+  Type: string;
+  Attrs: Record<string, string>;
 }
 
 export interface WorkerInfo {
@@ -105,6 +113,43 @@ function parseWorkers(json: string | undefined): WorkerInfo[] {
   }
 }
 
+/**
+ * `cache-imports`: a JSON list of {Type, Attrs} (buildx, buildctl --import-cache); `cache-from`:
+ * the older comma list of registry references. Both, as BuildKit's own frontends read them.
+ */
+export function parseCacheImports(raw: Record<string, string>): CacheImport[] {
+  const out: CacheImport[] = [];
+  const json = raw["cache-imports"];
+  if (json) {
+    let list: unknown;
+    try {
+      list = JSON.parse(json);
+    } catch (e) {
+      throw new OptionError(`cache-imports (--cache-from) is not JSON: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(list)) throw new OptionError(`cache-imports (--cache-from) must be a JSON list of {Type, Attrs}, not ${JSON.stringify(list)}`);
+    for (const entry of list as unknown[]) out.push(cacheImport(entry));
+  }
+  for (const ref of (raw["cache-from"] ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    out.push({ Type: "registry", Attrs: { ref } });
+  }
+  return out;
+}
+
+function cacheImport(entry: unknown): CacheImport {
+  const bad = () => new OptionError(`cache-imports (--cache-from): each entry must be {"Type": string, "Attrs": {string: string}}, not ${JSON.stringify(entry)}`);
+  if (typeof entry !== "object" || entry === null) throw bad();
+  const { Type, Attrs } = entry as { Type?: unknown; Attrs?: unknown };
+  if (typeof Type !== "string" || !Type) throw bad();
+  if (Attrs !== undefined && Attrs !== null && (typeof Attrs !== "object" || Array.isArray(Attrs))) throw bad();
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries((Attrs ?? {}) as Record<string, unknown>)) {
+    if (typeof v !== "string") throw bad();
+    attrs[k] = v;
+  }
+  return { Type, Attrs: attrs };
+}
+
 function parseEpoch(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   // BuildKit keeps times as int64 nanoseconds: anything past 2262 cannot be represented.
@@ -154,5 +199,6 @@ export function parseBuildOptions(env: NodeJS.ProcessEnv, defaultPlatform: PbPla
     workers,
     requestId: raw.requestid || undefined,
     sourceDateEpoch: parseEpoch(buildArgs.SOURCE_DATE_EPOCH),
+    cacheImports: parseCacheImports(raw),
   };
 }

@@ -40,6 +40,8 @@ export interface ImageSettings {
   stopSignal?: string;
   /** SOURCE_DATE_EPOCH, seconds: the image's creation time. */
   sourceDateEpoch?: number;
+  /** What each layer we add above the base holds, bottom to top (see layerHistory). */
+  history?: string[];
 }
 
 /** Parses the base config the daemon resolved; a scratch base has none. */
@@ -64,6 +66,20 @@ export function setEnv(env: readonly string[], name: string, value: string): str
 export function getEnv(env: readonly string[] | undefined, name: string): string | undefined {
   const hit = [...(env ?? [])].reverse().find((e) => e.split("=", 1)[0] === name);
   return hit?.slice(name.length + 1);
+}
+
+/**
+ * The base's history, then one entry per layer we add. Without entries of our own, the exporter
+ * names each layer after the ref it came from, which differs between a layer built here
+ * ("mount /out from exec ...") and the same layer taken from an imported cache ("imported
+ * sha256:..."): the same image would get another config digest. A base whose history accounts
+ * for fewer layers than it has gets placeholders first, so ours describe our layers.
+ */
+export function layerHistory(base: OciImageConfig, ours: string[]): NonNullable<OciImageConfig["history"]> {
+  const history = [...(base.history ?? [])];
+  const described = history.filter((h) => !h.empty_layer).length;
+  for (let i = described; i < (base.rootfs?.diff_ids ?? []).length; i++) history.push({ created_by: "(a layer of the base image)" });
+  return [...history, ...ours.map((created_by) => ({ created_by, comment: "conda-frontend" }))];
 }
 
 export function buildImageConfig(base: OciImageConfig, s: ImageSettings): OciImageConfig {
@@ -96,7 +112,7 @@ export function buildImageConfig(base: OciImageConfig, s: ImageSettings): OciIma
     os: s.platform.OS,
     config,
     rootfs: { type: "layers", diff_ids: base.rootfs?.diff_ids ?? [] },
-    history: base.history ?? [],
+    history: layerHistory(base, s.history ?? []),
   };
   if (s.platform.Variant) out.variant = s.platform.Variant;
   else delete out.variant;

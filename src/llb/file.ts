@@ -54,6 +54,12 @@ export class FileVertex implements Vertex {
     readonly actions: readonly FileAction[],
     readonly options: VertexOptions,
     readonly platform?: PbPlatform,
+    /**
+     * Inputs no action reads, listed after the others. BuildKit counts every input of a file op
+     * in its cache key, so a cache export (mode=max) follows them too: results the frontend
+     * read back during the build travel with the image's cache this way.
+     */
+    carried: readonly Output[] = [],
   ) {
     if (actions.length === 0) throw new Error("a file op needs at least one action");
     for (const a of actions) checkAbsolute(a.type === "copy" ? a.dest : a.path, a.type);
@@ -63,6 +69,7 @@ export class FileVertex implements Vertex {
     };
     add(base);
     for (const a of actions) if (a.type === "copy") add(a.from);
+    for (const o of carried) add(o);
     this.inputs = inputs;
   }
 

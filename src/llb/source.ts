@@ -29,11 +29,13 @@ export interface ImageSourceOptions extends VertexOptions {
   /** `sha256:...` manifest digest; pinning it makes the build reproducible. */
   digest?: string;
   resolveMode?: "default" | "pull" | "local";
+  /** How BuildKit files the pulled image in its cache (`docker buildx du`); regular when unset. */
+  recordType?: "internal";
 }
 
 /** `docker-image://<ref>[@digest]`. `ref` must already be normalised (see image/reference.ts). */
 export function imageSource(ref: string, platform: PbPlatform, opts: ImageSourceOptions = {}): SourceVertex {
-  const { digest, resolveMode, ...vertexOptions } = opts;
+  const { digest, resolveMode, recordType, ...vertexOptions } = opts;
   const pinned = digest ? `${ref.replace(/@sha256:[0-9a-f]{64}$/, "")}@${digest}` : ref;
   const attrs: Record<string, string> = {};
   const caps = ["source.image"];
@@ -41,6 +43,7 @@ export function imageSource(ref: string, platform: PbPlatform, opts: ImageSource
     attrs["image.resolvemode"] = resolveMode;
     caps.push("source.image.resolvemode");
   }
+  if (recordType) attrs["image.recordtype"] = recordType;
   return new SourceVertex(`docker-image://${pinned}`, attrs, caps, { name: vertexOptions.name ?? `[base] ${ref}`, ...vertexOptions }, platform);
 }
 
@@ -88,11 +91,16 @@ export interface HttpSourceOptions extends VertexOptions {
   perm?: number;
   uid?: number;
   gid?: number;
+  /**
+   * The name of a BuildKit secret holding the Authorization header's value, sent with the
+   * request (BuildKit v0.21+, cap source.http.auth). Only the name enters the LLB.
+   */
+  authHeaderSecret?: string;
 }
 
 export function httpSource(url: string, opts: HttpSourceOptions = {}): SourceVertex {
   if (!/^https?:\/\//.test(url)) throw new Error(`http source needs an http(s) URL, got ${JSON.stringify(url)}`);
-  const { checksum, filename, perm, uid, gid, ...vertexOptions } = opts;
+  const { checksum, filename, perm, uid, gid, authHeaderSecret, ...vertexOptions } = opts;
   const attrs: Record<string, string> = {};
   const caps = ["source.http"];
   if (checksum) {
@@ -107,6 +115,10 @@ export function httpSource(url: string, opts: HttpSourceOptions = {}): SourceVer
   }
   if (uid !== undefined) attrs["http.uid"] = String(uid);
   if (gid !== undefined) attrs["http.gid"] = String(gid);
+  if (authHeaderSecret) {
+    attrs["http.authheadersecret"] = authHeaderSecret;
+    caps.push("source.http.auth");
+  }
   if (uid !== undefined || gid !== undefined) caps.push("soruce.http.uidgid"); // sic: BuildKit's spelling
   return new SourceVertex(url, attrs, caps, { name: `[download] ${filename ?? url}`, ...vertexOptions });
 }

@@ -115,9 +115,14 @@ export class State {
     return new ExecResult(vertex, this.settings);
   }
 
-  /** Applies file actions (see FileActions) to this state. */
-  file(actions: FileActions, opts?: VertexOptions): State {
-    const vertex = new FileVertex(this.output, actions.list, { name: actions.describe(), ...opts }, this.settings.platform);
+  /**
+   * Applies file actions (see FileActions) to this state. `carry`: states the op does not read
+   * but names as inputs, so its cache key and a cache export include them (FileVertex).
+   */
+  file(actions: FileActions, opts?: VertexOptions & { carry?: readonly State[] }): State {
+    const { carry, ...vertexOptions } = opts ?? {};
+    const carried = (carry ?? []).flatMap((s) => (s.output ? [s.output] : []));
+    const vertex = new FileVertex(this.output, actions.list, { name: actions.describe(), ...vertexOptions }, this.settings.platform, carried);
     return new State({ vertex, index: 0 }, this.settings);
   }
 

@@ -12,6 +12,13 @@ export interface AppLayerInput {
   context: State;
   /** Seconds since the epoch for every file (SOURCE_DATE_EPOCH), or keep the context's times. */
   timestamp?: number;
+  /**
+   * Results the frontend read during the build (the solve step's lock, the install steps'
+   * reports), named as inputs the copy does not read: a cache export of the image then carries
+   * them, and a build on another machine importing that cache finds them instead of re-running
+   * the steps that made them.
+   */
+  carry?: readonly State[];
 }
 
 const wildcard = /[*?[]/;
@@ -34,6 +41,7 @@ export function appLayer(input: AppLayerInput): State {
   return State.scratch(input.platform).file(actions, {
     name: copy.length ? `[app] copy ${names} to ${workdir}` : `[app] create ${workdir}`,
     sourceRanges: copy.map((c) => c.range),
+    carry: input.carry,
   });
 }
 

@@ -57,6 +57,12 @@ export interface InstallStageInput {
   privateChannels: string[];
   /** Network for those fetch steps (BuildKit's own downloads need none of ours). */
   network: NetworkMode;
+  /**
+   * The daemon downloads with a secret itself (cap source.http.auth, BuildKit v0.21+): private
+   * packages are then HTTP sources like the others, sending the conda-auth secret as the
+   * Authorization header, instead of fetch steps of ours.
+   */
+  httpAuth?: boolean;
   /** Whether the daemon stacks layers with the merge op (else they are copied): sets how packages are grouped. */
   mergeOp?: boolean;
   /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
@@ -66,6 +72,8 @@ export interface InstallStageInput {
 export interface InstallStage {
   /** Layers bottom to top: packages in dependency order, then the environment's own records. */
   layers: State[];
+  /** What each layer holds, for the image's history (`docker history`), in the same order. */
+  history: string[];
   /** Package names in the order their layers stack. */
   order: string[];
   /** Each install step's report (prune/report.ts: sizes, what activation reads), as `/<name>.json`; never part of the image. */
@@ -99,8 +107,8 @@ export function isNoarch(p: LockedPackage): boolean {
   return /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
 }
 
-/** A private channel's package: fetched in a step that has the secret, verified there. */
-function privateDownload(input: InstallStageInput, p: LockedPackage, range?: SourceRange): State {
+/** A private channel's package on BuildKit before v0.21: fetched in a step that has the secret, verified there. */
+function privateFetchStep(input: InstallStageInput, p: LockedPackage, range?: SourceRange): State {
   const request: FetchRequest = { url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, out: "/out" };
   const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
     name: `[download] ${p.name} ${p.version} request`,
@@ -123,13 +131,18 @@ function privateDownload(input: InstallStageInput, p: LockedPackage, range?: Sou
     .mount("/out");
 }
 
-export function download(p: LockedPackage, range?: SourceRange): State {
+export function download(p: LockedPackage, range?: SourceRange, opts: { authHeaderSecret?: string } = {}): State {
   return State.http(p.url, {
     checksum: p.sha256 ? `sha256:${p.sha256}` : undefined,
     filename: p.filename,
-    name: `[download] ${p.name} ${p.version} from ${p.url}`,
+    name: `[download] ${p.name} ${p.version} from ${p.url}${opts.authHeaderSecret ? " (private channel)" : ""}`,
     sourceRanges: range ? [range] : undefined,
+    authHeaderSecret: opts.authHeaderSecret,
   });
+}
+
+function privateDownload(input: InstallStageInput, p: LockedPackage, range?: SourceRange): State {
+  return input.httpAuth ? download(p, range, { authHeaderSecret: authSecretId }) : privateFetchStep(input, p, range);
 }
 
 interface PackageStep {
@@ -212,9 +225,16 @@ function channelPath(p: LockedPackage): string {
   return `${u.host}/${parts.slice(0, -2).join("/")}`.replace(/\/$/, "");
 }
 
+interface Layer {
+  /** The package names in it. */
+  names: string[];
+  state: State;
+}
+
 /** One layer of consecutive packages: their steps' outputs copied onto each other. */
-function groupLayer(chunk: { name: string; state: State }[]): State {
-  return copyTogether(chunk.map((c) => c.state), { name: `[install] layer of ${chunk.map((c) => c.name).join(", ")}` });
+function groupLayer(chunk: Layer[]): Layer {
+  const names = chunk.flatMap((c) => c.names);
+  return { names, state: copyTogether(chunk.map((c) => c.state), { name: `[install] layer of ${names.join(", ")}` }) };
 }
 
 /**
@@ -222,19 +242,19 @@ function groupLayer(chunk: { name: string; state: State }[]): State {
  * layer of its own: the largest package of most environments, which a change of a neighbour
  * would otherwise copy again (CPython and its .pyc: ~40 MB, 250-400 ms on the classic store).
  */
-function group(layers: { name: string; state: State }[], mergeOp: boolean): State[] {
-  if (layers.length <= layerPerPackageUpTo) return layers.map((l) => l.state);
+function group(layers: Layer[], mergeOp: boolean): Layer[] {
+  if (layers.length <= layerPerPackageUpTo) return layers;
   const size = Math.ceil(layers.length / maxPackageLayers(mergeOp));
-  const out: State[] = [];
-  let chunk: { name: string; state: State }[] = [];
+  const out: Layer[] = [];
+  let chunk: Layer[] = [];
   const flush = () => {
     if (chunk.length) out.push(groupLayer(chunk));
     chunk = [];
   };
   for (const l of layers) {
-    if (l.name === "python") {
+    if (l.names[0] === "python") {
       flush();
-      out.push(l.state);
+      out.push(l);
       continue;
     }
     chunk.push(l);
@@ -248,7 +268,14 @@ export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
   const python = input.packages.find((p) => p.name === "python");
   const pythonStep = python ? packageStep(input, python, python, undefined) : undefined;
-  const steps = order.map((p) => ({ name: p.name, step: p === python ? pythonStep! : packageStep(input, p, python, pythonStep?.layer) }));
-  const layers = steps.map((s) => ({ name: s.name, state: s.step.layer }));
-  return { layers: [...group(layers, input.mergeOp ?? true), environmentRecords(input, order)], order: order.map((p) => p.name), reports: steps.map((s) => s.step.report) };
+  const steps = order.map((p) => ({ p, step: p === python ? pythonStep! : packageStep(input, p, python, pythonStep?.layer) }));
+  const grouped = group(steps.map((s) => ({ names: [s.p.name], state: s.step.layer })), input.mergeOp ?? true);
+  const byName = new Map(order.map((p) => [p.name, p]));
+  const describe = (l: Layer) => `conda-frontend: install ${l.names.map((n) => { const p = byName.get(n)!; return `${p.name} ${p.version}-${p.build}`; }).join(", ")} into ${input.prefix}`;
+  return {
+    layers: [...grouped.map((l) => l.state), environmentRecords(input, order)],
+    history: [...grouped.map(describe), `conda-frontend: ${input.prefix}/conda-meta/history${input.variables.length ? " and state" : ""}`],
+    order: order.map((p) => p.name),
+    reports: steps.map((s) => s.step.report),
+  };
 }

@@ -19,9 +19,15 @@ export interface ToolImage {
   env: string[];
 }
 
-/** The frontend's own image, pinned by digest, as the root of a build step that runs our CLI. */
-export function toolState(tool: ToolImage): State {
-  return State.image(tool.ref, tool.platform, { digest: tool.digest, env: tool.env, name: `[tool] ${tool.ref}` });
+/**
+ * The frontend's own image, pinned by digest, as the root of a build step that runs our CLI.
+ * `separate`: the same image as a vertex of its own (filed as internal). BuildKit v0.13 hands a
+ * vertex that an earlier Solve of the build completed to later Solves without its cache keys, so
+ * steps rooted on it can never match an imported cache (--cache-from): the solve step, solved
+ * first, must not share its root with the install steps solved after it.
+ */
+export function toolState(tool: ToolImage, opts: { separate?: boolean } = {}): State {
+  return State.image(tool.ref, tool.platform, { digest: tool.digest, env: tool.env, name: `[tool] ${tool.ref}`, ...(opts.separate ? { recordType: "internal" as const } : {}) });
 }
 
 export interface PlatformInputs {
@@ -75,8 +81,7 @@ export function solveStage({ tool, request, network, ignoreCache }: SolveStageIn
   const input = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request, null, 1), { mode: 0o444, timestamp: 0 }), {
     name: `[solve ${subdirs}] request`,
   });
-  let root = toolState(tool);
-  root = root.withNetwork(network);
+  const root = toolState(tool, { separate: true }).withNetwork(network);
   const exec = root.run({
     args: [...tool.entrypoint, "solve", "/in/request.json", "/out"],
     // Our tool writes only to /out and /tmp: no root layer to make and commit.

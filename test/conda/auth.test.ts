@@ -20,13 +20,18 @@ describe("readAuthHeaders", () => {
     ]);
   });
 
-  it("says how to pass a missing secret", () => {
-    expect(() => readAuthHeaders("/nonexistent/conda-auth")).toThrow(/--secret id=conda-auth,src=/);
+  it("reads one line that is not a header line as the Authorization header's value (BuildKit's form)", () => {
+    expect(readAuthHeaders(secret("Bearer abc:def\n"))).toEqual([["Authorization", "Bearer abc:def"]]);
+    expect(readAuthHeaders(secret("Basic dXNlcjpwYXNz"))).toEqual([["Authorization", "Basic dXNlcjpwYXNz"]]);
   });
 
-  it("refuses a line without a colon and an empty secret, without echoing the content", () => {
-    expect(() => readAuthHeaders(secret("just-a-token\n"))).toThrow(AuthError);
-    expect(() => readAuthHeaders(secret("just-a-token\n"))).not.toThrow(/just-a-token/);
+  it("says how to pass a missing secret", () => {
+    expect(() => readAuthHeaders("/nonexistent/conda-auth")).toThrow(/--secret id=conda-auth,env=/);
+  });
+
+  it("refuses several lines that are not all header lines, and an empty secret, without echoing the content", () => {
+    expect(() => readAuthHeaders(secret("Authorization: Bearer x\njust-a-token\n"))).toThrow(AuthError);
+    expect(() => readAuthHeaders(secret("Authorization: Bearer x\njust-a-token\n"))).not.toThrow(/just-a-token|Bearer x/);
     expect(() => readAuthHeaders(secret("\n"))).toThrow(/empty/);
   });
 });

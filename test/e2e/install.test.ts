@@ -71,11 +71,16 @@ describe.each(engines)("installing on the $name store", (engine) => {
     const writable = docker(engine, ["run", "--rm", "--entrypoint", `${prefix}/bin/python`, t, "-c", `import os; print([r for r, d, f in os.walk('${prefix}') if os.access(r, os.W_OK)])`]);
     expect(writable.stdout.trim()).toBe("[]");
 
-    // The image's history: each package's layer named briefly (merged layers carry their step's
-    // args; copied ones the copy step's name), never the install request.
-    const layers = docker(engine, ["history", "--no-trunc", "--format", "{{.CreatedBy}}", t]).stdout;
-    expect(layers).toMatch(engine.name === "containerd" ? /install --request-env greet-1\.0-h[0-9a-f]+_0\.conda/ : /\[install linux\/amd64\] \d+ packages into \S+ \(copy \d+\/\d+: the daemon has no merge op\)/);
-    expect(layers).not.toContain('"archive"');
+    // The image's history: each package's layer named after it, the same on both stores (merged
+    // or copied), never the install request.
+    const layers = docker(engine, ["history", "--no-trunc", "--format", "{{.CreatedBy}}", t]).stdout.trim().split("\n");
+    expect(layers).toContainEqual(expect.stringMatching(new RegExp(`^conda-frontend: install greet 1\\.0-h[0-9a-f]+_0 into ${prefix}$`)));
+    expect(layers[0]).toBe("conda-frontend: create /app");
+    expect(layers[1]).toBe(`conda-frontend: ${prefix}/conda-meta/history and state`);
+    expect(layers.filter((l) => l.startsWith("conda-frontend: install "))).toHaveLength(15); // this lock's packages
+    // One history entry per layer: every entry describes the layer it stands for.
+    expect(layers).toHaveLength(Number(docker(engine, ["image", "inspect", "--format", "{{len .RootFS.Layers}}", t]).stdout.trim()));
+    expect(layers.join("\n")).not.toContain('"archive"');
 
     const env = (inspectConfig(engine, t) as { Env: string[] }).Env;
     expect(env[0]).toBe(`PATH=${prefix}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);

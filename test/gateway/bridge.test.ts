@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { Bridge } from "../../src/gateway/bridge";
 import type { GatewayClient } from "../../src/gateway/client";
-import { encode } from "../../src/gateway/proto";
+import { decode, encode } from "../../src/gateway/proto";
 import { InvalidDefinitionError, marshal, State } from "../../src/llb";
 
 function fakeBridge(frontendCaps: string[] = []) {
@@ -34,6 +34,24 @@ describe("Bridge.solve", () => {
     const def = marshal(State.local("context"));
     await expect(bridge.solve(def, { evaluate: true })).resolves.toBe("ref-1");
     expect(client.solve).toHaveBeenCalledWith({ Definition: def, allowResultReturn: true, allowResultArrayRef: true, Evaluate: true });
+  });
+
+  it("names the build's cache imports in every solve once they are set", async () => {
+    const { bridge, client } = fakeBridge();
+    const caches = [{ Type: "registry", Attrs: { ref: "localhost:5000/cache:x" } }];
+    bridge.importCaches(caches);
+    const def = marshal(State.local("context"));
+    await bridge.solve(def);
+    await bridge.solve(def, { evaluate: true });
+    expect(client.solve.mock.calls.map((c) => (c as unknown as [{ CacheImports?: unknown }])[0].CacheImports)).toEqual([caches, caches]);
+  });
+
+  it("encodes CacheImports as field 12 of SolveRequest, each entry's type and attributes", () => {
+    const bytes = encode("moby.buildkit.v1.frontend.SolveRequest", { CacheImports: [{ Type: "registry", Attrs: { ref: "r/c" } }] });
+    const back = decode<{ CacheImports: { Type: string; Attrs: Record<string, string> }[] }>("moby.buildkit.v1.frontend.SolveRequest", bytes);
+    expect(back.CacheImports).toEqual([{ Type: "registry", Attrs: { ref: "r/c" } }]);
+    // tag of field 12, wire type 2 (length-delimited): (12 << 3) | 2 = 0x62
+    expect(bytes[0]).toBe(0x62);
   });
 });
 

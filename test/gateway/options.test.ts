@@ -133,3 +133,33 @@ describe("parseBuildOptions: platforms and epochs users get wrong", () => {
     expect(opts("build-arg:SOURCE_DATE_EPOCH=4102444800").sourceDateEpoch).toBe(4102444800);
   });
 });
+
+describe("cache imports (--cache-from)", () => {
+  it("reads cache-imports as buildx sends it, and the legacy cache-from list as registry imports", () => {
+    const json = JSON.stringify([
+      { Type: "registry", Attrs: { ref: "localhost:5000/cache:env" } },
+      { Type: "local", Attrs: { src: "/tmp/cache", digest: "sha256:" + "a".repeat(64) } },
+      { Type: "gha" },
+    ]);
+    expect(opts(`cache-imports=${json}`, "cache-from=r.example/a:1, r.example/b:2").cacheImports).toEqual([
+      { Type: "registry", Attrs: { ref: "localhost:5000/cache:env" } },
+      { Type: "local", Attrs: { src: "/tmp/cache", digest: "sha256:" + "a".repeat(64) } },
+      { Type: "gha", Attrs: {} },
+      { Type: "registry", Attrs: { ref: "r.example/a:1" } },
+      { Type: "registry", Attrs: { ref: "r.example/b:2" } },
+    ]);
+  });
+
+  it("has none when the build names none", () => {
+    expect(opts().cacheImports).toEqual([]);
+    expect(opts("cache-imports=").cacheImports).toEqual([]);
+  });
+
+  it("refuses malformed cache-imports as the user's error, naming the option", () => {
+    expect(() => opts("cache-imports={not json")).toThrow(/cache-imports \(--cache-from\) is not JSON/);
+    expect(() => opts('cache-imports={"Type":"registry"}')).toThrow(/must be a JSON list/);
+    expect(() => opts('cache-imports=[{"Attrs":{}}]')).toThrow(OptionError);
+    expect(() => opts('cache-imports=[{"Type":"local","Attrs":{"src":1}}]')).toThrow(/each entry must be/);
+    expect(() => opts('cache-imports=[{"Type":"local","Attrs":["x"]}]')).toThrow(/each entry must be/);
+  });
+});

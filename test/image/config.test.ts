@@ -127,3 +127,23 @@ describe("setEnv keeps Docker's ENV order", () => {
     expect(setEnv(["PATH=/usr/bin"], "LANG", "C")).toEqual(["PATH=/usr/bin", "LANG=C"]);
   });
 });
+
+describe("layer history", () => {
+  it("keeps the base's history and adds one entry per layer of ours, so no layer is named by the ref it came from", () => {
+    const b = base({}, { history: [{ created_by: "base layer", created: "2024-01-01T00:00:00Z" }, { created_by: "ENV X=1", empty_layer: true }] });
+    const out = buildImageConfig(b, settings({ history: ["conda-frontend: install python 3.12.1-h_0 into /opt/conda", "conda-frontend: copy main.py to /app"] }));
+    expect(out.history).toEqual([
+      { created_by: "base layer", created: "2024-01-01T00:00:00Z" },
+      { created_by: "ENV X=1", empty_layer: true },
+      { created_by: "conda-frontend: install python 3.12.1-h_0 into /opt/conda", comment: "conda-frontend" },
+      { created_by: "conda-frontend: copy main.py to /app", comment: "conda-frontend" },
+    ]);
+  });
+
+  it("accounts for base layers its history leaves out before describing ours", () => {
+    const b = base({}, { rootfs: { type: "layers", diff_ids: ["sha256:a", "sha256:b"] }, history: [{ created_by: "one" }] });
+    const out = buildImageConfig(b, settings({ history: ["ours"] }));
+    expect(out.history!.map((h) => h.created_by)).toEqual(["one", "(a layer of the base image)", "ours"]);
+    expect(out.history!.filter((h) => !h.empty_layer)).toHaveLength(3);
+  });
+});

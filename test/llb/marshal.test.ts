@@ -195,3 +195,22 @@ describe("proto3 encoding of file actions", () => {
     expect(() => State.scratch().copy(State.local("c"), "/a", "b")).toThrow(/absolute/);
   });
 });
+
+describe("carried inputs of a file op", () => {
+  it("lists states no action reads after the others, so the op's cache key and a cache export include them", () => {
+    const ctx = State.local("context", { sharedKeyHint: "context" });
+    const report = State.scratch().file(new FileActions().mkfile("/r.json", "{}"), { name: "report" });
+    const lock = State.scratch().file(new FileActions().mkfile("/conda-lock.yml", "x"), { name: "lock" });
+    const app = State.scratch(amd64).file(new FileActions().copy(ctx, "/main.py", "/app/main.py"), { name: "app", carry: [report, lock, State.scratch()] });
+    const def = marshal(app);
+    const top = resultOp(def);
+    const inputs = top.op.inputs!.map((i) => decodeOps(def).find((o) => o.digest === i.digest)!);
+    expect(inputs.map((o) => (o.op.source ? "context" : o.op.file!.actions![0]!.mkfile!.path))).toEqual(["context", "/r.json", "/conda-lock.yml"]);
+    // The one action still reads input 0 (the context) only; scratch carries nothing.
+    expect(top.op.file!.actions).toHaveLength(1);
+    const action = top.op.file!.actions![0]!;
+    expect([action.input, action.secondaryInput ?? 0, action.output ?? 0]).toEqual([-1, 0, 0]);
+    const without = resultOp(marshal(State.scratch(amd64).file(new FileActions().copy(ctx, "/main.py", "/app/main.py"), { name: "app" })));
+    expect(without.digest).not.toBe(top.digest);
+  });
+});

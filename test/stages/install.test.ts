@@ -351,7 +351,53 @@ describe("installStage: the install step", () => {
   });
 });
 
+describe("installStage: private channels", () => {
+  const privateUrl = "http://127.0.0.1:8765";
+  const capsOf = (def: PbDefinition, digest: string) => (metadataOf(def, digest)?.caps ?? []).map((c) => c.key);
+
+  it("before BuildKit v0.21, fetches a private package in a step of ours with the conda-auth secret mounted", () => {
+    const stage = installStage(input([pkg("zlib")], { privateChannels: [privateUrl] }));
+    const install = installOf(stage.layers[0]!);
+    const fetch = install.from("/pkg");
+    expect(fetch.op.exec!.meta.args.slice(-2)).toEqual(["fetch", "/in/request.json"]);
+    expect(fetch.op.exec!.mounts.find((m) => m.dest === "/run/secrets/conda-auth")?.secretOpt?.ID).toBe("conda-auth");
+    expect(customName(install.def, fetch.digest)).toMatch(/^\[download\] zlib 1\.0 from .* \(private channel\)$/);
+  });
+
+  it("where the daemon downloads with a secret (source.http.auth), makes it an HTTP source sending conda-auth, checksum and all", () => {
+    const p = pkg("zlib");
+    const stage = installStage(input([p], { privateChannels: [privateUrl], httpAuth: true }));
+    const install = installOf(stage.layers[0]!);
+    const source = install.from("/pkg");
+    expect(attrsOf(source.op)).toEqual({ "http.authheadersecret": "conda-auth", "http.checksum": `sha256:${p.sha256}`, "http.filename": p.filename });
+    expect(capsOf(install.def, source.digest)).toContain("source.http.auth");
+    expect(customName(install.def, source.digest)).toBe(`[download] zlib 1.0 from ${p.url} (private channel)`);
+    // No step of ours sees the secret.
+    expect(decodeOps(install.def).some((o) => o.op.exec?.mounts.some((m) => m.secretOpt))).toBe(false);
+  });
+
+  it("leaves public packages plain HTTP sources without the secret either way", () => {
+    const stage = installStage(input([pkg("zlib")], { privateChannels: ["http://other.example/private"], httpAuth: true }));
+    expect(attrsOf(installOf(stage.layers[0]!).from("/pkg").op)["http.authheadersecret"]).toBeUndefined();
+  });
+});
+
 describe("installStage: layers", () => {
+  it("describes each layer for the image's history, in layer order", () => {
+    const stage = installStage(input(env));
+    expect(stage.history).toHaveLength(stage.layers.length);
+    stage.order.forEach((name, idx) => {
+      const p = env.find((e) => e.name === name)!;
+      expect(stage.history[idx]).toBe(`conda-frontend: install ${p.name} ${p.version}-${p.build} into /opt/conda`);
+    });
+    expect(stage.history.at(-1)).toBe("conda-frontend: /opt/conda/conda-meta/history");
+    const many = Array.from({ length: layerPerPackageUpTo + 8 }, (_, i) => pkg(`p${String(i).padStart(2, "0")}`));
+    const grouped = installStage(input(many, { mergeOp: false }));
+    expect(grouped.history).toHaveLength(grouped.layers.length);
+    // Every package is named in exactly one layer's entry.
+    expect(grouped.history.slice(0, -1).flatMap((h) => [...h.matchAll(/(p\d\d) /g)].map((m) => m[1])).sort()).toEqual(many.map((p) => p.name));
+  });
+
   it("stacks one layer per package in install order, then the environment's records", () => {
     const stage = installStage(input(shuffled(env, 7)));
     expect(stage.order).toEqual(names(installOrder(env)));

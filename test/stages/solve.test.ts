@@ -6,7 +6,7 @@ import { marshal } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount } from "../../src/llb/pb";
 import { parseEnvironment } from "../../src/spec/environment";
 import { planBuild } from "../../src/stages/plan";
-import { lockContentHash, lockFileState, platformVirtualPackages, solveRequest, solveStage, type ToolImage } from "../../src/stages/solve";
+import { lockContentHash, lockFileState, platformVirtualPackages, solveRequest, solveStage, type ToolImage, toolState } from "../../src/stages/solve";
 import { decodeOps, metadataOf, resultOp } from "../llb/helpers";
 
 const host = { OS: "linux", Architecture: "amd64" };
@@ -147,6 +147,15 @@ describe("solveStage", () => {
     const def = marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }));
     const source = decodeOps(def).find((o) => o.op.source)!;
     expect(source.op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
+  });
+
+  it("roots the solve step on a tool vertex of its own, not the one the install steps share", () => {
+    const solveRoot = decodeOps(marshal(solveStage({ tool, request: request(), network: "host", ignoreCache: false }))).find((o) => o.op.source)!;
+    const installRoot = decodeOps(marshal(toolState(tool))).find((o) => o.op.source)!;
+    expect(solveRoot.op.source!.identifier).toBe(installRoot.op.source!.identifier);
+    expect(solveRoot.op.source!.attrs).toEqual([{ key: "image.recordtype", value: "internal" }]);
+    expect(installRoot.op.source!.attrs ?? []).toEqual([]);
+    expect(solveRoot.digest).not.toBe(installRoot.digest);
   });
 
   it("names the step after the platforms, specs and channels", () => {
