@@ -22,9 +22,19 @@ docker rm -f conda-frontend-webapp >/dev/null 2>&1 || true
 echo "== docker run -d --name conda-frontend-webapp -p 127.0.0.1:8000:8000 conda-frontend-webapp"
 docker run -d --name conda-frontend-webapp -p 127.0.0.1:8000:8000 conda-frontend-webapp >/dev/null
 trap 'docker rm -f conda-frontend-webapp >/dev/null' EXIT
+answer=""
 for _ in $(seq 1 60); do
-  if curl -fsS http://127.0.0.1:8000/ 2>/dev/null; then break; fi
+  if answer=$(curl -fsS http://127.0.0.1:8000/ 2>/dev/null); then break; fi
   sleep 0.5
 done
-echo "== health: $(for _ in $(seq 1 30); do s=$(docker inspect --format '{{.State.Health.Status}}' conda-frontend-webapp); [ "$s" = healthy ] && break; sleep 1; done; echo "$s")"
+[ -n "$answer" ] || { echo "example: http://127.0.0.1:8000/ never answered; the container's log:" >&2; docker logs conda-frontend-webapp >&2; exit 1; }
+echo "$answer"
+health=""
+for _ in $(seq 1 30); do
+  health=$(docker inspect --format '{{.State.Health.Status}}' conda-frontend-webapp)
+  [ "$health" = healthy ] && break
+  sleep 1
+done
+echo "== health: $health"
+[ "$health" = healthy ] || { echo "example: the container did not turn healthy" >&2; exit 1; }
 docker image ls conda-frontend-webapp

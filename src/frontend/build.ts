@@ -22,6 +22,7 @@ import { lockFileState, type ToolImage } from "../stages/solve";
 import { mark, timingReport } from "../timing";
 import { givenLock, type LockChoice, solvedLock } from "./conda";
 import { type EnvironmentGraph, environmentGraph, readEnvironment } from "./install";
+import { explainDownloadFailure } from "./download-errors";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 
 /** Calls `fn` once per distinct platform, sharing the promise. */
@@ -80,7 +81,7 @@ interface Environment {
   solved?: State;
 }
 
-async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, context: State, sourceInfo: PbSourceInfo, environment?: Environment): Promise<PlatformResult> {
+async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, context: State, input: InputFile, sourceInfo: PbSourceInfo, environment?: Environment): Promise<PlatformResult> {
   const { platform } = base;
   const baseConfig = parseBaseConfig(base.resolved.config, platform);
   let below = base.state;
@@ -108,7 +109,9 @@ async function imageForPlatform(bridge: Bridge, plan: BuildPlan, base: Base, con
   // The whole image in one Solve, built now; the reports are read from it afterwards (install.ts).
   const definition = marshal(image, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo });
   mark("marshalled");
-  const refId = await bridge.solve(definition, { evaluate: true });
+  const refId = await bridge.solve(definition, { evaluate: true }).catch((e: unknown) => {
+    throw explainDownloadFailure(e, plan, input);
+  });
   mark("installed");
   let condaEnv: [string, string][] = [];
   if (graph) {
@@ -167,7 +170,7 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
     sharedKeyHint: opts.contextLocal,
     name: "[internal] load build context",
   });
-  const results = await Promise.all(bases.map((b) => imageForPlatform(bridge, plan, b, context, sourceInfo, environment)));
+  const results = await Promise.all(bases.map((b) => imageForPlatform(bridge, plan, b, context, input, sourceInfo, environment)));
   mark("solved");
   const extra: Record<string, Uint8Array> = {};
   if (plan.sourceDateEpoch !== undefined) extra["source.date.epoch"] = Buffer.from(String(plan.sourceDateEpoch));

@@ -59,6 +59,8 @@ export interface CondaPlan {
   postLink: { value: "run" | "skip"; range?: SourceRange };
   /** URL prefixes reached with the `conda-auth` secret's header (repodata and packages). */
   privateChannels: string[];
+  /** Where image.private-channels is written (errors about the secret point there). */
+  privateChannelsRange?: SourceRange;
   /** image.prune: what the install steps never write (default: the safe preset). */
   prune: PrunePolicy & { preset: string };
   /** PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX, PIP_TRUSTED_HOST build args. */
@@ -143,6 +145,7 @@ function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[
     compilePyc: spec.image.compilePyc?.value ?? true,
     postLink: spec.image.postLink ? { value: spec.image.postLink.value, range: spec.image.postLink.range } : { value: "skip" },
     privateChannels: spec.image.privateChannels.map((c) => c.value),
+    privateChannelsRange: spec.image.privateChannels[0]?.range,
     prune: planPrune(spec, problems, warnings),
     pipEnv: Object.fromEntries(["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TRUSTED_HOST"].filter((k) => opts.buildArgs[k] !== undefined).map((k) => [k, opts.buildArgs[k]!])),
   };

@@ -5,9 +5,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { build, docker, engines, executedSteps, inspectConfig, type Run, tag } from "./harness";
+import { allEngines, build, docker, executedSteps, inspectConfig, type Run, tag } from "./harness";
 
-const engine = engines[0]!;
 const example = resolve(__dirname, "../../examples/webapp");
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, seconds = 60): Promise<T> {
@@ -19,7 +18,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, sec
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe("examples/webapp (classic store)", () => {
+describe.each(allEngines)("examples/webapp on $label", (engine) => {
   const t = tag("webapp");
   let dir: string;
   let first: Run;

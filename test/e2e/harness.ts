@@ -6,14 +6,39 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 export interface Engine {
-  name: "classic" | "containerd";
+  name: "classic" | "containerd" | "docker28";
+  /** For test titles: the engine's version and image store. */
+  label: string;
   host: string;
+  /** The docker CLI that drives it, and what that CLI needs in its environment. */
+  cli: string;
+  env: Record<string, string>;
+  /** The containerd image store: merge ops, cache export, multi-platform images. */
+  containerdStore: boolean;
+  /** BuildKit downloads with a secret itself (source.http.auth, v0.21+). */
+  httpAuth: boolean;
 }
 
-export const engines: Engine[] = [
-  { name: "classic", host: "unix:///var/run/docker.sock" },
-  { name: "containerd", host: "unix:///var/run/docker-containerd.sock" },
-];
+const classic: Engine = { name: "classic", label: "Docker 26.1.5 (classic store)", host: "unix:///var/run/docker.sock", cli: "docker", env: {}, containerdStore: false, httpAuth: false };
+const containerd: Engine = { name: "containerd", label: "Docker 26.1.5 (containerd store)", host: "unix:///var/run/docker-containerd.sock", cli: "docker", env: {}, containerdStore: true, httpAuth: false };
+/** Debian sid's Docker 28.5.2 with its buildx 0.29, as scripts/e2e/start-engine.sh starts it. */
+const engine28Dir = process.env.E2E_ENGINE28_DIR ?? "/opt/conda-frontend/docker-28";
+const docker28: Engine = {
+  name: "docker28",
+  label: "Docker 28.5.2 (containerd store)",
+  host: "unix:///var/run/docker-28.sock",
+  cli: `${engine28Dir}/usr/bin/docker`,
+  env: { DOCKER_CONFIG: "/etc/conda-frontend/docker-28-cli" },
+  containerdStore: true,
+  httpAuth: true,
+};
+
+/** The two Docker 26.1.5 engines (BuildKit v0.13): the whole suite runs on them. */
+export const engines: Engine[] = [classic, containerd];
+/** Every engine in the matrix: the core cases run on all of them. */
+export const allEngines: Engine[] = [classic, containerd, docker28];
+/** The engines whose docker driver exports caches (the containerd store). */
+export const cacheEngines: Engine[] = allEngines.filter((e) => e.containerdStore);
 
 export const frontendImage = process.env.E2E_FRONTEND_IMAGE ?? "localhost:5000/conda-frontend:test";
 export const baseImage = "localhost:5000/distroless/base-debian12:nonroot";
@@ -28,11 +53,11 @@ export interface Run {
 }
 
 export function docker(engine: Engine, args: string[], opts: { cwd?: string; input?: string } = {}): Run {
-  const res = spawnSync("docker", args, {
+  const res = spawnSync(engine.cli, args, {
     cwd: opts.cwd,
     input: opts.input,
     encoding: "utf8",
-    env: { ...process.env, DOCKER_HOST: engine.host, BUILDX_NO_DEFAULT_ATTESTATIONS: "1" },
+    env: { ...process.env, ...engine.env, DOCKER_HOST: engine.host, BUILDX_NO_DEFAULT_ATTESTATIONS: "1" },
     maxBuffer: 64 * 1024 * 1024,
   });
   const stdout = res.stdout ?? "";
@@ -74,6 +99,33 @@ export function inspectConfig(engine: Engine, tag: string): Record<string, unkno
 /** The daemon still answers: a bad input must never take it down. */
 export function daemonUp(engine: Engine): boolean {
   return docker(engine, ["info", "--format", "{{.ServerVersion}}"]).code === 0;
+}
+
+/**
+ * The error line buildx prints for a failed build, without its own prefix ("ERROR: failed to
+ * solve: ", and "failed to build: " from buildx 0.29 on): what the user reads first.
+ */
+export function errorLine(output: string): string | undefined {
+  const line = output.split("\n").find((l) => l.startsWith("ERROR: "));
+  return line?.replace(/^ERROR: (failed to build: )?failed to solve: /, "");
+}
+
+/**
+ * Vertex names of steps whose process printed something (plain progress shows a process's output
+ * as "#N <seconds> <text>"): steps that really ran. Every step of ours prints. A result loaded
+ * from a registry cache can end in DONE rather than CACHED, so executedSteps over-counts there.
+ */
+export function stepsThatPrinted(output: string): string[] {
+  const names = new Map<string, string>();
+  const printed = new Set<string>();
+  for (const line of output.split("\n")) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, id, rest] = m as unknown as [string, string, string];
+    if (!names.has(id)) names.set(id, rest);
+    else if (/^\d+\.\d+ /.test(rest)) printed.add(id);
+  }
+  return [...names.entries()].filter(([id]) => printed.has(id)).map(([, name]) => name);
 }
 
 /** Vertex names of steps that ran (not CACHED) in a plain-progress build log. */

@@ -4,7 +4,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { baseImage, build, channelUrl, daemonUp, engines, executedSteps, header, lockedVersions, project } from "./harness";
+import { allEngines, baseImage, build, channelUrl, daemonUp, engines, executedSteps, header, lockedVersions, project } from "./harness";
 
 const engine = engines[0]!;
 
@@ -32,10 +32,10 @@ const fresh = `greet-data >=0.0.${Date.now()}`;
 
 const solveSteps = (output: string) => executedSteps(output).filter((s) => /^\[solve [^\]]+\] \d+ specs? from/.test(s));
 
-describe("solving in a build step, and lock files", () => {
+describe.each(allEngines)("--target lock on $label", (on) => {
   it("exports a conda-lock.yml that honours the pins, re-solves only when a dependency changes, and builds from the lock with no solve", () => {
     const dir = project({ "environment.yml": envYml(["python=3.12", "libgreet=1.0", "greetpy=0.1", fresh]) });
-    const first = lockBuild(dir);
+    const first = lockBuild(dir, "environment.yml", [], on);
     expect(first.code, first.output).toBe(0);
     expect(solveSteps(first.output), first.output).toHaveLength(1);
     expect(first.output).toMatch(/\[solve linux-64\] 4 specs from 1 channel/);
@@ -51,19 +51,19 @@ describe("solving in a build step, and lock files", () => {
     expect(lockText).toMatch(/sha256: "?[0-9a-f]{64}/);
 
     // Unchanged file: the solve step is cached.
-    const again = lockBuild(dir);
+    const again = lockBuild(dir, "environment.yml", [], on);
     expect(again.code, again.output).toBe(0);
     expect(solveSteps(again.output), again.output).toEqual([]);
     expect(again.output).toMatch(/\[solve linux-64\] 4 specs from 1 channel\n#\d+ CACHED/);
 
     // --no-cache solves again.
-    const forced = lockBuild(dir, "environment.yml", ["--no-cache"]);
+    const forced = lockBuild(dir, "environment.yml", ["--no-cache"], on);
     expect(forced.code, forced.output).toBe(0);
     expect(solveSteps(forced.output)).toHaveLength(1);
 
     // One edited dependency line: solved again, and the pin moves.
     writeFileSync(join(dir, "environment.yml"), envYml(["python=3.12", "libgreet=2.0", "greetpy=0.1", fresh]));
-    const edited = lockBuild(dir);
+    const edited = lockBuild(dir, "environment.yml", [], on);
     expect(edited.code, edited.output).toBe(0);
     expect(solveSteps(edited.output)).toHaveLength(1);
     const editedLock = readFileSync(join(dir, "out/conda-lock.yml"), "utf8");
@@ -71,24 +71,26 @@ describe("solving in a build step, and lock files", () => {
 
     // The lock beside environment.yml: no solve step at all, the same package list out.
     copyFileSync(join(dir, "out/conda-lock.yml"), join(dir, "conda-lock.yml"));
-    const fromLock = lockBuild(dir);
+    const fromLock = lockBuild(dir, "environment.yml", [], on);
     expect(fromLock.code, fromLock.output).toBe(0);
     expect(fromLock.output).not.toContain("[solve");
     expect(lockedVersions(readFileSync(join(dir, "out/conda-lock.yml"), "utf8"))).toEqual(lockedVersions(editedLock));
 
     // The image target with the lock runs no solver either.
-    const image = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    const image = build(on, dir, ["--network=host", "-f", "environment.yml", "."]);
     expect(image.code, image.output).toBe(0);
     expect(image.output).not.toContain("[solve");
 
     // A lock made from another environment.yml is refused, with how to refresh it.
     writeFileSync(join(dir, "environment.yml"), envYml(["python=3.12", "libgreet=1.0", "greetpy=0.1", fresh]));
-    const stale = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    const stale = build(on, dir, ["--network=host", "-f", "environment.yml", "."]);
     expect(stale.code).not.toBe(0);
     expect(stale.output).toMatch(/conda-lock\.yml is stale/);
     expect(stale.output).toContain("--target lock --output type=local,dest=.");
   });
+});
 
+describe("solving in a build step, and lock files", () => {
   it("reads an explicit @EXPLICIT lock named by image.lockfile", () => {
     const dir = project({ "environment.yml": envYml(["libgreet=2.0"]) });
     const solved = lockBuild(dir);
