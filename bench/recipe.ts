@@ -34,7 +34,7 @@ image:
 }
 
 /** The recipe's inputs for one lock: a request per package for our CLI, and the script. */
-function writeRecipe(dir: string, lockText: string): void {
+export function writeRecipe(dir: string, lockText: string): void {
   const lock = readLock("conda-lock.yml", lockText);
   const packages = installOrder(lock.packages.filter((p) => p.platform === "linux-64" && p.manager === "conda"));
   const python = packages.find((p) => p.name === "python");
@@ -76,7 +76,7 @@ function writeRecipe(dir: string, lockText: string): void {
 }
 
 // The builder: our CLI's image (Node and the installer) with busybox for a shell, rm and find.
-const dockerfile = `FROM ${shellImage} AS shell
+export const dockerfile = `FROM ${shellImage} AS shell
 
 FROM ${frontend} AS builder
 USER 0

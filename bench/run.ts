@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { installProcessEnv } from "../src/conda/install/request";
 import { generateInstallChannel } from "./install-channel";
+import { type BenchEngine, ciRunnerTable } from "./ci-runner";
 import { recipeComparison } from "./recipe";
 import { generateChannel } from "./solve-channel";
 
@@ -319,12 +320,29 @@ function machine(): string {
   return `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Docker Engine ${docker} (classic store), Node ${process.version}`;
 }
 
+/** The engines of the CI-runner comparison: the containerd store exports caches with the docker driver. */
+const ciEngines: BenchEngine[] = [
+  { label: "Docker 26.1.5, containerd store", cli: "docker", env: {}, host: "unix:///var/run/docker-containerd.sock" },
+  { label: "Docker 28.5.2, containerd store", cli: "/opt/conda-frontend/docker-28/usr/bin/docker", env: { DOCKER_CONFIG: "/etc/conda-frontend/docker-28-cli" }, host: "unix:///var/run/docker-28.sock" },
+];
+async function ciRunnerTables(): Promise<string> {
+  const tables: string[] = [];
+  for (const e of ciEngines) tables.push(await ciRunnerTable(e, root, serve));
+  return tables.join("\n\n");
+}
+if (process.env.BENCH_ONLY === "ci") {
+  // For working on this section alone: printed, docs/benchmarks.md untouched.
+  console.log(await ciRunnerTables());
+  process.exit(0);
+}
+
 const tableOf = (rows: Row[]) => ["| what | result | target |", "|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`)].join("\n");
 const table = tableOf([...foundationRebuilds(), ...cachedRebuilds()]);
 const solveTable = tableOf(await solveBenchmark());
 const installTable = tableOf([...(await installerThroughput()), ...(await installBuilds("classic")), ...(await installBuilds("containerd"))]);
 const presetTable = presetSizes();
 const recipeTables = [recipeTable("classic"), recipeTable("containerd")].join("\n\n");
+const ciTables = await ciRunnerTables();
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, not a test.
@@ -383,6 +401,17 @@ greetpy: 16 packages), same engine, one run each, \`--network=host\` for both. C
 from \`docker builder prune -af\`.
 
 ${recipeTables}
+
+## CI runner (issue: CI builders)
+
+Every build starts on an emptied builder (\`docker builder prune -af\`) and imports the cache an
+earlier build exported to the local registry (\`--cache-to type=registry,ref=...,mode=max\`, then
+\`--cache-from\`), as on an ephemeral CI runner. Side by side, interleaved, same lock: ours, and
+the hand-written recipe above with its own \`--cache-from\` (its package cache is a cache mount,
+which no cache export carries). Locks are given (no solve in either). Times are wall times of
+\`docker buildx build ... --load\`, pulling what the cache holds from the registry included.
+
+${ciTables}
 `;
 writeFileSync(join(root, "docs/benchmarks.md"), doc);
 // The benchmark's images, on both engines: they only take disk space now.
