@@ -21,12 +21,32 @@ const frontend = "localhost:5000/conda-frontend:test";
 const base = "localhost:5000/distroless/base-debian12:nonroot";
 const runs = 3;
 
-function docker(engine: BenchEngine, args: string[], cwd: string): number {
+function docker(engine: BenchEngine, args: string[], cwd: string): { ms: number; out: string } {
   const t0 = performance.now();
   const r = spawnSync(engine.cli, ["-H", engine.host, ...args], { cwd, encoding: "utf8", env: { ...process.env, ...engine.env, BUILDX_NO_DEFAULT_ATTESTATIONS: "1" } });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`docker ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
-  return ms;
+  return { ms, out: (r.stdout ?? "") + (r.stderr ?? "") };
+}
+
+/**
+ * The frontend's own marks (CONDA_FRONTEND_TIMING): process start to Return, and the part spent
+ * in the image's Solve (from "marshalled" to "installed").
+ */
+function frontendTimes(out: string): { total: number; imageSolve: number; load: number } | undefined {
+  const total = /start-to-return ([\d.]+) ms/.exec(out);
+  const marshalled = /marshalled=([\d.]+)/.exec(out);
+  const installed = /installed=([\d.]+)/.exec(out);
+  if (!total || !marshalled || !installed) return undefined;
+  return { total: Number(total[1]), imageSolve: Number(installed[1]) - Number(marshalled[1]), load: frontendImageLoad(out) };
+}
+
+/** How long BuildKit took to get the frontend image ready to run (the longest DONE of its vertex). */
+function frontendImageLoad(out: string): number {
+  const id = /^#(\d+) docker-image:\/\/\S*conda-frontend:test@/m.exec(out)?.[1];
+  if (!id) return 0;
+  const done = [...out.matchAll(new RegExp(`^#${id} DONE ([\\d.]+)s`, "gm"))].map((m) => Number(m[1]) * 1000);
+  return done.length ? Math.max(...done) : 0;
 }
 
 /** One environment in two versions (a lock each) that differ in one package. */
@@ -77,8 +97,14 @@ function measure(engine: BenchEngine, c: Case): string[] {
   };
   const ref = (who: string) => `localhost:5000/cf-bench-ci:${c.id}-${who}-${process.pid}`;
   let tags = 0;
-  const ours = (cache: string[]) => docker(engine, ["buildx", "build", "--network=host", "-f", "environment.yml", ...cache, "-t", `cf-bench-ci-${++tags}`, "--load", "."], dir);
-  const recipe = (cache: string[]) => docker(engine, ["buildx", "build", "--network=host", "-f", "Dockerfile", "--secret", `id=conda-auth,src=${headers}`, ...cache, "-t", `cf-bench-ci-${++tags}`, "--load", "."], dir);
+  const frontend: { total: number; imageSolve: number; load: number }[] = [];
+  const ours = (cache: string[]) => {
+    const r = docker(engine, ["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", ...cache, "-t", `cf-bench-ci-${++tags}`, "--load", "."], dir);
+    const t = frontendTimes(r.out);
+    if (t && cache[0] === "--cache-from") frontend.push(t);
+    return r.ms;
+  };
+  const recipe = (cache: string[]) => docker(engine, ["buildx", "build", "--network=host", "-f", "Dockerfile", "--secret", `id=conda-auth,src=${headers}`, ...cache, "-t", `cf-bench-ci-${++tags}`, "--load", "."], dir).ms;
   const prune = () => docker(engine, ["builder", "prune", "-af"], dir);
   const exportTo = (who: string) => ["--cache-to", `type=registry,ref=${ref(who)},mode=max`];
   const importFrom = (who: string) => ["--cache-from", `type=registry,ref=${ref(who)}`];
@@ -96,6 +122,7 @@ function measure(engine: BenchEngine, c: Case): string[] {
     prune();
     nothing.recipe.push(recipe(importFrom("recipe")));
   }
+  const unchangedFrontend = frontend.splice(0);
   use("after");
   const one = { ours: [] as number[], recipe: [] as number[] };
   for (let i = 0; i < runs; i++) {
@@ -107,8 +134,10 @@ function measure(engine: BenchEngine, c: Case): string[] {
   const met = (ok: boolean) => (ok ? "met" : "not met");
   const slower = median(nothing.ours) / median(nothing.recipe);
   const faster = median(one.recipe) / median(one.ours);
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
   return [
     `| ${c.name}: nothing changed, median of ${runs} (min-max) | ${spread(nothing.ours)} | ${spread(nothing.recipe)} | ours no slower: ${met(slower <= 1)} (${slower.toFixed(2)}x the recipe's time) |`,
+    `| of which: BuildKit getting our frontend image ready to run (pull and unpack on the emptied builder); our frontend from process start to Return (in it, the image's Solve from the imported cache), medians of ${unchangedFrontend.length} | ${ms(median(unchangedFrontend.map((f) => f.load)))}; ${ms(median(unchangedFrontend.map((f) => f.total)))} (${ms(median(unchangedFrontend.map((f) => f.imageSolve)))}) | (Docker's built-in frontend: no image) | |`,
     `| ${c.name}: one package changed in the lock (${c.changed}), median of ${runs} (min-max) | ${spread(one.ours)} | ${spread(one.recipe)} | ours >= 3x faster: ${met(faster >= 3)} (${faster.toFixed(1)}x) |`,
   ];
 }

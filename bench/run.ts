@@ -410,6 +410,13 @@ earlier build exported to the local registry (\`--cache-to type=registry,ref=...
 the hand-written recipe above with its own \`--cache-from\` (its package cache is a cache mount,
 which no cache export carries). Locks are given (no solve in either). Times are wall times of
 \`docker buildx build ... --load\`, pulling what the cache holds from the registry included.
+With one package changed, the recipe's single install step misses its cache and installs (and
+downloads) every package again; ours installs the changed one. With nothing changed, the recipe's
+Dockerfile runs in Docker's built-in frontend and finds its image at the top of the cache, while
+ours pays for its own frontend image (BuildKit pulls and unpacks it on an emptied builder) and
+for the image's Solve, which looks up the two to three vertices per package in the imported cache
+(the "of which" rows): that target is not met, and fewer vertices per package is the work of the
+rebuild-speed issue.
 
 ${ciTables}
 `;
