@@ -14,19 +14,9 @@ if [ -x "$dest/usr/sbin/dockerd" ] && "$dest/usr/sbin/dockerd" --version 2>/dev/
 fi
 command -v runc >/dev/null || { echo "install-engine-28: no runc on PATH; run install-engine.sh first" >&2; exit 1; }
 
-state=/var/cache/conda-frontend-apt-sid
-mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
-cat >"$state/sources.list" <<SRC
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
-SRC
-apt_opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
-          -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache")
-echo "engine 28: fetching package lists for sid" >&2
-apt-get "${apt_opts[@]}" update -qq
-cd "$state/debs"
-rm -f ./*.deb
+. "$(dirname "$0")/apt-private.sh"
 # tini-static is docker-init; the rest run on bookworm's glibc.
-apt-get "${apt_opts[@]}" download docker.io docker-cli docker-buildx containerd tini-static >/dev/null 2>&1
+apt_download /var/cache/conda-frontend-apt-sid sid docker.io docker-cli docker-buildx containerd tini-static
 tmp="$dest.new"
 rm -rf "$tmp"; mkdir -p "$tmp"
 for deb in ./*.deb; do dpkg-deb -x "$deb" "$tmp"; done

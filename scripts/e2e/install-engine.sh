@@ -12,19 +12,8 @@ if command -v dockerd >/dev/null 2>&1 && dockerd --version 2>/dev/null | grep -q
   exit 0
 fi
 
-state=/var/cache/conda-frontend-apt
-mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
-cat >"$state/sources.list" <<SRC
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-SRC
-apt_opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
-          -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache")
-
-echo "engine: fetching package lists for trixie"
-apt-get "${apt_opts[@]}" update -qq
-cd "$state/debs"
-rm -f ./*.deb
-apt-get "${apt_opts[@]}" download docker.io docker-cli docker-buildx containerd docker-registry >/dev/null
+. "$(dirname "$0")/apt-private.sh"
+apt_download /var/cache/conda-frontend-apt trixie docker.io docker-cli docker-buildx containerd docker-registry
 echo "engine: installing $(ls ./*.deb | tr '\n' ' ')"
 # runc, tini, iptables and the rest come from the machine's own (bookworm) sources.
 apt-get update -qq

@@ -33,6 +33,14 @@ start() { # name socket data-root exec-root config extra-args...
   echo "engine $name: $(docker -H "unix://$sock" version --format '{{.Server.Version}}') on $sock"
 }
 
+# A bridge of an engine's own (--bridge=none would make it delete docker0 from under another).
+bridge() { # name address/prefix
+  ip link show "$1" >/dev/null 2>&1 && return 0
+  ip link add name "$1" type bridge
+  ip addr add "$2" dev "$1"
+  ip link set "$1" up
+}
+
 mkdir -p /etc/conda-frontend
 echo '{}' >/etc/conda-frontend/daemon-classic.json
 echo '{"features": {"containerd-snapshotter": true}}' >/etc/conda-frontend/daemon-containerd.json
@@ -42,22 +50,14 @@ start classic /var/run/docker.sock /var/lib/docker /var/run/docker /etc/conda-fr
 # it delete docker0 from under the first engine) and no iptables rules, so the two never fight
 # over the NAT chains. Its containers reach the host and each other, not the internet; the tests
 # that need a network use --network=host.
-if ! ip link show docker1 >/dev/null 2>&1; then
-  ip link add name docker1 type bridge
-  ip addr add 172.29.0.1/16 dev docker1
-  ip link set docker1 up
-fi
+bridge docker1 172.29.0.1/16
 start containerd /var/run/docker-containerd.sock /var/lib/docker-containerd /var/run/docker-containerd \
   /etc/conda-frontend/daemon-containerd.json --bridge=docker1 --iptables=false --ip-masq=false
 
 # Docker 28.5 from sid: its own binaries first on the daemon's PATH (dockerd starts its own
 # containerd 2.1 from there), then the system's for runc. A bridge of its own, like the second.
 engine28=$(bash "$(dirname "$0")/install-engine-28.sh")
-if ! ip link show docker2 >/dev/null 2>&1; then
-  ip link add name docker2 type bridge
-  ip addr add 172.30.0.1/16 dev docker2
-  ip link set docker2 up
-fi
+bridge docker2 172.30.0.1/16
 mkdir -p /etc/conda-frontend/docker-28-cli/cli-plugins
 ln -sf "$engine28/usr/libexec/docker/cli-plugins/docker-buildx" /etc/conda-frontend/docker-28-cli/cli-plugins/docker-buildx
 [ -f /etc/conda-frontend/docker-28-cli/config.json ] || echo '{}' >/etc/conda-frontend/docker-28-cli/config.json

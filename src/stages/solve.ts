@@ -21,8 +21,8 @@ export interface ToolImage {
 
 /**
  * The frontend's own image, pinned by digest, as the root of a build step that runs our CLI.
- * `separate`: the same image as a vertex of its own (filed as internal). BuildKit v0.13 hands a
- * vertex that an earlier Solve of the build completed to later Solves without its cache keys, so
+ * `separate`: the same image as a vertex of its own (filed as internal). BuildKit (v0.13, v0.25)
+ * hands a vertex that an earlier Solve of the build completed to later Solves without its cache keys, so
  * steps rooted on it can never match an imported cache (--cache-from): the solve step, solved
  * first, must not share its root with the install steps solved after it.
  */

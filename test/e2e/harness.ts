@@ -110,38 +110,32 @@ export function errorLine(output: string): string | undefined {
   return line?.replace(/^ERROR: (failed to build: )?failed to solve: /, "");
 }
 
+/** Each vertex of a plain-progress build log: its name (first line) and the lines after it. */
+function progressVertices(output: string): { name: string; lines: string[] }[] {
+  const byId = new Map<string, { name: string; lines: string[] }>();
+  for (const line of output.split("\n")) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, id, rest] = m as unknown as [string, string, string];
+    const v = byId.get(id);
+    if (v) v.lines.push(rest);
+    else byId.set(id, { name: rest, lines: [] });
+  }
+  return [...byId.values()];
+}
+
 /**
  * Vertex names of steps whose process printed something (plain progress shows a process's output
  * as "#N <seconds> <text>"): steps that really ran. Every step of ours prints. A result loaded
  * from a registry cache can end in DONE rather than CACHED, so executedSteps over-counts there.
  */
 export function stepsThatPrinted(output: string): string[] {
-  const names = new Map<string, string>();
-  const printed = new Set<string>();
-  for (const line of output.split("\n")) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (!m) continue;
-    const [, id, rest] = m as unknown as [string, string, string];
-    if (!names.has(id)) names.set(id, rest);
-    else if (/^\d+\.\d+ /.test(rest)) printed.add(id);
-  }
-  return [...names.entries()].filter(([id]) => printed.has(id)).map(([, name]) => name);
+  return progressVertices(output).filter((v) => v.lines.some((l) => /^\d+\.\d+ /.test(l))).map((v) => v.name);
 }
 
 /** Vertex names of steps that ran (not CACHED) in a plain-progress build log. */
 export function executedSteps(output: string): string[] {
-  const names = new Map<string, string>();
-  const cached = new Set<string>();
-  const done = new Set<string>();
-  for (const line of output.split("\n")) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (!m) continue;
-    const [, id, rest] = m as unknown as [string, string, string];
-    if (!names.has(id)) names.set(id, rest);
-    if (rest === "CACHED") cached.add(id);
-    if (rest.startsWith("DONE")) done.add(id);
-  }
-  return [...names.entries()].filter(([id]) => done.has(id) && !cached.has(id)).map(([, name]) => name);
+  return progressVertices(output).filter((v) => v.lines.some((l) => l.startsWith("DONE")) && !v.lines.includes("CACHED")).map((v) => v.name);
 }
 
 let counter = 0;
