@@ -109,11 +109,11 @@ describe.each(allEngines)("one package more re-installs one package on $label", 
     // The new package is downloaded. (Other downloads are cached by sha256, but BuildKit may
     // still list a cached HTTP source as DONE rather than CACHED, so their lines prove nothing.)
     expect(second.output).toMatch(/\[download\] greet-data 1\.0 from http:\/\/127\.0\.0\.1:8765\/noarch\/greet-data-/);
-    // The others did not run: none of their steps printed anything. (BuildKit may list a step
-    // that a cached merge above it made unnecessary with no status at all, so no CACHED line.)
+    // The others did not run: none of their steps printed anything. (A step that a cached merge
+    // above it made unnecessary may be listed with no status, or on Docker 28.5 not at all, so
+    // there is no CACHED line to look for.)
     const printed = stepsThatPrinted(second.output);
     for (const name of ["python", "greet", "libgreet", "greetpy"]) {
-      expect(second.output).toMatch(new RegExp(`\\[install\\] ${name} \\S+`));
       expect(printed.filter((s) => s.startsWith(`[install] ${name} `))).toEqual([]);
     }
   });
