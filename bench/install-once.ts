@@ -1,7 +1,8 @@
 // One install of one package in a process of its own, as a build step runs it: a fresh process
 // (no code warmed by earlier runs, no memory freed by them to reuse), with the step's environment
 // (the bench passes installProcessEnv). Prints how long the install took, in ms, on stdout; Node's
-// own start is left out (a step's starts from the image's snapshot, these from sources).
+// own start is left out (a step's starts from the image's snapshot, these from sources). Also
+// prints the process's peak memory.
 import { installPackage } from "../src/conda/install/install";
 
 const [archive, outRoot, sha256, md5] = process.argv.slice(2);
@@ -9,4 +10,5 @@ if (!archive || !outRoot || !sha256 || !md5) throw new Error("usage: install-onc
 const filename = archive.slice(archive.lastIndexOf("/") + 1);
 const t0 = performance.now();
 await installPackage({ archive, url: `http://bench/linux-64/${filename}`, filename, sha256, md5, prefix: "/opt/conda", outRoot });
-process.stdout.write(`${(performance.now() - t0).toFixed(2)}\n`);
+// The time, then the process's peak resident memory (KiB) on a second line.
+process.stdout.write(`${(performance.now() - t0).toFixed(2)}\n${process.resourceUsage().maxRSS}\n`);

@@ -22,8 +22,10 @@ export function parseMatchSpec(raw: string): MatchSpec {
   if (!text) throw new MatchSpecError("empty package spec");
   let rest = text;
   let channel: string | undefined;
+  // The channel ends at the first "::" before any [options]: a quoted option value may hold "::".
   const sep = rest.indexOf("::");
-  if (sep >= 0) {
+  const firstOpen = rest.indexOf("[");
+  if (sep >= 0 && (firstOpen < 0 || sep < firstOpen)) {
     channel = rest.slice(0, sep);
     rest = rest.slice(sep + 2);
     if (!channel || /\s/.test(channel)) throw new MatchSpecError(`invalid channel in ${JSON.stringify(text)}`);

@@ -67,9 +67,10 @@ export function isVirtualPackageName(name: string): boolean {
 /** conda subdir for an OCI platform. */
 export function subdirOf(platform: { OS: string; Architecture: string; Variant?: string }): string {
   if (platform.OS !== "linux") throw new Error(`conda-frontend builds linux images, not ${platform.OS}`);
-  const map: Record<string, string> = { amd64: "linux-64", arm64: "linux-aarch64", ppc64le: "linux-ppc64le", s390x: "linux-s390x" };
+  // A Map, not an object literal: linux/constructor must not find Object.prototype's constructor.
+  const map = new Map([["amd64", "linux-64"], ["arm64", "linux-aarch64"], ["ppc64le", "linux-ppc64le"], ["s390x", "linux-s390x"]]);
   if (platform.Architecture === "arm" && platform.Variant === "v7") return "linux-armv7l";
-  const subdir = map[platform.Architecture];
+  const subdir = map.get(platform.Architecture);
   if (!subdir) throw new Error(`no conda subdir for linux/${platform.Architecture}`);
   return subdir;
 }

@@ -5,7 +5,8 @@ import type { PbPlatform } from "./pb";
 const archAliases: Record<string, string> = { x86_64: "amd64", "x86-64": "amd64", aarch64: "arm64", armhf: "arm", armel: "arm" };
 
 export function normalizePlatform(p: PbPlatform): PbPlatform {
-  const arch = archAliases[p.Architecture] ?? p.Architecture;
+  // Own keys only: "constructor" or "__proto__" is an (invalid) architecture, not Object's.
+  const arch = Object.hasOwn(archAliases, p.Architecture) ? archAliases[p.Architecture]! : p.Architecture;
   let variant = p.Variant || undefined;
   // As containerd normalises: arm64's only variant is implied, arm defaults to v7.
   if (arch === "arm64" && (variant === "v8" || variant === "8")) variant = undefined;

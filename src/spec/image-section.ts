@@ -157,12 +157,14 @@ function command(r: YamlReader, node: Node | null, where: string): Located<strin
     if (/\s/.test(s.value.trim())) {
       return r.fail(node, `${where}: write the command as a list, e.g. ["python", "-m", "app"]: a string would need a shell, and the default base image has none (got ${show(s.value)})`);
     }
+    if (!s.value.trim()) return r.fail(node, `${where}: must name a program, got ${show(s.value)}`);
     return { value: [s.value.trim()], range: s.range };
   }
   const before = r.problems.length;
   const items = r.stringList(node, where, true);
   if (r.problems.length > before) return undefined;
   if (items.length === 0) return r.fail(node, `${where}: must not be empty`);
+  if (!items[0]!.value.trim()) return r.fail(node, `${where}: the first item must name a program, got ${show(items[0]!.value)}`);
   return { value: items.map((i) => i.value), range: r.range(node) };
 }
 
@@ -186,7 +188,8 @@ export function parseDuration(text: string): number | undefined {
     total += Number(m[1]) * durationUnits[m[2]!]!;
     matched = re.lastIndex;
   }
-  return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
+  // Beyond 2^53 ns (104 days) a number no longer holds the nanoseconds exactly: not a duration anyone means.
+  return matched === text.length && text.length > 0 && Number.isSafeInteger(Math.round(total)) ? Math.round(total) : undefined;
 }
 
 const healthKeys = ["test", "interval", "timeout", "start-period", "retries"] as const;

@@ -1,11 +1,12 @@
 // Lock files: conda-lock's unified conda-lock.yml (version 1) and conda's @EXPLICIT lists.
 // A lock is the exact package list per platform; with one, no solver runs.
 import { compareStrings } from "../compare";
-import { parseDocument } from "yaml";
+import { isMap, isScalar, type Node } from "yaml";
 import { writeYaml } from "./yaml-writer";
 import { show, SpecError, type Problem } from "./errors";
 import { type SourceFile, sourceFile } from "./source";
-import { YamlReader } from "./yaml-reader";
+import { got, YamlReader } from "./yaml-reader";
+import { unsafeNamePart } from "../conda/package-names";
 
 export interface LockedPackage {
   name: string;
@@ -49,7 +50,22 @@ export function splitArchiveName(filename: string): { name: string; version: str
   if (parts.length < 3) return undefined;
   const build = parts.pop()!;
   const version = parts.pop()!;
-  return { name: parts.join("-"), version, build };
+  const name = parts.join("-");
+  // python-3.12-.conda, -1.0-h0.conda: conda-build never writes an empty field.
+  if (!name || !version || !build) return undefined;
+  return { name, version, build };
+}
+
+/**
+ * What is wrong with names that become paths (the downloaded file, conda-meta's record, the
+ * step's report): the first field that is not one plain path segment, or undefined.
+ */
+function unsafeNames(fields: Record<string, string>): string | undefined {
+  for (const [what, value] of Object.entries(fields)) {
+    const why = unsafeNamePart(value);
+    if (why) return `${what} ${show(value)} cannot name a file: ${why}`;
+  }
+  return undefined;
 }
 
 export function archiveNameOf(url: string): string {
@@ -102,10 +118,11 @@ export function readCondaLock(fileName: string, text: string): Lock {
     throw new Error("unreachable");
   }
   const lock: Lock = { version: 1, platforms: [], channels: [], contentHash: {}, sources: [], packages: [], ours: false };
-  const js = parseDocument(text).toJS() as Record<string, unknown>;
-  if (js.version !== 1) {
-    const node = root.get("version", true) as never;
-    r.fail(node ?? null, `unsupported conda-lock version ${show(js.version)}: expected 1 (the unified conda-lock.yml format)`);
+  // Read from the nodes, not the document's JS value: that resolves aliases, which can fail or
+  // grow exponentially (a "billion laughs" file).
+  const versionNode = root.get("version", true) as Node | undefined;
+  if (!isScalar(versionNode) || versionNode.value !== 1) {
+    r.fail(versionNode ?? null, `unsupported conda-lock version ${isScalar(versionNode) ? show(versionNode.value) : versionNode ? got(versionNode) : "undefined"}: expected 1 (the unified conda-lock.yml format)`);
   }
   for (const { key, value } of r.entries(root, "lock")) {
     if (key === "metadata") {
@@ -122,8 +139,7 @@ export function readCondaLock(fileName: string, text: string): Lock {
             if (url) lock.channels.push(url.value);
           }
         } else if (e.key === "custom_metadata") {
-          const custom = (js.metadata as { custom_metadata?: unknown } | undefined)?.custom_metadata;
-          lock.ours = Boolean(custom && typeof custom === "object" && lockMarker in custom);
+          lock.ours = isMap(e.value) && e.value.has(lockMarker);
         }
       }
     } else if (key === "package") {
@@ -152,6 +168,12 @@ export function readCondaLock(fileName: string, text: string): Lock {
           filename = archiveNameOf(url.value);
           build = manager.value === "conda" ? splitArchiveName(filename)?.build ?? "" : "";
           if (manager.value === "conda" && !build) r.problems.push({ message: `${where}.url: not a conda archive URL (name-version-build.conda or .tar.bz2): ${show(url.value)}`, range: url.range });
+          const bad = unsafeNames({ ...(manager.value === "conda" ? { "file name": filename } : {}), name: name.value, version: version.value });
+          if (bad) r.problems.push({ message: `${where}: ${bad}`, range: bad.startsWith("file") ? url.range : name.range });
+          const parts = manager.value === "conda" ? splitArchiveName(filename) : undefined;
+          if (parts && (parts.name !== name.value || parts.version !== version.value)) {
+            r.problems.push({ message: `${where}: the URL's file ${show(filename)} is not ${name.value} ${version.value}, the package's name and version`, range: url.range });
+          }
         } catch {
           r.problems.push({ message: `${where}.url: not a URL: ${show(url.value)}`, range: url.range });
         }
@@ -217,6 +239,11 @@ export function readExplicitLock(fileName: string, text: string, fallbackPlatfor
     const parts = splitArchiveName(filename);
     if (!parts) {
       problems.push({ message: `not a conda archive (name-version-build.conda or .tar.bz2): ${show(filename)}`, range });
+      return;
+    }
+    const bad = unsafeNames({ "file name": filename, ...parts });
+    if (bad) {
+      problems.push({ message: bad, range });
       return;
     }
     let md5: string | undefined;

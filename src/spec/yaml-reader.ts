@@ -1,6 +1,6 @@
 // Typed reading of a YAML document that remembers where every value came from and collects
 // every problem (with its line) instead of stopping at the first.
-import { isMap, isScalar, isSeq, type Node, type Pair, parseDocument, type Scalar, type YAMLMap } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, type Node, type Pair, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import { type Problem, show, SpecError } from "./errors";
 import { type Located, lineRange, rangeOf, type SourceFile, type SourceRange } from "./source";
 
@@ -30,7 +30,7 @@ export class YamlReader {
       return undefined;
     }
     if (doc.contents === null) return undefined;
-    if (!isMap(doc.contents)) return this.fail(doc.contents as Node, `expected a mapping at the top (name:, channels:, dependencies:), got ${show(doc.toJS())}`);
+    if (!isMap(doc.contents)) return this.fail(doc.contents as Node, `expected a mapping at the top (name:, channels:, dependencies:), got ${got(doc.contents)}`);
     return doc.contents;
   }
 
@@ -40,7 +40,7 @@ export class YamlReader {
     for (const pair of map.items) {
       const keyNode = pair.key as Node;
       if (!isScalar(keyNode) || typeof keyNode.value !== "string") {
-        this.fail(keyNode, `${where}: keys must be strings, got ${show(isScalar(keyNode) ? keyNode.value : keyNode)}`);
+        this.fail(keyNode, `${where}: keys must be strings, got ${isScalar(keyNode) ? show(keyNode.value) : got(keyNode)}`);
         continue;
       }
       out.push({ key: keyNode.value, keyNode, value: (pair.value as Node | null) ?? null, pair });
@@ -50,20 +50,20 @@ export class YamlReader {
 
   mapping(node: Node | null, where: string): YAMLMap | undefined {
     if (node === null) return undefined;
-    if (!isMap(node)) return this.fail(node, `${where}: expected a mapping, got ${show(node.toJSON())}`);
+    if (!isMap(node)) return this.fail(node, `${where}: expected a mapping, got ${got(node)}`);
     return node;
   }
 
   sequence(node: Node | null, where: string): Node[] | undefined {
     if (node === null) return [];
-    if (!isSeq(node)) return this.fail(node, `${where}: expected a list, got ${show(node.toJSON())}`);
+    if (!isSeq(node)) return this.fail(node, `${where}: expected a list, got ${got(node)}`);
     return node.items as Node[];
   }
 
   /** A string; numbers and booleans are accepted only when `coerce` (env values, labels). */
   string(node: Node | null, where: string, coerce = false): Located<string> | undefined {
     if (node === null || !isScalar(node) || node.value === null) {
-      return this.fail(node, `${where}: expected a string, got ${node === null ? "nothing" : show(node.toJSON())}`);
+      return this.fail(node, `${where}: expected a string, got ${got(node)}`);
     }
     const v = (node as Scalar).value;
     if (typeof v === "string") return { value: v, range: this.range(node) };
@@ -73,14 +73,14 @@ export class YamlReader {
 
   boolean(node: Node | null, where: string): Located<boolean> | undefined {
     if (node !== null && isScalar(node) && typeof node.value === "boolean") return { value: node.value, range: this.range(node) };
-    return this.fail(node, `${where}: expected true or false, got ${node === null ? "nothing" : show(node.toJSON())}`);
+    return this.fail(node, `${where}: expected true or false, got ${got(node)}`);
   }
 
   integer(node: Node | null, where: string, min = 0): Located<number> | undefined {
     if (node !== null && isScalar(node) && typeof node.value === "number" && Number.isInteger(node.value) && node.value >= min) {
       return { value: node.value, range: this.range(node) };
     }
-    return this.fail(node, `${where}: expected a whole number >= ${min}, got ${node === null ? "nothing" : show(node.toJSON())}`);
+    return this.fail(node, `${where}: expected a whole number >= ${min}, got ${got(node)}`);
   }
 
   oneOf<T extends string>(node: Node | null, where: string, allowed: readonly T[]): Located<T> | undefined {
@@ -113,6 +113,32 @@ export class YamlReader {
   throwIfProblems(): void {
     if (this.problems.length) throw new SpecError(this.file, this.problems);
   }
+}
+
+/**
+ * A node's value as a message shows it. Aliases are shown as written (`*a`), never resolved:
+ * resolving one fails when its anchor comes later and grows exponentially in a "billion laughs"
+ * document, and this reader does not resolve them anyway.
+ */
+export function got(node: unknown): string {
+  if (node === null || node === undefined) return "nothing";
+  if (isAlias(node)) return `the alias *${node.source} (aliases are not supported here; write the value out)`;
+  return show(plain(node));
+}
+
+function plain(node: unknown): unknown {
+  if (isAlias(node)) return `*${node.source}`;
+  if (isScalar(node)) return node.value;
+  if (isSeq(node)) return node.items.map(plain);
+  if (isMap(node)) return Object.fromEntries(node.items.map((p) => [keyText(p.key), plain(p.value)]));
+  if (isPair(node)) return Object.fromEntries([[keyText(node.key), plain(node.value)]]);
+  return node ?? null;
+}
+
+function keyText(key: unknown): string {
+  if (key === null || key === undefined) return "";
+  if (isScalar(key)) return String(key.value ?? "");
+  return show(plain(key));
 }
 
 function editDistance(a: string, b: string): number {

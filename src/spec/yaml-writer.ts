@@ -61,7 +61,22 @@ function lines(value: YamlValue, indent: string, out: string[], head: string): v
   const keys = Object.keys(value);
   if (!keys.length) return void out.push(`${head} {}`);
   out.push(head);
-  for (const k of keys) lines(value[k]!, indent + "  ", out, `${indent}  ${scalar(k)}:`);
+  for (const k of keys) entry(k, value[k]!, `${indent}  `, `${indent}  `, out);
+}
+
+/** YAML reads an implicit key (`key: value`) only when it is at most 1024 characters long. */
+const maxImplicitKey = 1024;
+
+/**
+ * One `key: value` of a mapping, the key's line starting with `first` (its indentation, or a list
+ * item's dash) and the entry's further lines indented by `rest`. A key longer than YAML reads
+ * implicitly is written explicitly, as the yaml library does: `? key`, then `: value` below it.
+ */
+function entry(key: string, value: YamlValue, first: string, rest: string, out: string[]): void {
+  const text = scalar(key);
+  if (text.length <= maxImplicitKey) return lines(value, rest, out, `${first}${text}:`);
+  out.push(`${first}? ${text}`);
+  listItem(value, rest, out, `${rest}: `);
 }
 
 /**
@@ -70,7 +85,7 @@ function lines(value: YamlValue, indent: string, out: string[], head: string): v
  */
 function listItem(item: YamlValue, indent: string, out: string[], lead = `${indent}- `): void {
   if (isComposite(item) && !Array.isArray(item) && Object.keys(item).length) {
-    Object.keys(item).forEach((k, i) => lines(item[k]!, indent + "  ", out, `${i === 0 ? lead : `${indent}  `}${scalar(k)}:`));
+    Object.keys(item).forEach((k, i) => entry(k, item[k]!, i === 0 ? lead : `${indent}  `, `${indent}  `, out));
     return;
   }
   if (Array.isArray(item) && item.length) {
@@ -83,6 +98,6 @@ function listItem(item: YamlValue, indent: string, out: string[], lead = `${inde
 /** A top-level map as block YAML, one key per line, keys in the order given. */
 export function writeYaml(doc: { [key: string]: YamlValue }): string {
   const out: string[] = [];
-  for (const k of Object.keys(doc)) lines(doc[k]!, "", out, `${scalar(k)}:`);
+  for (const k of Object.keys(doc)) entry(k, doc[k]!, "", "", out);
   return out.join("\n") + "\n";
 }

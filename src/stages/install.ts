@@ -6,6 +6,7 @@
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
 import type { FetchRequest } from "../conda/fetch";
+import { historyName } from "../conda/install/conda-meta";
 import { type InstallRequest, installProcessEnv, installRequestVariable } from "../conda/install/request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
@@ -160,6 +161,9 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
     archive: `/pkg/${p.filename}`,
     url: p.url,
     filename: p.filename,
+    name: p.name,
+    version: p.version,
+    build: p.build,
     md5: p.md5,
     sha256: p.sha256,
     prefix: input.prefix,
@@ -206,7 +210,7 @@ function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedP
  */
 function environmentRecords(input: InstallStageInput, order: LockedPackage[]): State {
   const time = input.sourceDateEpoch ?? 0;
-  const history = `==> ${new Date(time * 1000).toISOString().replace("T", " ").slice(0, 19)} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${order.map((p) => `+${channelPath(p)}::${p.name}-${p.version}-${p.build}`).join("\n")}\n# update specs: ${JSON.stringify(Object.values(input.requested))}\n`;
+  const history = historyText(time, order, Object.values(input.requested));
   let actions = new FileActions()
     .mkdir(`${input.prefix}/conda-meta`, { parents: true, timestamp: time })
     .mkfile(`${input.prefix}/conda-meta/history`, history, { timestamp: time });
@@ -219,10 +223,20 @@ function environmentRecords(input: InstallStageInput, order: LockedPackage[]): S
   return State.scratch().copy(records, "/", "/", { contents: true, timestamp: time }, { name: `${name}, dated` });
 }
 
-function channelPath(p: LockedPackage): string {
-  const u = new URL(p.url);
-  const parts = u.pathname.split("/").filter(Boolean);
-  return `${u.host}/${parts.slice(0, -2).join("/")}`.replace(/\/$/, "");
+/** A Python list of strings, as conda writes specs into its history (read back with literal_eval). */
+function pythonList(items: string[]): string {
+  return `[${items.map((i) => `'${i.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`).join(", ")}]`;
+}
+
+/**
+ * conda-meta/history as conda writes one transaction: the packages linked, sorted, as
+ * channel/subdir::name-version-build, then the specs asked for. conda compares these lines with
+ * the records to know what changed; lines it cannot match make it rewrite every package.
+ */
+export function historyText(time: number, packages: LockedPackage[], specs: string[]): string {
+  const date = new Date(time * 1000).toISOString().replace("T", " ").slice(0, 19);
+  const linked = packages.map((p) => `+${historyName(p)}`).sort();
+  return `==> ${date} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${linked.join("\n")}\n# update specs: ${pythonList(specs)}\n`;
 }
 
 interface Layer {

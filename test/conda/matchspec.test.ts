@@ -52,6 +52,13 @@ describe("parseMatchSpec", () => {
   it("names the spec in the error", () => {
     expect(() => parseMatchSpec("numpy >=>1")).toThrow('in "numpy >=>1"');
   });
+
+  // Found by test/fuzz: the channel was cut at the first "::" anywhere, also inside a quoted
+  // option, so the spec was refused without a channel and read wrongly with one.
+  it("takes the channel only from before the options", () => {
+    expect(parseMatchSpec('a[build="x ::y"]')).toEqual({ text: 'a[build="x ::y"]', name: "a", channel: undefined, solverSpec: 'a[build="x ::y"]' });
+    expect(parseMatchSpec('conda-forge::a[build="x ::y"]')).toEqual({ text: 'conda-forge::a[build="x ::y"]', name: "a", channel: "conda-forge", solverSpec: 'a[build="x ::y"]' });
+  });
 });
 
 describe("dependencyName and dependencyConstraint", () => {

@@ -89,6 +89,11 @@ describe("subdirOf", () => {
     expect(() => subdirOf({ OS: "linux", Architecture: "arm", Variant: "v6" })).toThrow(/no conda subdir/);
     expect(() => subdirOf({ OS: "linux", Architecture: "386" })).toThrow(/no conda subdir/);
   });
+
+  // Found by test/fuzz: the lookup was an object literal, so these returned Object.prototype's members.
+  it.each(["constructor", "__proto__", "toString"])("throws for linux/%s", (arch) => {
+    expect(() => subdirOf({ OS: "linux", Architecture: arch })).toThrow(`no conda subdir for linux/${arch}`);
+  });
 });
 
 describe("glibcFromDpkgStatus", () => {

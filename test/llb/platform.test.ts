@@ -27,3 +27,10 @@ describe("platforms", () => {
     expect(formatPlatform({ OS: "linux", Architecture: "arm", Variant: "v7" })).toBe("linux/arm/v7");
   });
 });
+
+describe("parsePlatform with names of Object's own properties", () => {
+  it("keeps constructor and __proto__ as the architecture's text, never Object's members", () => {
+    expect(parsePlatform("linux/constructor")).toEqual({ OS: "linux", Architecture: "constructor" });
+    expect(parsePlatform("linux/__proto__")).toEqual({ OS: "linux", Architecture: "__proto__" });
+  });
+});

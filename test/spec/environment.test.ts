@@ -200,4 +200,17 @@ describe("parseEnvironment: errors", () => {
       '2: channels: expected a list, got "conda-forge"',
     ]);
   });
+
+  // Found by test/fuzz: the message resolved the value, and an alias whose anchor is missing threw
+  // a ReferenceError from the yaml library instead of a SpecError.
+  it("names an alias where a value was expected, without resolving it", () => {
+    expect(problemLines("*!")).toEqual(["1: expected a mapping at the top (name:, channels:, dependencies:), got the alias *! (aliases are not supported here; write the value out)"]);
+    expect(problemLines("x: &a [conda-forge]\nchannels: *a\n")[1]).toBe("2: channels: expected a list, got the alias *a (aliases are not supported here; write the value out)");
+  });
+
+  // Found by test/fuzz: "Excessive alias count" (a ReferenceError) escaped from the message.
+  it("refuses a billion-laughs document at the top without expanding it", () => {
+    const bomb = "- &a [x, x, x, x, x, x, x, x, x, x]\n- &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n- [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
+    expect(problemLines(bomb)).toEqual(['1: expected a mapping at the top (name:, channels:, dependencies:), got [["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"], ["*a", "*a", "*a", "*a",...']);
+  });
 });

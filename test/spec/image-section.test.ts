@@ -131,3 +131,16 @@ describe("image section: problems found alongside others", () => {
     expect(image('  app:\n    copy: ["./"]\n').app.copy.map((c) => c.value)).toEqual(["."]);
   });
 });
+
+describe("image values that parse but mean nothing", () => {
+  it("refuses a cmd or entrypoint without a program, at its line", () => {
+    expect(problemLines('image:\n  cmd: ""\n')).toEqual(['2: image.cmd: must name a program, got ""']);
+    expect(problemLines('image:\n  entrypoint: [" ", "-x"]\n')).toEqual(['2: image.entrypoint: the first item must name a program, got " "']);
+  });
+
+  it("refuses a healthcheck duration too long to hold in nanoseconds", () => {
+    expect(parseDuration("3000000h")).toBeUndefined();
+    expect(parseDuration(`${"9".repeat(400)}h`)).toBeUndefined();
+    expect(parseDuration("2400h")).toBe(2400 * 3600e9);
+  });
+});

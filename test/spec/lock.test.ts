@@ -104,7 +104,11 @@ describe("splitArchiveName", () => {
     expect(splitArchiveName(file)).toEqual(parts);
   });
 
-  it.each(["requests-2.32.3-py3-none-any.whl", "python-3.12.1-h0_0.zip", "python-3.12.1.conda", "python.tar.bz2", "python-3.12.1-h0_0.conda.part", ""])("returns undefined for %j", (file) => {
+  it.each([
+    "requests-2.32.3-py3-none-any.whl", "python-3.12.1-h0_0.zip", "python-3.12.1.conda", "python.tar.bz2", "python-3.12.1-h0_0.conda.part", "",
+    // Found by test/fuzz: an empty name, version or build was accepted.
+    "python-3.12-.conda", "python--h0.conda", "-3.12-h0.tar.bz2",
+  ])("returns undefined for %j", (file) => {
     expect(splitArchiveName(file)).toBeUndefined();
   });
 });
@@ -292,12 +296,24 @@ describe("readCondaLock errors", () => {
     expect(lockError("").message).toContain("the lock file is empty");
   });
 
+  // Found by test/fuzz: the version was read from the whole document resolved to JS, which threw a
+  // ReferenceError for an alias without its anchor or an exponential alias tree, anywhere in the file.
+  it("reads a lock whose unread keys hold aliases, without resolving them", () => {
+    const bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
+    expect(readCondaLock("conda-lock.yml", `version: 1\npackage: []\n${bomb}`).packages).toEqual([]);
+    expect(readCondaLock("conda-lock.yml", "version: 1\npackage: []\nx: *missing\n").packages).toEqual([]);
+  });
+
+  it("names an alias as the version", () => {
+    expect(problemLines(lockError("v: &v 1\nversion: *v\npackage: []\n"))).toEqual(["2: unsupported conda-lock version the alias *v (aliases are not supported here; write the value out): expected 1 (the unified conda-lock.yml format)"]);
+  });
+
   it("refuses version 2 at the version line", () => {
     expect(problemLines(lockError(`# comment\nversion: 2\npackage:\n${pkg()}`))).toEqual(['2: unsupported conda-lock version 2: expected 1 (the unified conda-lock.yml format)']);
   });
 
   it("refuses a package without a hash, at its name", () => {
-    const text = `version: 1\npackage:\n${pkg()}${pkg({ name: "numpy", url: `${cf}/linux-64/numpy-1.26.4-h0_0.conda` }, "")}`;
+    const text = `version: 1\npackage:\n${pkg()}${pkg({ name: "numpy", version: "1.26.4", url: `${cf}/linux-64/numpy-1.26.4-h0_0.conda` }, "")}`;
     expect(problemLines(lockError(text))).toEqual(["10: package[1]: no hash (md5 or sha256) for numpy"]);
   });
 
@@ -390,6 +406,12 @@ ${url2}#sha256:${sha("0")}
     expect(problemLines(e)).toEqual(['3: not a conda archive (name-version-build.conda or .tar.bz2): "readme.txt"']);
   });
 
+  // Found by test/fuzz: an archive name with an empty build was read as a package with build "".
+  it("refuses an archive name with an empty field", () => {
+    const e = lockError(`# platform: linux-64\n@EXPLICIT\n${cf}/linux-64/python-3.12-.conda#${md5("a")}\n`, readExplicitLock);
+    expect(problemLines(e)).toEqual(['3: not a conda archive (name-version-build.conda or .tar.bz2): "python-3.12-.conda"']);
+  });
+
   it("needs a platform when there is no fallback", () => {
     const e = lockError(`@EXPLICIT\n${url1}#${md5("a")}\n`, readExplicitLock);
     expect(e.problems.map((p) => p.message)).toEqual(["the explicit lock does not say its platform (a `# platform: linux-64` line)"]);
@@ -418,5 +440,39 @@ describe("hashes YAML reads as numbers", () => {
   it("takes an unquoted all-digit md5 as the string it is", () => {
     const text = "version: 1\nmetadata:\n  platforms: [linux-64]\npackage:\n  - name: a\n    version: '1'\n    manager: conda\n    platform: linux-64\n    dependencies: {}\n    url: http://x/c/linux-64/a-1-h0_0.conda\n    hash:\n      md5: 12345678901234567890123456789012\n    category: main\n    optional: false\n";
     expect(readCondaLock("conda-lock.yml", text).packages[0]!.md5).toBe("12345678901234567890123456789012");
+  });
+});
+
+describe("lock names that would become paths", () => {
+  const lockWith = (name: string, url: string) => `version: 1
+metadata:
+  platforms: [linux-64]
+  channels: [{url: "https://conda.anaconda.org/conda-forge", used_env_vars: []}]
+  content_hash: {linux-64: abc}
+  sources: [environment.yml]
+package:
+  - name: ${JSON.stringify(name)}
+    version: "1.0"
+    manager: conda
+    platform: linux-64
+    dependencies: {}
+    url: ${JSON.stringify(url)}
+    hash: {sha256: ${"a".repeat(64)}}
+    category: main
+    optional: false
+`;
+
+  it("refuses a conda-lock.yml whose URL decodes to a file name with a slash, at the url's line", () => {
+    expect(() => readCondaLock("conda-lock.yml", lockWith("x", "https://c.example/linux-64/..%2F..%2Fx-1.0-h_0.conda"))).toThrow(/conda-lock\.yml:13:.*file name "\.\.\/\.\.\/x-1\.0-h_0\.conda" cannot name a file: it contains a path separator/);
+  });
+
+  it("refuses a name with a slash, and a URL whose file is another package than name and version say", () => {
+    expect(() => readCondaLock("conda-lock.yml", lockWith("../x", "https://c.example/linux-64/x-1.0-h_0.conda"))).toThrow(/conda-lock\.yml:8:.*name "\.\.\/x" cannot name a file/);
+    expect(() => readCondaLock("conda-lock.yml", lockWith("zlib", "https://c.example/linux-64/openssl-1.0-h_0.conda"))).toThrow(/the URL's file "openssl-1\.0-h_0\.conda" is not zlib 1\.0/);
+  });
+
+  it("refuses an @EXPLICIT line whose file name decodes to a path, naming the line", () => {
+    const text = "# platform: linux-64\n@EXPLICIT\nhttps://c.example/linux-64/a%2F..%2F..%2Fb-1.0-h_0.conda#" + "0".repeat(32) + "\n";
+    expect(() => readExplicitLock("explicit.txt", text)).toThrow(/explicit\.txt:3:.*cannot name a file: it contains a path separator/);
   });
 });

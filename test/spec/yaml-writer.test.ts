@@ -34,6 +34,17 @@ describe("writeYaml", () => {
     expect(writeYaml(doc)).toBe(stringify(doc, { lineWidth: 0, sortMapEntries: false }));
   });
 
+  // Found by test/fuzz: a key over 1024 characters was written as an implicit key, which YAML
+  // cannot read ("The : indicator must be at most 1024 chars after the start of an implicit key").
+  it("writes a key longer than 1024 characters explicitly, as the yaml library does", () => {
+    const long = "k".repeat(1025);
+    const doc = { [long]: "v", a: { [long]: { b: 1 } }, l: [{ [long]: [1, 2], c: 3 }, { d: 1, [long]: "x" }, { [long]: [] }], ["k".repeat(1024)]: 1 };
+    const text = writeYaml(doc);
+    expect(text).toBe(stringify(doc, { lineWidth: 0, sortMapEntries: false }));
+    expect(text.split("\n").map((l) => l.replaceAll(long, "K")).slice(0, 6)).toEqual(["? K", ": v", "a:", "  ? K", "  : b: 1", "l:"]);
+    for (const version of ["1.2", "1.1"] as const) expect(parse(text, { version })).toEqual(doc);
+  });
+
   it("refuses numbers YAML cannot hold", () => {
     expect(() => writeYaml({ x: Number.NaN })).toThrow(/cannot write NaN/);
   });

@@ -264,6 +264,9 @@ describe("installStage: the install step", () => {
       archive: "/pkg/zlib-1.3.1-h0_0.conda",
       url: p.url,
       filename: p.filename,
+      name: "zlib",
+      version: "1.3.1",
+      build: p.build,
       md5: p.md5,
       sha256: p.sha256,
       prefix: "/env",
@@ -431,10 +434,13 @@ describe("installStage: layers", () => {
     const history = r.text(0);
     const lines = history.split("\n");
     expect(lines[0]).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==$/);
-    // One line per package, in install order.
+    // One line per package, sorted as conda writes them: channel/subdir::name-version-build.
     const added = lines.filter((l) => l.startsWith("+"));
-    expect(added.map((l) => l.slice(l.indexOf("::") + 2))).toEqual(installOrder(env).map((p) => `${p.name}-${p.version}-${p.build}`));
-    expect(history).toContain("python=3.12");
+    // A URL channel is named by its URL (conda's canonical name for it), then the subdir.
+    expect(added).toEqual(env.map((p) => `+${p.url.slice(0, p.url.lastIndexOf("/"))}::${p.name}-${p.version}-${p.build}`).sort());
+    expect(added).toContain("+http://127.0.0.1:8765/noarch::requests-2.31.0-pyhd8ed1ab_0");
+    // The specs as a Python list, which conda reads back with literal_eval.
+    expect(lines).toContain("# update specs: ['python=3.12', 'requests']");
     expect(history.endsWith("\n")).toBe(true);
   });
 

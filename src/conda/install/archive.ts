@@ -1,176 +1,95 @@
-// Reading conda package archives into memory: `.conda` (a ZIP of stored members: metadata.json,
-// info-*.tar.zst, pkg-*.tar.zst) and `.tar.bz2` (one bzip2 tar). Told apart by magic bytes, not
-// by name. The result is a flat list of entries; nothing touches the disk here.
-import { zstdDecompressSync } from "node:zlib";
+// Reading conda package archives as streams: `.conda` (a ZIP of stored members: metadata.json,
+// info-*.tar.zst, pkg-*.tar.zst) and `.tar.bz2` (one bzip2 tar), told apart by magic bytes, not
+// by name. The metadata under info/ is read into memory (only the files the installer reads, each
+// bounded); the files are handed over one chunk at a time, so memory does not grow with the
+// package (a CUDA library or a GPU build of pytorch is 1-4 GB).
+import { closeSync, createReadStream, fstatSync, openSync } from "node:fs";
+import { Readable, pipeline } from "node:stream";
+import { createZstdDecompress, zstdDecompressSync } from "node:zlib";
 import Bunzip from "seek-bzip";
+import { ArchiveError, type EntryHandler, type EntrySink, type EntryType, TarReader } from "./tar";
+import { bufferAccess, fileAccess, type RandomAccess } from "./random-access";
+import { readZipMembers, type ZipMember } from "./zip";
 
-export type EntryType = "file" | "symlink" | "directory" | "hardlink";
+export { ArchiveError, type EntryType } from "./tar";
 
+/** One entry held in memory (the info/ files, and tests). */
 export interface ArchiveEntry {
-  /** Path as stored, without a leading "./". */
   path: string;
   type: EntryType;
   mode: number;
   data: Buffer;
-  /** Link target for symlinks and hard links. */
   linkname?: string;
-  /** Modification time from the archive, seconds. */
   mtime: number;
 }
 
-export class ArchiveError extends Error {}
+/** The info/ files the installer reads; the rest of info/ (recipes, tests, licenses) is skipped. */
+const metadataFiles = new Set(["info/index.json", "info/paths.json", "info/link.json", "info/files", "info/has_prefix", "info/no_link", "info/no_softlink"]);
 
-export function archiveFormat(bytes: Buffer): "conda" | "tar.bz2" {
-  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50) return "conda";
-  if (bytes.length >= 3 && bytes.toString("latin1", 0, 3) === "BZh") return "tar.bz2";
+/** The most one metadata file may hold: paths.json of a package of 100,000 files is ~30 MB. */
+export const maxMetadataFile = 256 * 1024 * 1024;
+
+/** Output chunks of the decompressors: 1 MiB decompressed CPython's tar fastest of 64 KiB-4 MiB. */
+const chunkSize = 1024 * 1024;
+
+export function archiveFormat(head: Buffer): "conda" | "tar.bz2" {
+  if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return "conda";
+  if (head.length >= 3 && head.toString("latin1", 0, 3) === "BZh") return "tar.bz2";
   throw new ArchiveError("not a conda package: neither a .conda (ZIP) nor a .tar.bz2 (bzip2) archive");
 }
 
-// Header fields are read in place, by offset into the whole tar: no view per field. A package's
-// tar has ~1000 headers, read once per process, mostly before V8 has optimised this code.
+/** A package's bytes: a file read by offset (the installer), or a buffer (tests, small tools). */
+export type PackageSource = { path: string } | { bytes: Buffer };
 
-/** A NUL-terminated text field. */
-function field(tar: Buffer, start: number, length: number): string {
-  let end = start;
-  while (end < start + length && tar[end] !== 0) end++;
-  return tar.toString("utf8", start, end);
+interface OpenPackage {
+  access: RandomAccess;
+  /** A stream of the bytes in [start, end). */
+  stream(start: number, end: number): Readable;
+  close(): void;
 }
 
-/** A numeric field: octal text (leading spaces, ended by NUL or space), or GNU base-256. */
-function octal(tar: Buffer, start: number, length: number): number {
-  let n = 0;
-  if (tar[start]! & 0x80) {
-    for (let i = start + 1; i < start + length; i++) n = n * 256 + tar[i]!;
-    return n;
+function open(source: PackageSource): OpenPackage {
+  if ("bytes" in source) {
+    const bytes = source.bytes;
+    return {
+      access: bufferAccess(bytes),
+      stream: (start, end) =>
+        Readable.from(
+          (function* () {
+            for (let at = start; at < end; at += chunkSize) yield bytes.subarray(at, Math.min(end, at + chunkSize));
+          })(),
+        ),
+      close() {},
+    };
   }
-  let i = start;
-  while (i < start + length && tar[i] === 0x20) i++;
-  for (; i < start + length; i++) {
-    const digit = tar[i]! - 0x30;
-    if (digit < 0 || digit > 7) break;
-    n = n * 8 + digit;
-  }
-  return n;
+  const fd = openSync(source.path, "r");
+  const size = fstatSync(fd).size;
+  return {
+    access: fileAccess(fd, size),
+    stream: (start, end) => (end > start ? createReadStream(source.path, { start, end: end - 1, highWaterMark: chunkSize }) : Readable.from([])),
+    close: () => closeSync(fd),
+  };
 }
 
-/** The header's checksum: the sum of its bytes, with the checksum field itself counted as spaces. */
-function headerSum(tar: Buffer, at: number): number {
-  let sum = 8 * 0x20;
-  for (let i = at; i < at + 148; i++) sum += tar[i]!;
-  for (let i = at + 156; i < at + 512; i++) sum += tar[i]!;
-  return sum;
+/** An entry's chunks as one buffer: the chunk itself when there is one (no copy). */
+export const joined = (parts: Buffer[]): Buffer => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+
+/** A sink that keeps an entry's bytes, up to a bound. */
+function collect(header: { path: string; type: EntryType; mode: number; linkname?: string; mtime: number; size: number }, into: ArchiveEntry[], limit: number): EntrySink {
+  if (header.size > limit) throw new ArchiveError(`${header.path} is ${header.size} bytes, more than the ${limit} allowed`);
+  const parts: Buffer[] = [];
+  return {
+    data: (chunk) => void parts.push(chunk),
+    end: () => void into.push({ path: header.path, type: header.type, mode: header.mode, linkname: header.linkname, mtime: header.mtime, data: joined(parts) }),
+  };
 }
 
-function isZeroBlock(tar: Buffer, at: number): boolean {
-  for (let i = at; i < at + 512; i++) if (tar[i] !== 0) return false;
-  return true;
-}
+/** Thrown by a handler to stop reading: everything wanted has been seen. */
+class StopReading extends Error {}
 
-/** "ustar\0" (POSIX) or "ustar " (GNU) at 257. */
-function hasUstarMagic(tar: Buffer, at: number): boolean {
-  const m = at + 257;
-  return tar[m] === 0x75 && tar[m + 1] === 0x73 && tar[m + 2] === 0x74 && tar[m + 3] === 0x61 && tar[m + 4] === 0x72 && (tar[m + 5] === 0 || tar[m + 5] === 0x20);
-}
-
-function paxRecords(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    if (space < 0) break;
-    const length = Number(data.toString("utf8", at, space));
-    if (!length) break;
-    const record = data.toString("utf8", space + 1, at + length - 1); // without the newline
-    const eq = record.indexOf("=");
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    at += length;
-  }
-  return out;
-}
-
-/**
- * Reads a whole tar held in memory: ustar, with pax (x, g) and GNU long-name (L, K) extensions.
- * Entries' data are views into `tar`, not copies (this runs for every package of every build).
- */
-export async function readTar(tar: Buffer): Promise<ArchiveEntry[]> {
-  const entries: ArchiveEntry[] = [];
-  let at = 0;
-  let pax: Record<string, string> = {};
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  while (at + 512 <= tar.length) {
-    const header = at;
-    if (isZeroBlock(tar, header)) break; // end of archive
-    if (!hasUstarMagic(tar, header)) throw new ArchiveError(`corrupt tar: no ustar header at offset ${header}`);
-    if (headerSum(tar, header) !== octal(tar, header + 148, 8)) throw new ArchiveError(`corrupt tar: bad header checksum at offset ${header}`);
-    const size = octal(tar, header + 124, 12);
-    const flag = String.fromCharCode(tar[header + 156]!);
-    const data = tar.subarray(header + 512, header + 512 + size);
-    if (data.length < size) throw new ArchiveError("corrupt tar: truncated entry");
-    at += 512 + Math.ceil(size / 512) * 512;
-    if (flag === "x") {
-      pax = { ...pax, ...paxRecords(data) };
-      continue;
-    }
-    if (flag === "g") continue; // global pax header: nothing we use
-    if (flag === "L") {
-      longName = data.toString("utf8").replace(/\0+$/, "");
-      continue;
-    }
-    if (flag === "K") {
-      longLink = data.toString("utf8").replace(/\0+$/, "");
-      continue;
-    }
-    const prefix = field(tar, header + 345, 155);
-    const name = pax.path ?? longName ?? (prefix ? `${prefix}/${field(tar, header, 100)}` : field(tar, header, 100));
-    const linkname = pax.linkpath ?? longLink ?? field(tar, header + 157, 100);
-    const mtime = pax.mtime ? Math.floor(Number(pax.mtime)) : octal(tar, header + 136, 12);
-    pax = {};
-    longName = longLink = undefined;
-    const type: EntryType | undefined = flag === "0" || flag === "\0" || flag === "7" ? "file" : flag === "2" ? "symlink" : flag === "5" ? "directory" : flag === "1" ? "hardlink" : undefined;
-    if (!type) continue; // devices, fifos: never in a conda package
-    entries.push({ path: name.replace(/^(\.\/)+/, "").replace(/\/+$/, ""), type, mode: octal(tar, header + 100, 8) & 0o7777, data, linkname: linkname || undefined, mtime });
-  }
-  return entries;
-}
-
-interface ZipMember {
-  name: string;
-  data: Buffer;
-}
-
-/** The members of a ZIP whose members are stored (as .conda requires), via the central directory. */
-export function readStoredZip(zip: Buffer): ZipMember[] {
-  const eocdSig = 0x06054b50;
-  let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65535); i--) {
-    if (zip.readUInt32LE(i) === eocdSig) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new ArchiveError("corrupt .conda: no ZIP end-of-central-directory record");
-  const count = zip.readUInt16LE(eocd + 10);
-  let at = zip.readUInt32LE(eocd + 16);
-  const members: ZipMember[] = [];
-  for (let n = 0; n < count; n++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new ArchiveError("corrupt .conda: bad central directory entry");
-    const method = zip.readUInt16LE(at + 10);
-    const compressedSize = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const localOffset = zip.readUInt32LE(at + 42);
-    const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
-    at += 46 + nameLength + extraLength + commentLength;
-    if (method !== 0) throw new ArchiveError(`corrupt .conda: member ${name} is compressed (method ${method}); .conda members are stored`);
-    if (zip.readUInt32LE(localOffset) !== 0x04034b50) throw new ArchiveError(`corrupt .conda: bad local header for ${name}`);
-    const localName = zip.readUInt16LE(localOffset + 26);
-    const localExtra = zip.readUInt16LE(localOffset + 28);
-    const start = localOffset + 30 + localName + localExtra;
-    members.push({ name, data: zip.subarray(start, start + compressedSize) });
-  }
-  return members;
+/** Puts the reader's message under the archive's: "corrupt .conda: pkg-x.tar.zst: tar: truncated...". */
+function inMember(e: unknown, what: string): unknown {
+  return e instanceof ArchiveError ? new ArchiveError(`${what}: ${e.message.replace(/^corrupt tar: /, "tar: ")}`) : e;
 }
 
 /**
@@ -200,49 +119,192 @@ export function zstdContentSize(frame: Uint8Array): number | undefined {
 }
 
 /**
- * zlib's output chunk for a decompression: the whole stated size plus one byte (one buffer, no
- * concatenation: a 28 MB tar decompresses in 42 ms instead of 78 with the 16 KiB default), unless
- * the size is missing or implausible (the header is the archive's word), then 1 MiB.
+ * Up to this size a member is decompressed in one call, into one buffer: Node's zstd stream runs
+ * on the thread pool a chunk at a time, and took 1.3-2x as long for CPython's 28 MB tar (42 ms in
+ * one call). Bigger members, and any whose frame does not state its size or states it falsely,
+ * are streamed: memory stays bounded whatever the package.
  */
-function outputChunkSize(frame: Uint8Array): number {
-  const size = zstdContentSize(frame);
-  return size !== undefined && size < 512 * 2 ** 20 ? size + 1 : 2 ** 20;
-}
+export const wholeMemberLimit = 64 * 1024 * 1024;
 
-/** Every entry of a package, info/ included, whatever the format. */
-export async function readPackage(bytes: Buffer): Promise<ArchiveEntry[]> {
-  return readEntries(bytes, "all");
+/** A member decompressed in one call, if it is small enough to; undefined to stream it instead. */
+function decompressWhole(pkg: OpenPackage, member: ZipMember): Buffer | undefined {
+  const stated = zstdContentSize(pkg.access.read(member.offset, 18));
+  if (stated === undefined || stated > wholeMemberLimit || member.size > wholeMemberLimit) return undefined;
+  try {
+    // One output buffer of the stated size (plus one byte, to see the end): no concatenation.
+    return zstdDecompressSync(pkg.access.read(member.offset, member.size), { chunkSize: stated + 1, maxOutputLength: wholeMemberLimit });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") return undefined; // it lied about its size
+    throw new ArchiveError(`corrupt .conda: ${member.name}: zstd: ${(e as Error).message}`);
+  }
 }
 
 /**
- * The package's info/ entries only. A .conda keeps them in a member of their own, so the files
- * are not decompressed (CPython's 28 MB are, when a noarch step needs only its index.json).
+ * Feeds a .conda member (a zstd-compressed tar) to a tar reader, whole or as a stream. Errors of
+ * the decompression are the archive's; errors of the handlers pass through as they are.
  */
-export async function readPackageInfo(bytes: Buffer): Promise<ArchiveEntry[]> {
-  return (await readEntries(bytes, "info")).filter((e) => e.path.startsWith("info/"));
+async function readZstdTar(pkg: OpenPackage, member: ZipMember, onEntry: EntryHandler): Promise<void> {
+  const what = `corrupt .conda: ${member.name}`;
+  const tar = new TarReader(onEntry);
+  const whole = decompressWhole(pkg, member);
+  if (whole) {
+    try {
+      tar.push(whole);
+      tar.end();
+    } catch (e) {
+      throw inMember(e, what);
+    }
+    return;
+  }
+  const zstd = createZstdDecompress({ chunkSize });
+  pipeline(pkg.stream(member.offset, member.offset + member.size), zstd, () => {}); // errors reach the iterator below
+  const chunks = zstd[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (e) {
+        throw new ArchiveError(`zstd: ${(e as Error).message}`);
+      }
+      if (next.done) break;
+      tar.push(next.value);
+    }
+    tar.end();
+  } catch (e) {
+    throw inMember(e, what);
+  } finally {
+    zstd.destroy();
+  }
 }
 
-async function readEntries(bytes: Buffer, which: "all" | "info"): Promise<ArchiveEntry[]> {
-  if (archiveFormat(bytes) === "tar.bz2") {
-    let tar: Buffer;
+/** Feeds a .tar.bz2 to a tar reader: seek-bzip decodes synchronously, one byte at a time, into 1 MiB chunks. */
+function readBzip2Tar(file: RandomAccess, onEntry: EntryHandler): void {
+  const tar = new TarReader(onEntry);
+  let inBuf: Buffer = Buffer.alloc(0);
+  let inStart = 0; // file offset of inBuf[0]
+  let pos = 0;
+  const input = {
+    readByte(): number {
+      if (pos - inStart >= inBuf.length) {
+        inStart = pos;
+        inBuf = file.read(pos, chunkSize);
+        // A complete stream is never read past its end: this one was cut short.
+        if (!inBuf.length) throw new ArchiveError("the bzip2 stream ends early (truncated)");
+      }
+      return inBuf[pos++ - inStart]!;
+    },
+    read(buffer: Uint8Array, offset: number, length: number): number {
+      let n = 0;
+      while (n < length && pos < file.size) buffer[offset + n++] = input.readByte();
+      return n === 0 ? -1 : n;
+    },
+    eof: () => pos >= file.size,
+  };
+  let out = Buffer.allocUnsafe(chunkSize);
+  let outPos = 0;
+  // What the tar reader or its handlers threw, told apart from seek-bzip's own errors, which
+  // are all the archive's (it throws TypeErrors, and RangeErrors on some damaged input).
+  let fromReader: unknown;
+  const push = (chunk: Buffer) => {
     try {
-      tar = Bunzip.decode(bytes);
+      tar.push(chunk);
     } catch (e) {
-      throw new ArchiveError(`corrupt .tar.bz2: ${(e as Error).message}`);
-    }
-    return readTar(tar);
-  }
-  const members = readStoredZip(bytes);
-  const info = members.find((m) => /^info-.*\.tar\.zst$/.test(m.name));
-  const pkg = members.find((m) => /^pkg-.*\.tar\.zst$/.test(m.name));
-  if (!info || !pkg) throw new ArchiveError("corrupt .conda: it needs an info-*.tar.zst and a pkg-*.tar.zst member");
-  const decompress = (m: ZipMember) => {
-    try {
-      return zstdDecompressSync(m.data, { chunkSize: outputChunkSize(m.data) });
-    } catch (e) {
-      throw new ArchiveError(`corrupt .conda: ${m.name}: ${(e as Error).message}`);
+      fromReader = e;
+      throw e;
     }
   };
-  const infoEntries = await readTar(decompress(info));
-  return which === "info" ? infoEntries : [...infoEntries, ...(await readTar(decompress(pkg)))];
+  const output = {
+    writeByte(b: number) {
+      out[outPos++] = b;
+      if (outPos === out.length) {
+        const full = out;
+        out = Buffer.allocUnsafe(chunkSize); // a new one: the tar reader's sinks may keep views
+        outPos = 0;
+        push(full);
+      }
+    },
+  };
+  try {
+    try {
+      Bunzip.decode(input, output, true);
+    } catch (e) {
+      if (fromReader !== undefined) throw fromReader;
+      if (e instanceof ArchiveError) throw e;
+      throw new ArchiveError((e as Error).message ?? String(e));
+    }
+    if (outPos) tar.push(out.subarray(0, outPos));
+    tar.end();
+  } catch (e) {
+    throw inMember(e, "corrupt .tar.bz2");
+  }
+}
+
+function condaMembers(pkg: OpenPackage): { info: ZipMember; pkg: ZipMember } {
+  const members = readZipMembers(pkg.access);
+  const info = members.find((m) => /^info-.*\.tar\.zst$/.test(m.name));
+  const files = members.find((m) => /^pkg-.*\.tar\.zst$/.test(m.name));
+  if (!info || !files) throw new ArchiveError("corrupt .conda: it needs an info-*.tar.zst and a pkg-*.tar.zst member");
+  return { info, pkg: files };
+}
+
+const isInfo = (path: string) => path.startsWith("info/");
+
+/**
+ * The package's metadata files (index.json, paths.json...) from info/. A .conda keeps them in a
+ * member of their own; a .tar.bz2 is read until its info/ entries are past (they come first in
+ * what conda-build writes; all of it otherwise).
+ */
+export async function readPackageInfo(source: PackageSource): Promise<ArchiveEntry[]> {
+  const pkg = open(source);
+  try {
+    const entries: ArchiveEntry[] = [];
+    let seenInfo = false;
+    let seenOther = false;
+    const onEntry: EntryHandler = (h) => {
+      if (!isInfo(h.path)) {
+        if (seenInfo && !seenOther) throw new StopReading();
+        seenOther = true;
+        return undefined;
+      }
+      seenInfo = true;
+      return metadataFiles.has(h.path) && h.type === "file" ? collect(h, entries, maxMetadataFile) : undefined;
+    };
+    if (archiveFormat(pkg.access.read(0, 4)) === "tar.bz2") {
+      try {
+        readBzip2Tar(pkg.access, onEntry);
+      } catch (e) {
+        if (!(e instanceof StopReading)) throw e;
+      }
+    } else {
+      const { info } = condaMembers(pkg);
+      await readZstdTar(pkg, info, onEntry);
+    }
+    return entries;
+  } finally {
+    pkg.close();
+  }
+}
+
+/** Streams every entry outside info/ (the package's files) to `onEntry`. */
+export async function readPackageFiles(source: PackageSource, onEntry: EntryHandler): Promise<void> {
+  const pkg = open(source);
+  try {
+    const filesOnly: EntryHandler = (h) => (isInfo(h.path) ? undefined : onEntry(h));
+    if (archiveFormat(pkg.access.read(0, 4)) === "tar.bz2") readBzip2Tar(pkg.access, filesOnly);
+    else {
+      const { pkg: files } = condaMembers(pkg);
+      await readZstdTar(pkg, files, filesOnly);
+    }
+  } finally {
+    pkg.close();
+  }
+}
+
+/** Every entry of a package in memory, info/ included: for tests and small packages only. */
+export async function readPackage(bytes: Buffer): Promise<ArchiveEntry[]> {
+  const info = await readPackageInfo({ bytes });
+  const files: ArchiveEntry[] = [];
+  await readPackageFiles({ bytes }, (h) => collect(h, files, Number.MAX_SAFE_INTEGER));
+  return [...info, ...files];
 }

@@ -12,11 +12,37 @@ export interface SourceRecord {
   requestedSpec?: string;
 }
 
-export function channelOf(url: string): string {
-  // https://conda.anaconda.org/conda-forge/linux-64/x.conda -> https://conda.anaconda.org/conda-forge
+/** The channel and subdir of a package URL, without credentials (user:password@ or /t/<token>/). */
+export function channelAndSubdir(url: string): { channel: string; subdir: string } {
+  // https://conda.anaconda.org/conda-forge/linux-64/x.conda -> https://conda.anaconda.org/conda-forge, linux-64
   const u = new URL(url);
   const parts = u.pathname.split("/").filter(Boolean);
-  return `${u.protocol}//${u.host}/${parts.slice(0, -2).join("/")}`.replace(/\/$/, "");
+  if (parts[0] === "t" && parts.length > 1) parts.splice(0, 2);
+  const subdir = parts.length >= 2 ? parts[parts.length - 2]! : "";
+  return { channel: `${u.protocol}//${u.host}/${parts.slice(0, -2).join("/")}`.replace(/\/$/, ""), subdir };
+}
+
+/** The channel as conda-meta records it: conda writes the channel's URL with the subdir. */
+export function channelOf(url: string): string {
+  const { channel, subdir } = channelAndSubdir(url);
+  return subdir ? `${channel}/${subdir}` : channel;
+}
+
+/**
+ * The channel's name as conda's history names it (conda's Channel.canonical_name): a channel of
+ * the default channel alias, https://conda.anaconda.org, by its name (conda-forge); any other by
+ * its URL.
+ */
+export function canonicalChannel(url: string): string {
+  const { channel } = channelAndSubdir(url);
+  const alias = "https://conda.anaconda.org/";
+  return channel.startsWith(alias) ? channel.slice(alias.length) : channel;
+}
+
+/** A package as conda's history lists it: channel/subdir::name-version-build (conda's dist_str). */
+export function historyName(p: { url: string; name: string; version: string; build: string }): string {
+  const { subdir } = channelAndSubdir(p.url);
+  return `${canonicalChannel(p.url)}${subdir ? `/${subdir}` : ""}::${p.name}-${p.version}-${p.build}`;
 }
 
 export function condaMetaRecord(index: IndexJson, source: SourceRecord, linked: LinkResult, prefix: string, size?: number): object {
@@ -25,6 +51,8 @@ export function condaMetaRecord(index: IndexJson, source: SourceRecord, linked: 
     fn: source.filename,
     url: source.url,
     channel: channelOf(source.url),
+    // What conda derives from noarch (its PackageType); ordinary packages have none.
+    ...(index.noarch === "python" ? { package_type: "noarch_python" } : index.noarch === "generic" || index.noarch === true ? { package_type: "noarch_generic" } : {}),
     md5: source.md5,
     sha256: source.sha256,
     ...(size !== undefined ? { size } : {}),

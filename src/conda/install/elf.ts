@@ -1,15 +1,22 @@
 // The shared libraries an ELF program or library names as DT_NEEDED: what the dynamic loader
 // will look for when it runs. Pruning uses it to never remove a library that a program of the
-// same package needs (a python built with --enable-shared needs its libpython).
+// same package needs (a python built with --enable-shared needs its libpython). Read by offset
+// (headers, the dynamic segment, the names), never the whole file; both byte orders (s390x and
+// ppc64 are big-endian); 32 and 64 bits.
+import { bufferAccess, type RandomAccess } from "./random-access";
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const DT_NULL = 0;
 const DT_NEEDED = 1;
 const DT_STRTAB = 5;
+/** Bounds on what a header may claim: real programs have tens of segments and dynamic entries. */
+const maxSegments = 4096;
+const maxDynamicEntries = 65536;
+const maxNameLength = 4096;
 
-export function isElf(data: Uint8Array): boolean {
-  return data.length >= 4 && data[0] === 0x7f && data[1] === 0x45 && data[2] === 0x4c && data[3] === 0x46;
+export function isElf(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
 }
 
 interface Segment {
@@ -19,48 +26,84 @@ interface Segment {
   filesz: number;
 }
 
-/** DT_NEEDED names of a little-endian ELF32/ELF64 file; [] for anything else or a damaged file. */
-export function neededLibraries(data: Uint8Array): string[] {
-  if (!isElf(data) || data.length < 52 || data[5] !== 1) return [];
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const is64 = buf[4] === 2;
+class Unreadable extends Error {}
+
+/** Field readers for one ELF class and byte order, over bytes read from the file. */
+function reader(is64: boolean, bigEndian: boolean) {
+  const u16 = (b: Buffer, o: number) => (bigEndian ? b.readUInt16BE(o) : b.readUInt16LE(o));
+  const u32 = (b: Buffer, o: number) => (bigEndian ? b.readUInt32BE(o) : b.readUInt32LE(o));
+  const u64 = (b: Buffer, o: number) => {
+    const n = bigEndian ? b.readBigUInt64BE(o) : b.readBigUInt64LE(o);
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new Unreadable();
+    return Number(n);
+  };
+  const word = (b: Buffer, o: number) => (is64 ? u64(b, o) : u32(b, o));
+  return { u16, u32, word };
+}
+
+function readExactly(file: RandomAccess, offset: number, length: number): Buffer {
+  if (offset < 0 || length < 0 || offset + length > file.size) throw new Unreadable();
+  const b = file.read(offset, length);
+  if (b.length < length) throw new Unreadable();
+  return b;
+}
+
+/**
+ * DT_NEEDED names of an ELF file: [] when it is no ELF file or is statically linked, undefined
+ * when it says it is ELF but cannot be read (truncated, damaged, an unknown class or byte
+ * order): a caller deciding what may be removed must then assume anything may be needed.
+ */
+export function neededLibraries(file: RandomAccess | Uint8Array): string[] | undefined {
+  const f = file instanceof Uint8Array ? bufferAccess(file) : file;
+  const ident = f.read(0, 16);
+  if (!isElf(ident)) return [];
   try {
-    const word = (o: number) => (is64 ? Number(buf.readBigUInt64LE(o)) : buf.readUInt32LE(o));
-    const phoff = word(is64 ? 0x20 : 0x1c);
-    const phentsize = buf.readUInt16LE(is64 ? 0x36 : 0x2a);
-    const phnum = buf.readUInt16LE(is64 ? 0x38 : 0x2c);
+    if (ident.length < 16 || (ident[4] !== 1 && ident[4] !== 2) || (ident[5] !== 1 && ident[5] !== 2)) throw new Unreadable();
+    const is64 = ident[4] === 2;
+    const { u16, u32, word } = reader(is64, ident[5] === 2);
+    const eh = readExactly(f, 0, is64 ? 64 : 52);
+    const phoff = word(eh, is64 ? 0x20 : 0x1c);
+    const phentsize = u16(eh, is64 ? 0x36 : 0x2a);
+    const phnum = u16(eh, is64 ? 0x38 : 0x2c);
+    if (phnum > maxSegments || phentsize < (is64 ? 56 : 32)) throw new Unreadable();
+    const table = readExactly(f, phoff, phnum * phentsize);
     const segments: Segment[] = [];
     for (let i = 0; i < phnum; i++) {
-      const o = phoff + i * phentsize;
+      const o = i * phentsize;
       segments.push(
         is64
-          ? { type: buf.readUInt32LE(o), offset: word(o + 8), vaddr: word(o + 16), filesz: word(o + 32) }
-          : { type: buf.readUInt32LE(o), offset: word(o + 4), vaddr: word(o + 8), filesz: word(o + 16) },
+          ? { type: u32(table, o), offset: word(table, o + 8), vaddr: word(table, o + 16), filesz: word(table, o + 32) }
+          : { type: u32(table, o), offset: word(table, o + 4), vaddr: word(table, o + 8), filesz: word(table, o + 16) },
       );
     }
     const dynamic = segments.find((s) => s.type === PT_DYNAMIC);
     if (!dynamic) return []; // statically linked
     const entrySize = is64 ? 16 : 8;
+    const count = Math.min(Math.floor(dynamic.filesz / entrySize), maxDynamicEntries);
+    const dyn = readExactly(f, dynamic.offset, count * entrySize);
     const needed: number[] = [];
     let strtab: number | undefined;
-    for (let o = dynamic.offset; o + entrySize <= dynamic.offset + dynamic.filesz; o += entrySize) {
-      const tag = word(o);
-      const value = word(o + entrySize / 2);
+    for (let o = 0; o + entrySize <= dyn.length; o += entrySize) {
+      const tag = word(dyn, o);
+      const value = word(dyn, o + entrySize / 2);
       if (tag === DT_NULL) break;
       if (tag === DT_NEEDED) needed.push(value);
       if (tag === DT_STRTAB) strtab = value;
     }
-    if (strtab === undefined) return [];
+    if (!needed.length) return [];
+    if (strtab === undefined) throw new Unreadable();
     // DT_STRTAB is an address: find the file offset of the loaded segment that holds it.
     const load = segments.find((s) => s.type === PT_LOAD && strtab! >= s.vaddr && strtab! < s.vaddr + s.filesz);
-    if (!load) return [];
+    if (!load) throw new Unreadable();
     const base = strtab - load.vaddr + load.offset;
     return needed.map((n) => {
-      const start = base + n;
-      const end = buf.indexOf(0, start);
-      return buf.toString("utf8", start, end < 0 ? buf.length : end);
+      const bytes = f.read(base + n, maxNameLength);
+      const end = bytes.indexOf(0);
+      if (end < 0) throw new Unreadable();
+      return bytes.toString("utf8", 0, end);
     });
-  } catch {
-    return []; // truncated or damaged: nothing is known to be needed
+  } catch (e) {
+    if (e instanceof Unreadable || e instanceof RangeError) return undefined;
+    throw e;
   }
 }

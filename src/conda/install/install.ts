@@ -3,13 +3,14 @@
 // package, so a changed package re-does only its own step.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstatSync, lutimesSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { readPackage, readPackageInfo } from "./archive";
+import { joined, readPackageFiles, readPackageInfo } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
-import { checkParents, dirMode, type LinkResult, linkPackage } from "./link";
-import { readMetadata } from "./metadata";
+import { checkParents, dirMode, type LinkOptions, type LinkResult, type ModeChange, PackageLinker } from "./link";
+import { type IndexJson, type PackageMetadata, readMetadata } from "./metadata";
+import { splitArchiveFileName, unsafeNamePart } from "../package-names";
 import { type PythonInfo, pythonInfo } from "./noarch";
 import { formatBytes, type StepReport, writeStepReport } from "../prune/report";
 import { pruner, removesPyc } from "../prune/rules";
@@ -17,27 +18,56 @@ import type { InstallRequest } from "./request";
 
 export class VerifyError extends Error {}
 
+/** Read size for hashing: large enough that the hash, not the calls, is the cost. */
+const readChunk = 1024 * 1024;
+
 /**
- * Checks the archive against the lock's hash, before anything is read from it: no unverified
- * bytes are decompressed. Hashing beside the decompression (WebCrypto's digest on the thread
- * pool) saved nothing in a step's fresh process: loading WebCrypto and copying the archive cost
- * the main thread ~8 ms, hashing CPython's 8 MB here ~6 (both 44-46 ms to the entries).
+ * Checks the archive against the lock's hash before anything is read from it: no unverified
+ * bytes are decompressed. One pass over the file, one chunk in memory; conda-meta records both
+ * digests, so the one the lock lacks is computed on the way.
  */
-function verify(bytes: Buffer, req: InstallRequest): void {
+function verify(req: InstallRequest): { sha256: string; md5: string; size: number } {
   const what = `${req.filename} from ${req.url}`;
-  if (req.sha256) {
-    const got = createHash("sha256").update(bytes).digest("hex");
-    if (got !== req.sha256) throw new VerifyError(`${what}: sha256 mismatch: the lock says ${req.sha256}, the download is ${got}`);
-  } else if (req.md5) {
-    const got = createHash("md5").update(bytes).digest("hex");
-    if (got !== req.md5) throw new VerifyError(`${what}: md5 mismatch: the lock says ${req.md5}, the download is ${got}`);
-  } else {
-    throw new VerifyError(`${what}: no sha256 or md5 to verify the download with`);
+  if (!req.sha256 && !req.md5) throw new VerifyError(`${what}: no sha256 or md5 to verify the download with`);
+  const sha = createHash("sha256");
+  // md5 only when the lock lacks it (to record it) or has nothing better to verify with.
+  const md5 = req.md5 && req.sha256 ? undefined : createHash("md5");
+  const fd = openSync(req.archive, "r");
+  let size = 0;
+  try {
+    const chunk = Buffer.allocUnsafe(readChunk);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; size += n) {
+      sha.update(chunk.subarray(0, n));
+      md5?.update(chunk.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const got = { sha256: sha.digest("hex"), md5: md5 ? md5.digest("hex") : req.md5!, size };
+  if (req.sha256 && got.sha256 !== req.sha256) throw new VerifyError(`${what}: sha256 mismatch: the lock says ${req.sha256}, the download is ${got.sha256}`);
+  if (!req.sha256 && got.md5 !== req.md5) throw new VerifyError(`${what}: md5 mismatch: the lock says ${req.md5}, the download is ${got.md5}`);
+  return got;
+}
+
+/**
+ * The archive must be the package the lock names: its index.json's name, version and build are
+ * the lock's (they name conda-meta's record and the step's report), and each is a plain name.
+ */
+export function checkIdentity(index: IndexJson, req: Pick<InstallRequest, "filename" | "url" | "name" | "version" | "build">): void {
+  const what = `${req.filename} from ${req.url}`;
+  const expected = req.name !== undefined ? { name: req.name, version: req.version, build: req.build } : splitArchiveFileName(req.filename);
+  for (const key of ["name", "version", "build"] as const) {
+    const value = index[key];
+    if (expected?.[key] !== undefined && value !== expected[key]) {
+      throw new VerifyError(`${what}: info/index.json says ${key} ${JSON.stringify(value)}, but the lock says ${JSON.stringify(expected[key])}: the archive is not the package the lock names`);
+    }
+    const why = unsafeNamePart(value);
+    if (why) throw new VerifyError(`${what}: info/index.json's ${key} ${JSON.stringify(value)} cannot name a file: ${why}`);
   }
 }
 
 async function pythonOf(archive: string): Promise<PythonInfo> {
-  const meta = readMetadata(await readPackageInfo(readFileSync(archive)));
+  const meta = readMetadata(await readPackageInfo({ path: archive }));
   return pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path);
 }
 
@@ -179,18 +209,55 @@ export interface InstallResult {
   scripts: string[];
   files: number;
   report: StepReport;
+  /** Files whose archive mode was made safe (setuid, setgid, sticky, group or world write taken away). */
+  modeChanges: ModeChange[];
+  /** What the package says of itself that its files contradict (sizes, hashes in paths.json). */
+  warnings: string[];
+}
+
+/**
+ * The step's lines about modes: every file that lost a setuid, setgid or sticky bit or world
+ * write, by name; files that only lost group write (conda-forge builds with umask 002: most of
+ * its files) counted, with a few named.
+ */
+export function describeModeChanges(filename: string, changes: ModeChange[]): string[] {
+  const octal = (m: number) => m.toString(8).padStart(3, "0");
+  const serious = changes.filter((c) => c.from & 0o7002);
+  const groupOnly = changes.filter((c) => !(c.from & 0o7002));
+  const lines = serious.map((c) => `${filename}: ${c.path}: mode ${octal(c.from)} -> ${octal(c.to)} (${[c.from & 0o4000 ? "setuid" : "", c.from & 0o2000 ? "setgid" : "", c.from & 0o1000 ? "sticky" : "", c.from & 0o002 ? "world-writable" : ""].filter(Boolean).join(", ")} removed)`);
+  if (groupOnly.length) {
+    const some = groupOnly.slice(0, 3).map((c) => c.path).join(", ");
+    lines.push(`${filename}: group write removed from ${groupOnly.length} file${groupOnly.length === 1 ? "" : "s"} (${some}${groupOnly.length > 3 ? ", ..." : ""}), as conda's umask does`);
+  }
+  return lines;
+}
+
+/** Links the package's files, reading its archive once (twice for hard links to patched files). */
+async function linkFromArchive(req: InstallRequest, meta: PackageMetadata, opts: LinkOptions): Promise<{ linked: LinkResult; linker: PackageLinker }> {
+  const linker = new PackageLinker(meta, opts);
+  await readPackageFiles({ path: req.archive }, linker.onEntry);
+  const wanted = linker.wantedSources();
+  if (wanted.size) {
+    const sources = new Map<string, { data: Buffer; mode: number }>();
+    await readPackageFiles({ path: req.archive }, (h) => {
+      if (!wanted.has(h.path) || h.type !== "file") return undefined;
+      const parts: Buffer[] = [];
+      return { data: (c) => void parts.push(c), end: () => void sources.set(h.path, { data: joined(parts), mode: h.mode }) };
+    });
+    linker.linkFromSources(sources);
+  }
+  return { linked: linker.finish(), linker };
 }
 
 export async function installPackage(req: InstallRequest): Promise<InstallResult> {
-  const bytes = readFileSync(req.archive);
-  verify(bytes, req); // a mismatch is the error reported, before the bytes are read at all
-  const entries = await readPackage(bytes);
-  const meta = readMetadata(entries);
+  const archive = verify(req); // a mismatch is the error reported, before the bytes are read at all
+  const meta = readMetadata(await readPackageInfo({ path: req.archive }));
+  checkIdentity(meta.index, req);
   const isPython = meta.index.name === "python";
   const python = isPython ? pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path) : req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
   const epoch = req.epoch ?? 0;
   const prune = req.prune ? pruner(req.prune) : undefined;
-  const linked = linkPackage(entries, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
+  const { linked, linker } = await linkFromArchive(req, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
   // A prune rule that removes .pyc files (aggressive) wins over compiling them.
   const pycPruned = req.prune ? removesPyc(req.prune) : false;
   let writtenBytes = linked.bytes;
@@ -211,9 +278,7 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   const metaDir = join(req.outRoot, req.prefix, "conda-meta");
   mkdirSync(metaDir, { recursive: true, mode: dirMode });
   // Both hashes in the record, whichever one the lock had: SBOM tools look for either.
-  const md5 = req.md5 ?? createHash("md5").update(bytes).digest("hex");
-  const sha256 = req.sha256 ?? createHash("sha256").update(bytes).digest("hex");
-  const record = condaMetaRecord(meta.index, { url: req.url, filename: req.filename, md5, sha256, requestedSpec: req.requestedSpec }, linked, req.prefix, bytes.length);
+  const record = condaMetaRecord(meta.index, { url: req.url, filename: req.filename, md5: archive.md5, sha256: archive.sha256, requestedSpec: req.requestedSpec }, linked, req.prefix, archive.size);
   const metaFile = join(metaDir, metaName);
   const metaText = Buffer.from(JSON.stringify(record, null, 2) + "\n");
   writeFileSync(metaFile, metaText, { mode: 0o644 });
@@ -222,7 +287,7 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   // What the step's layer carries: every file and link written, and the files' bytes.
   const written = { files: linked.files.length + 1, bytes: writtenBytes + metaText.length };
   const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned, ...activationOf(req, linked.files, linked.scripts) };
-  return { scripts: linked.scripts, files: linked.files.length, report };
+  return { scripts: linked.scripts, files: linked.files.length, report, modeChanges: linker.modeChanges, warnings: linker.warnings };
 }
 
 /**
@@ -237,8 +302,10 @@ export async function runInstall(request: { file: string } | { env: string; file
     return 2;
   }
   try {
-    const { scripts, files, report } = await installPackage(req);
+    const { scripts, files, report, modeChanges, warnings } = await installPackage(req);
     process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}, ${formatBytes(report.written.bytes)}\n`);
+    for (const line of describeModeChanges(req.filename, modeChanges)) process.stderr.write(`${line}\n`);
+    for (const w of warnings) process.stderr.write(`warning: ${req.filename}: ${w}\n`);
     const rules = Object.entries(report.pruned);
     if (rules.length) {
       const total = rules.reduce((n, [, t]) => n + t.bytes, 0);
@@ -248,7 +315,9 @@ export async function runInstall(request: { file: string } | { env: string; file
     for (const s of scripts) process.stderr.write(`warning: ${req.filename} ships ${s}; it was not run (image.post-link: run runs post-link scripts)\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`conda-frontend install: ${(e as Error).message}\n`);
+    // Every line names the package: most errors (archive, link) know only the package's insides.
+    const message = (e as Error).message;
+    process.stderr.write(`conda-frontend install: ${message.startsWith(req.filename) ? "" : `${req.filename} from ${req.url}: `}${message}\n`);
     return 1;
   }
 }

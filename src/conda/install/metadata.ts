@@ -79,22 +79,45 @@ export function splitHasPrefixLine(line: string): string[] {
 }
 
 interface PathsJson {
-  paths_version?: number;
-  paths?: { _path: string; path_type?: string; sha256?: string; size_in_bytes?: number; file_mode?: string; prefix_placeholder?: string; no_link?: boolean }[];
+  paths_version?: unknown;
+  paths?: unknown;
+}
+
+/** What JSON calls a value's type, for messages: null and array told apart from object. */
+const typeName = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
+
+function optional<T>(value: unknown, type: "string" | "number" | "boolean", what: string): T | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type) throw new MetadataError(`${what} must be a ${type}, not ${typeName(value)}`);
+  return value as T;
 }
 
 function fromPathsJson(doc: PathsJson): PathEntry[] {
   if (doc.paths_version !== 1) throw new MetadataError(`info/paths.json: unsupported paths_version ${JSON.stringify(doc.paths_version)}`);
-  return (doc.paths ?? []).map((p) => {
-    const pathType = (p.path_type ?? "hardlink") as PathEntry["pathType"];
+  const list = doc.paths ?? [];
+  if (!Array.isArray(list)) throw new MetadataError(`info/paths.json: "paths" must be a list, not ${typeName(list)}`);
+  return list.map((raw: unknown, i) => {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new MetadataError(`info/paths.json: entry ${i} must be an object, not ${typeName(raw)}`);
+    const p = raw as Record<string, unknown>;
+    if (typeof p._path !== "string") throw new MetadataError(`info/paths.json: entry ${i} has no "_path" string`);
+    const at = `info/paths.json: ${JSON.stringify(p._path)}:`;
+    const pathType = (optional<string>(p.path_type, "string", `${at} path_type`) ?? "hardlink") as PathEntry["pathType"];
     if (!["hardlink", "softlink", "directory"].includes(pathType)) throw new MetadataError(`info/paths.json: unknown path_type ${JSON.stringify(p.path_type)} for ${p._path}`);
-    const fileMode = p.prefix_placeholder ? ((p.file_mode ?? "text") as "text" | "binary") : undefined;
+    const placeholder = optional<string>(p.prefix_placeholder, "string", `${at} prefix_placeholder`);
+    const fileMode = placeholder ? ((optional<string>(p.file_mode, "string", `${at} file_mode`) ?? "text") as "text" | "binary") : undefined;
     if (fileMode && fileMode !== "text" && fileMode !== "binary") throw new MetadataError(`info/paths.json: unknown file_mode ${JSON.stringify(p.file_mode)} for ${p._path}`);
-    return { path: p._path, pathType, sha256: p.sha256, size: p.size_in_bytes, fileMode, prefixPlaceholder: p.prefix_placeholder || undefined, noLink: p.no_link === true };
+    const size = optional<number>(p.size_in_bytes, "number", `${at} size_in_bytes`);
+    if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) throw new MetadataError(`${at} size_in_bytes ${size} is not a size`);
+    const sha256 = optional<string>(p.sha256, "string", `${at} sha256`);
+    return { path: p._path, pathType, sha256, size, fileMode, prefixPlaceholder: placeholder || undefined, noLink: p.no_link === true };
   });
 }
 
-/** Packages from before paths.json: info/files, info/has_prefix, info/no_link; types from the archive. */
+/**
+ * Packages from before paths.json: info/files, info/has_prefix, info/no_link. Their kinds come
+ * from the archive as it is read: every path is a "hardlink" here, and one the archive holds as
+ * a symlink is linked as a softlink.
+ */
 function fromLegacy(entries: Map<string, ArchiveEntry>): PathEntry[] {
   const text = (name: string) => entries.get(name)?.data.toString("utf8") ?? "";
   const lines = (name: string) => text(name).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.trim() !== "");
@@ -108,21 +131,47 @@ function fromLegacy(entries: Map<string, ArchiveEntry>): PathEntry[] {
     else throw new MetadataError(`info/has_prefix: cannot read the line ${JSON.stringify(line)}`);
   }
   return files.map((path) => {
-    const entry = entries.get(path);
-    const pathType = entry?.type === "symlink" ? "softlink" : entry?.type === "directory" ? "directory" : "hardlink";
     const prefix = prefixes.get(path);
-    return { path, pathType, fileMode: prefix?.mode, prefixPlaceholder: prefix?.placeholder, noLink: noLink.has(path) };
+    return { path, pathType: "hardlink", fileMode: prefix?.mode, prefixPlaceholder: prefix?.placeholder, noLink: noLink.has(path) };
   });
+}
+
+function readIndex(entry: ArchiveEntry | undefined): IndexJson {
+  const index = json<unknown>(entry, "info/index.json");
+  if (typeof index !== "object" || index === null || Array.isArray(index)) throw new MetadataError("info/index.json is missing or not an object");
+  const fields = index as Record<string, unknown>;
+  for (const key of ["name", "version", "build"]) {
+    if (typeof fields[key] !== "string" || fields[key] === "") throw new MetadataError(`info/index.json: "${key}" must be a non-empty string, not ${JSON.stringify(fields[key]) ?? "missing"}`);
+  }
+  optional<string>(fields.python_site_packages_path, "string", "info/index.json: python_site_packages_path");
+  for (const key of ["depends", "constrains"]) {
+    const list = fields[key];
+    if (list !== undefined && list !== null && (!Array.isArray(list) || list.some((d) => typeof d !== "string"))) throw new MetadataError(`info/index.json: "${key}" must be a list of strings`);
+  }
+  return index as IndexJson;
+}
+
+function readEntryPoints(entry: ArchiveEntry | undefined): { type?: string; entryPoints: string[] } {
+  const link = json<unknown>(entry, "info/link.json");
+  if (link === undefined) return { entryPoints: [] };
+  const noarch = typeof link === "object" && link !== null ? (link as { noarch?: unknown }).noarch : undefined;
+  if (noarch === undefined || noarch === null) return { entryPoints: [] };
+  if (typeof noarch !== "object" || Array.isArray(noarch)) throw new MetadataError(`info/link.json: "noarch" must be an object, not ${typeName(noarch)}`);
+  const n = noarch as { type?: unknown; entry_points?: unknown };
+  const type = optional<string>(n.type, "string", "info/link.json: noarch.type");
+  const eps = n.entry_points ?? [];
+  if (!Array.isArray(eps) || eps.some((e) => typeof e !== "string")) throw new MetadataError(`info/link.json: noarch.entry_points must be a list of strings`);
+  return { type, entryPoints: eps as string[] };
 }
 
 export function readMetadata(entries: ArchiveEntry[]): PackageMetadata {
   const byPath = new Map(entries.map((e) => [e.path, e]));
-  const index = json<IndexJson>(byPath.get("info/index.json"), "info/index.json");
-  if (!index || !index.name || !index.version || index.build === undefined) throw new MetadataError("info/index.json is missing or lacks name, version or build");
-  const pathsJson = json<PathsJson>(byPath.get("info/paths.json"), "info/paths.json");
-  const paths = pathsJson ? fromPathsJson(pathsJson) : fromLegacy(byPath);
-  const link = json<{ noarch?: { type?: string; entry_points?: string[] } }>(byPath.get("info/link.json"), "info/link.json");
-  const noarchRaw = index.noarch ?? link?.noarch?.type;
+  const index = readIndex(byPath.get("info/index.json"));
+  const pathsJson = json<unknown>(byPath.get("info/paths.json"), "info/paths.json");
+  if (pathsJson !== undefined && (typeof pathsJson !== "object" || pathsJson === null || Array.isArray(pathsJson))) throw new MetadataError(`info/paths.json must be an object, not ${typeName(pathsJson)}`);
+  const paths = pathsJson ? fromPathsJson(pathsJson as PathsJson) : fromLegacy(byPath);
+  const link = readEntryPoints(byPath.get("info/link.json"));
+  const noarchRaw = index.noarch ?? link.type;
   const noarch = noarchRaw === "python" ? "python" : noarchRaw === true || noarchRaw === "generic" ? "generic" : undefined;
-  return { index, paths, entryPoints: link?.noarch?.entry_points ?? [], noarch };
+  return { index, paths, entryPoints: link.entryPoints, noarch };
 }

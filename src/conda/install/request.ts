@@ -7,6 +7,13 @@ export interface InstallRequest {
   archive: string;
   url: string;
   filename: string;
+  /**
+   * The package the lock names: the archive's info/index.json must say the same. Without them
+   * (requests written by hand), the file name's name-version-build is the lock's word.
+   */
+  name?: string;
+  version?: string;
+  build?: string;
   md5?: string;
   sha256?: string;
   prefix: string;
@@ -34,9 +41,10 @@ export const installRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
 /**
  * The install tool's process environment, beside its request. glibc's malloc is asked to back its
  * large blocks with transparent huge pages (where the kernel allows it on request, the default
- * "madvise"): the tool holds a package's whole archive and decompressed tar in memory, and
- * faulting CPython's 28 MB tar in 4 KiB pages costs ~15 ms on a VM, in 2 MiB pages ~3 ms (with
- * the kernel's default defrag "madvise" a fault may compact memory first: 2 of 11 runs here took
- * 27-35 ms). A glibc before 2.35, or a kernel with huge pages off, ignores it.
+ * "madvise"): the tool decompresses a package's members of up to 64 MiB into one buffer each
+ * (larger ones are streamed), and faulting CPython's 28 MB tar in 4 KiB pages costs ~15 ms on a
+ * VM, in 2 MiB pages ~3 ms (with the kernel's default defrag "madvise" a fault may compact memory
+ * first: 2 of 11 runs here took 27-35 ms). A glibc before 2.35, or a kernel with huge pages off,
+ * ignores it.
  */
 export const installProcessEnv: Readonly<Record<string, string>> = { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };

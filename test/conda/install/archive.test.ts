@@ -2,34 +2,30 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { readPackage, readPackageInfo, readTar, zstdContentSize } from "../../../src/conda/install/archive";
+import { constants } from "node:zlib";
+import { type ArchiveEntry, ArchiveError, readPackage, readPackageFiles, readPackageInfo, zstdContentSize } from "../../../src/conda/install/archive";
+import { TarReader } from "../../../src/conda/install/tar";
 import { dotConda, tarBz2, type PackageSpec } from "./make-package";
 
-describe("zstdContentSize (sizes the decompression buffer)", () => {
-  const sizes = [0, 1, 255, 256, 300, 65_791, 65_792, 1_000_000];
-  it.each(sizes)("reads the size a frame of %i bytes states", (n) => {
-    const data = Buffer.alloc(n, 7);
-    const frame = zstdCompressSync(data);
-    expect(zstdContentSize(frame)).toBe(n);
-    expect(zstdDecompressSync(frame).length).toBe(n);
+/** A whole tar read with the streaming reader, fed in chunks of `chunk` bytes. */
+async function readTar(tar: Buffer, chunk = 1 << 20): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  const reader = new TarReader((h) => {
+    const parts: Buffer[] = [];
+    return { data: (c) => void parts.push(Buffer.from(c)), end: () => void entries.push({ path: h.path, type: h.type, mode: h.mode, linkname: h.linkname, mtime: h.mtime, data: Buffer.concat(parts) }) };
   });
-
-  it("answers undefined for a frame that states no size, and for bytes that are no zstd frame", () => {
-    const frame = zstdCompressSync(Buffer.alloc(5000, 1), { params: { [constants.ZSTD_c_contentSizeFlag]: 0 } });
-    expect(zstdContentSize(frame)).toBeUndefined();
-    expect(zstdContentSize(Buffer.from("PK\x03\x04 not zstd"))).toBeUndefined();
-    expect(zstdContentSize(Buffer.from([0x28, 0xb5, 0x2f]))).toBeUndefined();
-  });
-});
+  for (let at = 0; at < tar.length; at += chunk) reader.push(tar.subarray(at, at + chunk));
+  reader.end();
+  return entries;
+}
 
 describe("readPackageInfo (what a noarch step reads of python's archive)", () => {
   const spec: PackageSpec = { index: { name: "python", version: "3.12.1", build: "h0_cpython" }, files: [{ path: "bin/python3.12", content: "x".repeat(1000) }, { path: "lib/python3.12/os.py", content: "import sys\n" }] };
   it.each([["conda", dotConda], ["tar.bz2", tarBz2]] as const)("gives the info/ entries of a .%s and none of its files", async (_format, make) => {
     const bytes = await make(spec);
-    const info = await readPackageInfo(bytes);
+    const info = await readPackageInfo({ bytes });
     const all = await readPackage(bytes);
     expect(info.map((e) => e.path).sort()).toEqual(all.filter((e) => e.path.startsWith("info/")).map((e) => e.path).sort());
     expect(info.map((e) => e.path)).toContain("info/index.json");
@@ -45,20 +41,28 @@ describe("readTar (headers read in place)", () => {
   const linkTarget = (format: string) => (format === "ustar" ? "run.sh" : `${longDir}/module.py`);
 
   /** A tar written by GNU tar in the given format, from a small tree with long names. */
+  let made = 0;
   function gnuTar(format: "gnu" | "pax" | "ustar"): Buffer {
-    const src = join(work, `src-${format}`);
+    const src = join(work, `src-${format}-${made++}`);
     mkdirSync(join(src, longDir), { recursive: true });
     writeFileSync(join(src, longDir, "module.py"), "print('hi')\n");
     writeFileSync(join(src, "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
     symlinkSync(linkTarget(format), join(src, "link.py"));
     for (const p of [join(src, longDir, "module.py"), join(src, "run.sh")]) utimesSync(p, 1_700_000_000, 1_700_000_000);
-    const out = join(work, `${format}.tar`);
+    const out = join(work, `${format}-${made}.tar`);
     execFileSync("tar", [`--format=${format}`, "-cf", out, "-C", src, "run.sh", "link.py", longDir]);
     return readFileSync(out);
   }
 
-  it.each(["gnu", "pax", "ustar"] as const)("reads GNU tar's %s format: long names, link targets, modes, times, contents", async (format) => {
-    const entries = await readTar(gnuTar(format));
+  it.each([
+    ["gnu", 1 << 20],
+    ["pax", 1 << 20],
+    ["ustar", 1 << 20],
+    ["gnu", 7],
+    ["pax", 511],
+    ["pax", 513],
+  ] as const)("reads GNU tar's %s format fed in chunks of %i bytes: long names, link targets, modes, times, contents", async (format, chunk) => {
+    const entries = await readTar(gnuTar(format), chunk);
     const byPath = new Map(entries.map((e) => [e.path, e]));
     const module = byPath.get(`${longDir}/module.py`);
     expect(module?.type).toBe("file");
@@ -105,5 +109,122 @@ describe("readTar (headers read in place)", () => {
     noMagic.write("xxxxx", 257, "latin1");
     reseal(noMagic);
     await expect(readTar(noMagic)).rejects.toThrow(/no ustar header at offset 0/);
+  });
+});
+
+describe("TarReader on hostile tars", () => {
+  /** A tar written by tar-stream from entries with pax headers where given. */
+  async function tarOf(entries: { name: string; content: string; pax?: Record<string, string> }[]): Promise<Buffer> {
+    const p = pack();
+    for (const e of entries) p.entry({ name: e.name, mode: 0o644, pax: e.pax }, e.content);
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it("takes an entry's size from its pax record over the header's", async () => {
+    const tar = await tarOf([{ name: "a.txt", content: "hello", pax: { size: "5" } }, { name: "b.txt", content: "world" }]);
+    // The file's own header (after the pax header and its one data block) says 0 bytes: the pax record wins.
+    // tar-stream: the pax header (a block and its records' block), then the file's own header.
+    const header = 1024;
+    expect(String.fromCharCode(tar[header + 156]!)).toBe("0");
+    tar.write("00000000000\0", header + 124, "latin1");
+    tar.fill(0x20, header + 148, header + 156);
+    let sum = 0;
+    for (let i = header; i < header + 512; i++) sum += tar[i]!;
+    tar.write(`${sum.toString(8).padStart(6, "0")}\0 `, header + 148, "latin1");
+    const entries = await readTar(tar);
+    expect(entries.map((e) => [e.path, e.data.toString()])).toEqual([["a.txt", "hello"], ["b.txt", "world"]]);
+  });
+
+  it("refuses a pax size that is no number, and an extended header too large to hold", async () => {
+    const tar = await tarOf([{ name: "a.txt", content: "hello", pax: { size: "5x" } }]);
+    await expect(readTar(tar)).rejects.toThrow(/pax size "5x" is not a number/);
+    const big = await tarOf([{ name: "a.txt", content: "x", pax: { comment: "y".repeat(1024 * 1024 + 10) } }]);
+    await expect(readTar(big)).rejects.toThrow(/an extended header of \d+ bytes/);
+  });
+
+  it("says a tar cut inside an entry's data is truncated, and accepts one missing its end blocks", async () => {
+    const tar = await tarOf([{ name: "a.txt", content: "x".repeat(2000) }]);
+    await expect(readTar(tar.subarray(0, 1024))).rejects.toThrow(/truncated at byte 1024 inside an entry's data/);
+    await expect(readTar(tar.subarray(0, 300))).rejects.toThrow(/truncated/);
+    expect((await readTar(tar.subarray(0, 512 + 2048))).map((e) => e.data.length)).toEqual([2000]);
+  });
+
+  it("refuses a negative base-256 size", async () => {
+    const p = pack();
+    p.entry({ name: "a.txt", mode: 0o644 }, "hello");
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    const tar = Buffer.concat(chunks);
+    tar.fill(0xff, 124, 136);
+    tar.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += tar[i]!;
+    tar.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+    await expect(readTar(tar)).rejects.toThrow(/negative size/);
+  });
+});
+
+describe("readPackageFiles (streamed, one chunk at a time)", () => {
+  const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+  const spec: PackageSpec = { index: { name: "big", version: "1", build: "h0" }, files: [{ path: "share/big.bin", content: big }, { path: "share/small.txt", content: "hi" }] };
+
+  // A zstd frame that does not state its size is streamed; .tar.bz2 always is.
+  const streamedConda = (s: PackageSpec) => dotConda(s, undefined, { params: { [constants.ZSTD_c_contentSizeFlag]: 0 } });
+  it.each([["conda", streamedConda], ["tar.bz2", tarBz2]] as const)("hands a .%s's files over in chunks that add up to the files, and no info/ entry", async (_f, make) => {
+    const bytes = await make(spec);
+    const seen = new Map<string, { chunks: number; data: Buffer[] }>();
+    await readPackageFiles({ bytes }, (h) => {
+      const s = { chunks: 0, data: [] as Buffer[] };
+      seen.set(h.path, s);
+      return { data: (c) => (s.chunks++, void s.data.push(Buffer.from(c))), end: () => {} };
+    });
+    expect([...seen.keys()].filter((p) => p.startsWith("info/"))).toEqual([]);
+    const file = seen.get("share/big.bin")!;
+    expect(Buffer.concat(file.data).equals(big)).toBe(true);
+    expect(file.chunks).toBeGreaterThan(1);
+  });
+
+  it("decompresses a member that states its size in one call, and streams one that states none or lies: the same bytes either way", async () => {
+    const collect = async (bytes: Buffer) => {
+      const got = new Map<string, { chunks: number; data: Buffer[] }>();
+      await readPackageFiles({ bytes }, (h) => {
+        const s = { chunks: 0, data: [] as Buffer[] };
+        got.set(h.path, s);
+        return { data: (c) => (s.chunks++, void s.data.push(Buffer.from(c))), end: () => {} };
+      });
+      return got;
+    };
+    const whole = await collect(await dotConda(spec));
+    const streamed = await collect(await streamedConda(spec));
+    expect(whole.get("share/big.bin")!.chunks).toBe(1);
+    expect(streamed.get("share/big.bin")!.chunks).toBeGreaterThan(1);
+    for (const got of [whole, streamed]) expect(Buffer.concat(got.get("share/big.bin")!.data).equals(big)).toBe(true);
+    // A frame that states a size smaller than what it holds: no buffer of the stated size is trusted.
+    const bytes = Buffer.from(await dotConda(spec));
+    const member = bytes.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), bytes.indexOf("pkg-big"));
+    expect(zstdContentSize(bytes.subarray(member))).toBeGreaterThan(3 * 1024 * 1024);
+    const lying = await collect(bytes);
+    expect(Buffer.concat(lying.get("share/big.bin")!.data).equals(big)).toBe(true);
+  });
+
+  it("passes a handler's own error through unchanged", async () => {
+    class Mine extends Error {}
+    const bytes = await dotConda(spec);
+    await expect(readPackageFiles({ bytes }, () => { throw new Mine("stop"); })).rejects.toBeInstanceOf(Mine);
+    const bz = await tarBz2(spec);
+    await expect(readPackageFiles({ bytes: bz }, () => { throw new Mine("stop"); })).rejects.toBeInstanceOf(Mine);
+  });
+
+  it.each([["conda", dotConda], ["tar.bz2", tarBz2]] as const)("says a .%s cut short is corrupt, with an ArchiveError", async (format, make) => {
+    const bytes = await make(spec);
+    const cut = bytes.subarray(0, Math.floor(bytes.length / 2));
+    const err = await readPackageFiles({ bytes: cut }, () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArchiveError);
+    expect(String((err as Error).message)).toMatch(new RegExp(`corrupt \\.${format.replace(".", "\\.")}`));
   });
 });

@@ -298,7 +298,8 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect(read(i.root, "share/mentions")).toEqual(content);
     const r = record(i.meta, "share/mentions");
     expect(r?.sha256).toBe(sha256Of(content));
-    expect(r).not.toHaveProperty("sha256_in_prefix");
+    // conda records the hash in the prefix for every file; unpatched, it is the archive's.
+    expect(r?.sha256_in_prefix).toBe(sha256Of(content));
     expect(r).not.toHaveProperty("prefix_placeholder");
   });
 
@@ -396,7 +397,7 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect(out.length).toBe(content.length);
   });
 
-  it("16. conda-meta sha256_in_prefix differs from sha256 for patched files", async () => {
+  it("16. conda-meta sha256_in_prefix is the hash of the file in the prefix: patched files' differs from sha256, plain files' equals it", async () => {
     const textContent = `prefix=${P}\n`;
     const binContent = `A${P}${NUL}`;
     const i = await install(
@@ -419,7 +420,8 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     }
     expect(record(i.meta, "etc/patched")!.file_mode).toBe("text");
     expect(record(i.meta, "lib/patched.so")!.file_mode).toBe("binary");
-    expect(record(i.meta, "etc/plain")).not.toHaveProperty("sha256_in_prefix");
+    expect(record(i.meta, "etc/plain")!.sha256_in_prefix).toBe(sha256Of(Buffer.from("plain\n")));
+    expect(record(i.meta, "etc/plain")!.sha256_in_prefix).toBe(record(i.meta, "etc/plain")!.sha256);
   });
 
   it("17. Softlink `lib/libx.so -> libx.so.1` re-created with the same link text", async () => {
@@ -526,7 +528,7 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect([...(i.meta.files as string[])].sort()).toEqual(["bin/t", "share/x"]);
   });
 
-  it("24. Entry point `tool = m.cli:main` -> `bin/tool`, mode 0775, first line `#!/env/bin/python3.12`, runs `main`", async () => {
+  it("24. Entry point `tool = m.cli:main` -> `bin/tool`, mode 0755 (as conda writes it), first line `#!/env/bin/python3.12`, runs `main`", async () => {
     const i = await install(
       noarchPkg(
         [
@@ -539,7 +541,7 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     );
     const script = text(i.root, "bin/tool");
     expect(script.split("\n")[0]).toBe("#!/env/bin/python3.12");
-    expect(modeOf(i.root, "bin/tool")).toBe(0o775);
+    expect(modeOf(i.root, "bin/tool")).toBe(0o755);
     expect(script).toContain("from m.cli import main\n");
     expect(script).toContain("sys.exit(main())");
     expect(i.meta.files).toContain("bin/tool");
@@ -619,7 +621,7 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
       files: [
         { path: "bin/r", content: `#!${P}/bin/sh\n`, mode: 0o755, prefixPlaceholder: P },
         { path: "lib/libr.so.1", content: "elf" },
-        { path: "lib/libr.so", linkTarget: "libr.so.1" },
+        { path: "lib/libr.so", linkTarget: "libr.so.1", linkSha256: sha256Of(Buffer.from("elf")), linkSize: 3 },
         { path: "share/r/empty", directory: true },
       ],
     };
@@ -632,7 +634,7 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
       build_number: 3,
       fn: "recorded-2.5.1-h1234_3.conda",
       url: "https://conda.example.org/test-channel/linux-64/recorded-2.5.1-h1234_3.conda",
-      channel: "https://conda.example.org/test-channel",
+      channel: "https://conda.example.org/test-channel/linux-64",
       sha256: i.written.sha256,
       md5: i.written.md5,
       depends: ["libfoo >=1.2", "python >=3.9"],
@@ -643,8 +645,9 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     const installed = leafPaths(i.root, (r) => r.startsWith("conda-meta"));
     expect([...(m.files as string[])].sort()).toEqual(installed);
     expect((m.paths_data.paths as { _path: string }[]).map((p) => p._path).sort()).toEqual(installed);
-    expect(record(m, "lib/libr.so.1")).toEqual({ _path: "lib/libr.so.1", path_type: "hardlink", sha256: sha256Of(Buffer.from("elf")), size_in_bytes: 3 });
-    expect(record(m, "lib/libr.so")).toMatchObject({ _path: "lib/libr.so", path_type: "softlink" });
+    expect(record(m, "lib/libr.so.1")).toEqual({ _path: "lib/libr.so.1", path_type: "hardlink", sha256: sha256Of(Buffer.from("elf")), size_in_bytes: 3, sha256_in_prefix: sha256Of(Buffer.from("elf")) });
+    // A softlink's entry is paths.json's, as conda copies it (with its sha256 and size when paths.json has them).
+    expect(record(m, "lib/libr.so")).toEqual({ _path: "lib/libr.so", path_type: "softlink", sha256: sha256Of(Buffer.from("elf")), size_in_bytes: 3 });
     expect(statSync(join(i.root, "share/r/empty")).isDirectory()).toBe(true);
   });
 

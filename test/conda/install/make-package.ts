@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type * as zlib from "node:zlib";
 import { zstdCompressSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { zipStored } from "../../fixtures/channel/archive";
@@ -27,12 +28,20 @@ export interface FileSpec {
   prefixPlaceholder?: string;
   fileMode?: "text" | "binary";
   noLink?: boolean;
+  /** Makes the archive's entry a hard link to this path (paths.json still lists a file with `content`'s hash). */
+  hardlinkTo?: string;
+  /** What paths.json claims the file holds (its sha256 and size), when that must differ from `content`. */
+  claimedContent?: string | Buffer;
+  /** paths.json's sha256 and size_in_bytes for a softlink (conda-build records its target's). */
+  linkSha256?: string;
+  linkSize?: number;
 }
 
 /** An archive entry written exactly as given (into the pkg part), listed nowhere. */
 export interface RawEntry {
   name: string;
-  type?: "file" | "symlink" | "directory";
+  /** "link": a hard link to the entry named by linkname. */
+  type?: "file" | "symlink" | "directory" | "link";
   content?: string | Buffer;
   linkname?: string;
   mode?: number;
@@ -53,6 +62,8 @@ export interface PackageSpec {
   raw?: RawEntry[];
   /** The entries' mtime, seconds. */
   mtime?: number;
+  /** The archive's file name without extension, when it must differ from index.json's name-version-build. */
+  archiveStem?: string;
 }
 
 export type Member = "metadata" | "info" | "pkg";
@@ -63,7 +74,7 @@ export const md5Of = (b: Buffer) => createHash("md5").update(b).digest("hex");
 
 interface TarEntry {
   name: string;
-  type: "file" | "symlink" | "directory";
+  type: "file" | "symlink" | "directory" | "link";
   data?: Buffer;
   linkname?: string;
   mode: number;
@@ -80,7 +91,7 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   });
   for (const e of entries) {
     const header = { name: e.name, type: e.type, mode: e.mode, mtime: new Date(e.mtime * 1000), uid: 0, gid: 0 };
-    if (e.type === "symlink") p.entry({ ...header, linkname: e.linkname ?? "" });
+    if (e.type === "symlink" || e.type === "link") p.entry({ ...header, linkname: e.linkname ?? "" });
     else if (e.type === "directory") p.entry(header);
     else p.entry(header, e.data ?? Buffer.alloc(0));
   }
@@ -96,6 +107,7 @@ function kindOf(f: FileSpec): TarEntry["type"] {
 function entryOf(f: FileSpec, mtime: number): TarEntry {
   const type = kindOf(f);
   const mode = f.mode ?? (type === "symlink" ? 0o777 : type === "directory" ? 0o755 : 0o644);
+  if (f.hardlinkTo !== undefined) return { name: f.path, type: "link", linkname: f.hardlinkTo, mode, mtime };
   return { name: f.path, type, data: type === "file" ? buf(f.content) : undefined, linkname: f.linkTarget, mode, mtime };
 }
 
@@ -112,14 +124,17 @@ export function infoFiles(spec: PackageSpec): Map<string, Buffer> {
       const kind = kindOf(f);
       const p: Record<string, unknown> = { _path: f.path, path_type: f.pathType ?? (kind === "symlink" ? "softlink" : kind === "directory" ? "directory" : "hardlink") };
       if (kind === "file") {
-        p.sha256 = sha256Of(buf(f.content));
-        p.size_in_bytes = buf(f.content).length;
+        const claimed = buf(f.claimedContent ?? f.content);
+        p.sha256 = sha256Of(claimed);
+        p.size_in_bytes = claimed.length;
       }
       if (f.prefixPlaceholder !== undefined) {
         p.prefix_placeholder = f.prefixPlaceholder;
         p.file_mode = f.fileMode ?? "text";
       }
       if (f.noLink) p.no_link = true;
+      if (f.linkSha256 !== undefined) p.sha256 = f.linkSha256;
+      if (f.linkSize !== undefined) p.size_in_bytes = f.linkSize;
       return p;
     });
     info.set("info/paths.json", Buffer.from(JSON.stringify({ paths_version: 1, paths }, null, 2)));
@@ -145,7 +160,7 @@ function parts(spec: PackageSpec): { info: TarEntry[]; pkg: TarEntry[] } {
   return { info, pkg };
 }
 
-export const stem = (spec: PackageSpec) => `${spec.index.name}-${spec.index.version}-${spec.index.build}`;
+export const stem = (spec: PackageSpec) => spec.archiveStem ?? `${spec.index.name}-${spec.index.version}-${spec.index.build}`;
 
 /** The package as a `.tar.bz2`: one tar (info/ first), compressed by the system's bzip2. */
 export async function tarBz2(spec: PackageSpec): Promise<Buffer> {
@@ -157,13 +172,13 @@ export async function tarBz2(spec: PackageSpec): Promise<Buffer> {
 /** A ZIP whose members are stored (method 0), in the order given: the fixture channel's writer. */
 export const storedZip = zipStored;
 
-export async function dotConda(spec: PackageSpec, order: Member[] = ["metadata", "info", "pkg"]): Promise<Buffer> {
+export async function dotConda(spec: PackageSpec, order: Member[] = ["metadata", "info", "pkg"], zstdOptions?: zlib.ZstdOptions): Promise<Buffer> {
   const { info, pkg } = parts(spec);
   const s = stem(spec);
   const byMember: Record<Member, { name: string; data: Buffer }> = {
     metadata: { name: "metadata.json", data: Buffer.from(JSON.stringify({ conda_pkg_format_version: 2 })) },
-    info: { name: `info-${s}.tar.zst`, data: zstdCompressSync(await tarOf(info)) },
-    pkg: { name: `pkg-${s}.tar.zst`, data: zstdCompressSync(await tarOf(pkg)) },
+    info: { name: `info-${s}.tar.zst`, data: zstdCompressSync(await tarOf(info), zstdOptions) },
+    pkg: { name: `pkg-${s}.tar.zst`, data: zstdCompressSync(await tarOf(pkg), zstdOptions) },
   };
   return storedZip(order.map((m) => byMember[m]));
 }
