@@ -121,18 +121,19 @@ export function zstdContentSize(frame: Uint8Array): number | undefined {
 /**
  * Up to this size a member is decompressed in one call, into one buffer: Node's zstd stream runs
  * on the thread pool a chunk at a time, and took 1.3-2x as long for CPython's 28 MB tar (42 ms in
- * one call). Bigger members, and any whose frame does not state its size or states it falsely,
- * are streamed: memory stays bounded whatever the package.
+ * one call), also with 4 or 8 MiB chunks. Bigger members, and any that turns out bigger than its
+ * frame says, are streamed: memory stays bounded whatever the package.
  */
 export const wholeMemberLimit = 64 * 1024 * 1024;
 
 /** A member decompressed in one call, if it is small enough to; undefined to stream it instead. */
 function decompressWhole(pkg: OpenPackage, member: ZipMember): Buffer | undefined {
   const stated = zstdContentSize(pkg.access.read(member.offset, 18));
-  if (stated === undefined || stated > wholeMemberLimit || member.size > wholeMemberLimit) return undefined;
+  // A frame without a stated size (streaming compressors write none) is tried too: at worst 64 MiB are decompressed in vain.
+  if ((stated !== undefined && stated > wholeMemberLimit) || member.size > wholeMemberLimit) return undefined;
   try {
     // One output buffer of the stated size (plus one byte, to see the end): no concatenation.
-    return zstdDecompressSync(pkg.access.read(member.offset, member.size), { chunkSize: stated + 1, maxOutputLength: wholeMemberLimit });
+    return zstdDecompressSync(pkg.access.read(member.offset, member.size), { chunkSize: stated !== undefined ? stated + 1 : chunkSize, maxOutputLength: wholeMemberLimit });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") return undefined; // it lied about its size
     throw new ArchiveError(`corrupt .conda: ${member.name}: zstd: ${(e as Error).message}`);

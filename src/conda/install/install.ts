@@ -3,10 +3,10 @@
 // package, so a changed package re-does only its own step.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { joined, readPackageFiles, readPackageInfo } from "./archive";
+import { joined, type PackageSource, readPackageFiles, readPackageInfo } from "./archive";
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
 import { checkParents, dirMode, type LinkOptions, type LinkResult, type ModeChange, PackageLinker } from "./link";
 import { type IndexJson, type PackageMetadata, readMetadata } from "./metadata";
@@ -21,29 +21,41 @@ export class VerifyError extends Error {}
 /** Read size for hashing: large enough that the hash, not the calls, is the cost. */
 const readChunk = 1024 * 1024;
 
+/** Archives up to this size are read into memory once, for the hash and the reading after it. */
+const wholeArchiveLimit = 64 * 1024 * 1024;
+
 /**
  * Checks the archive against the lock's hash before anything is read from it: no unverified
- * bytes are decompressed. One pass over the file, one chunk in memory; conda-meta records both
- * digests, so the one the lock lacks is computed on the way.
+ * bytes are decompressed. conda-meta records both digests, so the one the lock lacks is computed
+ * on the way. An archive up to 64 MiB is read whole and its bytes kept for reading (one read
+ * instead of two); a bigger one is hashed one chunk at a time and read again from the file.
  */
-function verify(req: InstallRequest): { sha256: string; md5: string; size: number } {
+function verify(req: InstallRequest): { sha256: string; md5: string; size: number; bytes?: Buffer } {
   const what = `${req.filename} from ${req.url}`;
   if (!req.sha256 && !req.md5) throw new VerifyError(`${what}: no sha256 or md5 to verify the download with`);
   const sha = createHash("sha256");
   // md5 only when the lock lacks it (to record it) or has nothing better to verify with.
   const md5 = req.md5 && req.sha256 ? undefined : createHash("md5");
-  const fd = openSync(req.archive, "r");
   let size = 0;
+  let bytes: Buffer | undefined;
+  const fd = openSync(req.archive, "r");
   try {
-    const chunk = Buffer.allocUnsafe(readChunk);
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; size += n) {
-      sha.update(chunk.subarray(0, n));
-      md5?.update(chunk.subarray(0, n));
+    if (fstatSync(fd).size <= wholeArchiveLimit) {
+      bytes = readFileSync(fd);
+      sha.update(bytes);
+      md5?.update(bytes);
+      size = bytes.length;
+    } else {
+      const chunk = Buffer.allocUnsafe(readChunk);
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; size += n) {
+        sha.update(chunk.subarray(0, n));
+        md5?.update(chunk.subarray(0, n));
+      }
     }
   } finally {
     closeSync(fd);
   }
-  const got = { sha256: sha.digest("hex"), md5: md5 ? md5.digest("hex") : req.md5!, size };
+  const got = { sha256: sha.digest("hex"), md5: md5 ? md5.digest("hex") : req.md5!, size, bytes };
   if (req.sha256 && got.sha256 !== req.sha256) throw new VerifyError(`${what}: sha256 mismatch: the lock says ${req.sha256}, the download is ${got.sha256}`);
   if (!req.sha256 && got.md5 !== req.md5) throw new VerifyError(`${what}: md5 mismatch: the lock says ${req.md5}, the download is ${got.md5}`);
   return got;
@@ -233,13 +245,13 @@ export function describeModeChanges(filename: string, changes: ModeChange[]): st
 }
 
 /** Links the package's files, reading its archive once (twice for hard links to patched files). */
-async function linkFromArchive(req: InstallRequest, meta: PackageMetadata, opts: LinkOptions): Promise<{ linked: LinkResult; linker: PackageLinker }> {
+async function linkFromArchive(source: PackageSource, meta: PackageMetadata, opts: LinkOptions): Promise<{ linked: LinkResult; linker: PackageLinker }> {
   const linker = new PackageLinker(meta, opts);
-  await readPackageFiles({ path: req.archive }, linker.onEntry);
+  await readPackageFiles(source, linker.onEntry);
   const wanted = linker.wantedSources();
   if (wanted.size) {
     const sources = new Map<string, { data: Buffer; mode: number }>();
-    await readPackageFiles({ path: req.archive }, (h) => {
+    await readPackageFiles(source, (h) => {
       if (!wanted.has(h.path) || h.type !== "file") return undefined;
       const parts: Buffer[] = [];
       return { data: (c) => void parts.push(c), end: () => void sources.set(h.path, { data: joined(parts), mode: h.mode }) };
@@ -251,13 +263,14 @@ async function linkFromArchive(req: InstallRequest, meta: PackageMetadata, opts:
 
 export async function installPackage(req: InstallRequest): Promise<InstallResult> {
   const archive = verify(req); // a mismatch is the error reported, before the bytes are read at all
-  const meta = readMetadata(await readPackageInfo({ path: req.archive }));
+  const source: PackageSource = archive.bytes ? { bytes: archive.bytes } : { path: req.archive };
+  const meta = readMetadata(await readPackageInfo(source));
   checkIdentity(meta.index, req);
   const isPython = meta.index.name === "python";
   const python = isPython ? pythonInfo(meta.index.version, meta.index.build, meta.index.python_site_packages_path) : req.pythonArchive ? await pythonOf(req.pythonArchive) : undefined;
   const epoch = req.epoch ?? 0;
   const prune = req.prune ? pruner(req.prune) : undefined;
-  const { linked, linker } = await linkFromArchive(req, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
+  const { linked, linker } = await linkFromArchive(source, meta, { outRoot: req.outRoot, prefix: req.prefix, python: meta.noarch === "python" ? python : undefined, epoch, pruner: prune });
   // A prune rule that removes .pyc files (aggressive) wins over compiling them.
   const pycPruned = req.prune ? removesPyc(req.prune) : false;
   let writtenBytes = linked.bytes;

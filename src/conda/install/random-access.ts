@@ -18,7 +18,7 @@ export function fileAccess(fd: number, size: number): RandomAccess {
   return {
     size,
     read(offset, length) {
-      const b = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+      const b = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - offset)));
       let got = 0;
       while (got < b.length) {
         const n = readSync(fd, b, got, b.length - got, offset + got);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pack } from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { constants } from "node:zlib";
-import { type ArchiveEntry, ArchiveError, readPackage, readPackageFiles, readPackageInfo, zstdContentSize } from "../../../src/conda/install/archive";
+import { type ArchiveEntry, ArchiveError, readPackage, readPackageFiles, readPackageInfo, wholeMemberLimit, zstdContentSize } from "../../../src/conda/install/archive";
 import { TarReader } from "../../../src/conda/install/tar";
 import { dotConda, tarBz2, type PackageSpec } from "./make-package";
 
@@ -173,43 +173,45 @@ describe("readPackageFiles (streamed, one chunk at a time)", () => {
   for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
   const spec: PackageSpec = { index: { name: "big", version: "1", build: "h0" }, files: [{ path: "share/big.bin", content: big }, { path: "share/small.txt", content: "hi" }] };
 
-  // A zstd frame that does not state its size is streamed; .tar.bz2 always is.
-  const streamedConda = (s: PackageSpec) => dotConda(s, undefined, { params: { [constants.ZSTD_c_contentSizeFlag]: 0 } });
-  it.each([["conda", streamedConda], ["tar.bz2", tarBz2]] as const)("hands a .%s's files over in chunks that add up to the files, and no info/ entry", async (_f, make) => {
-    const bytes = await make(spec);
-    const seen = new Map<string, { chunks: number; data: Buffer[] }>();
+  // A .conda member bigger than wholeMemberLimit decompressed is streamed; .tar.bz2 always is.
+  const huge = Buffer.alloc(wholeMemberLimit + 1024 * 1024 + 5);
+  huge.write("start", 0);
+  huge.write("end", huge.length - 3);
+  const hugeSpec: PackageSpec = { index: { name: "huge", version: "1", build: "h0" }, files: [{ path: "share/huge.bin", content: huge }, { path: "share/small.txt", content: "hi" }] };
+  const noStatedSize = { params: { [constants.ZSTD_c_contentSizeFlag]: 0 } };
+
+  /** Every file's chunks, by path. */
+  async function chunksOf(bytes: Buffer): Promise<Map<string, Buffer[]>> {
+    const got = new Map<string, Buffer[]>();
     await readPackageFiles({ bytes }, (h) => {
-      const s = { chunks: 0, data: [] as Buffer[] };
-      seen.set(h.path, s);
-      return { data: (c) => (s.chunks++, void s.data.push(Buffer.from(c))), end: () => {} };
+      const parts: Buffer[] = [];
+      got.set(h.path, parts);
+      return { data: (c) => void parts.push(c), end: () => {} };
     });
+    return got;
+  }
+
+  it.each([["conda", (s: PackageSpec) => dotConda(s === spec ? hugeSpec : s)], ["tar.bz2", tarBz2]] as const)("hands a .%s's files over in chunks that add up to the files, and no info/ entry", async (format, make) => {
+    const seen = await chunksOf(await make(spec));
     expect([...seen.keys()].filter((p) => p.startsWith("info/"))).toEqual([]);
-    const file = seen.get("share/big.bin")!;
-    expect(Buffer.concat(file.data).equals(big)).toBe(true);
-    expect(file.chunks).toBeGreaterThan(1);
+    const [path, content] = format === "conda" ? ["share/huge.bin", huge] : ["share/big.bin", big];
+    const file = seen.get(path)!;
+    expect(Buffer.concat(file).equals(content)).toBe(true);
+    expect(file.length).toBeGreaterThan(1);
   });
 
-  it("decompresses a member that states its size in one call, and streams one that states none or lies: the same bytes either way", async () => {
-    const collect = async (bytes: Buffer) => {
-      const got = new Map<string, { chunks: number; data: Buffer[] }>();
-      await readPackageFiles({ bytes }, (h) => {
-        const s = { chunks: 0, data: [] as Buffer[] };
-        got.set(h.path, s);
-        return { data: (c) => (s.chunks++, void s.data.push(Buffer.from(c))), end: () => {} };
-      });
-      return got;
-    };
-    const whole = await collect(await dotConda(spec));
-    const streamed = await collect(await streamedConda(spec));
-    expect(whole.get("share/big.bin")!.chunks).toBe(1);
-    expect(streamed.get("share/big.bin")!.chunks).toBeGreaterThan(1);
-    for (const got of [whole, streamed]) expect(Buffer.concat(got.get("share/big.bin")!.data).equals(big)).toBe(true);
-    // A frame that states a size smaller than what it holds: no buffer of the stated size is trusted.
-    const bytes = Buffer.from(await dotConda(spec));
-    const member = bytes.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), bytes.indexOf("pkg-big"));
-    expect(zstdContentSize(bytes.subarray(member))).toBeGreaterThan(3 * 1024 * 1024);
-    const lying = await collect(bytes);
-    expect(Buffer.concat(lying.get("share/big.bin")!.data).equals(big)).toBe(true);
+  it("decompresses a member of up to 64 MiB in one call (its size stated or not), streams a bigger one (stated or found out): the same bytes either way", async () => {
+    for (const options of [undefined, noStatedSize]) {
+      const small = (await chunksOf(await dotConda(spec, undefined, options))).get("share/big.bin")!;
+      expect(small.length).toBe(1);
+      expect(small[0]!.equals(big)).toBe(true);
+      const streamed = (await chunksOf(await dotConda(hugeSpec, undefined, options))).get("share/huge.bin")!;
+      expect(streamed.length).toBeGreaterThan(1);
+      expect(Buffer.concat(streamed).equals(huge)).toBe(true);
+    }
+    const stated = await dotConda(hugeSpec);
+    const member = stated.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), stated.indexOf("pkg-huge"));
+    expect(zstdContentSize(stated.subarray(member))).toBeGreaterThan(wholeMemberLimit);
   });
 
   it("passes a handler's own error through unchanged", async () => {
