@@ -4,7 +4,7 @@ import { startupSnapshot } from "node:v8";
 import { runFrontend } from "./frontend/build";
 import { warmUp } from "./frontend/warm-up";
 import { installRequestVariable } from "./conda/install/request";
-import { prepareCodecs } from "./gateway/proto";
+import { prepareCodecs } from "./proto/codec";
 
 const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json>]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)

@@ -4,7 +4,7 @@
 import { Bridge, type ResolvedImage } from "../gateway/bridge";
 import { Code, statusOf } from "../gateway/errors";
 import type { RpcStatus } from "../gateway/messages";
-import { decode } from "../gateway/proto";
+import { decode } from "../proto/codec";
 import { RpcError } from "../gateway/transport";
 import { type BuildOptions, OptionError, parseBuildOptions } from "../gateway/options";
 import { imageResult, type PlatformResult } from "../gateway/result";

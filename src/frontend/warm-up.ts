@@ -3,7 +3,7 @@
 // gateway messages - on a sample input, so the snapshot holds V8's compiled code for them and a
 // build does not compile them again (the parse and plan of a small file took 15 ms cold, 5 ms
 // warm). Nothing here talks to BuildKit or keeps state: the results are thrown away.
-import { decode, encode } from "../gateway/proto";
+import { decode, encode } from "../proto/codec";
 import { parseBuildOptions } from "../gateway/options";
 import { imageResult } from "../gateway/result";
 import { buildImageConfig, parseBaseConfig } from "../image/config";

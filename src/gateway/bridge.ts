@@ -6,7 +6,7 @@ import { GatewayClient } from "./client";
 import type { CacheImport } from "./options";
 import type { Result, RpcStatus, Stat } from "./messages";
 import { StdioTransport, type UnaryTransport } from "./transport";
-import { protoRoot } from "./proto";
+import { protoRoot } from "../proto/codec";
 import { mark } from "../timing";
 
 export interface ResolvedImage {

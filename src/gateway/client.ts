@@ -13,7 +13,7 @@ import type {
   Stat,
   WarnRequest,
 } from "./messages";
-import { decode, encode } from "./proto";
+import { decode, encode } from "../proto/codec";
 import type { UnaryTransport } from "./transport";
 
 const service = "/moby.buildkit.v1.frontend.LLBBridge/";

@@ -1,7 +1,7 @@
 // What the daemon tells a frontend about the build: BUILDKIT_FRONTEND_OPT_<n>=key=value
 // environment variables (n in no particular order), the session id and the workers.
 import type { PbPlatform } from "../llb/pb";
-import { formatPlatform, parsePlatform } from "../llb/platform";
+import { parsePlatform, uniquePlatforms } from "../llb/platform";
 
 export interface BuildOptions {
   /** Every option as the daemon sent it. */
@@ -163,17 +163,6 @@ function platformOption(text: string): PbPlatform {
   } catch (e) {
     throw new OptionError(`--platform: ${(e as Error).message}`);
   }
-}
-
-/** The same platform named twice (linux/amd64,linux/x86_64) is built once. */
-export function uniquePlatforms(list: PbPlatform[]): PbPlatform[] {
-  const seen = new Set<string>();
-  return list.filter((p) => {
-    const id = formatPlatform(p);
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
 }
 
 export function parseBuildOptions(env: NodeJS.ProcessEnv, defaultPlatform: PbPlatform): BuildOptions {

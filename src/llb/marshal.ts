@@ -2,7 +2,7 @@
 // (sorted map entries, no zero scalars), digested, listed inputs-first with the terminal op last.
 // Ops needing a capability the daemon lacks are lowered to an equivalent or refused here, before
 // anything reaches BuildKit.
-import { messageType } from "../gateway/proto";
+import { messageType } from "../proto/codec";
 import type { PbDefinition, PbEntry, PbLocation, PbOp, PbOpMetadata, PbSourceInfo } from "./pb";
 import type { State } from "./state";
 import { opDigest } from "./digest";

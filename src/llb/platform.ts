@@ -37,3 +37,14 @@ export function hostPlatform(): PbPlatform {
   const arch = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x" }[process.arch as string] ?? process.arch;
   return normalizePlatform({ OS: "linux", Architecture: arch });
 }
+
+/** The same platform named twice (linux/amd64,linux/x86_64) is built once. */
+export function uniquePlatforms(list: PbPlatform[]): PbPlatform[] {
+  const seen = new Set<string>();
+  return list.filter((p) => {
+    const id = formatPlatform(p);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}

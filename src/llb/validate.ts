@@ -1,7 +1,7 @@
 // Checks a Definition before it is sent. BuildKit v0.13 dereferences input digests without
 // checking, so a single dangling digest panics the whole daemon (every build on it dies). This
 // is the last line of defence: it decodes what will actually be sent.
-import { decode } from "../gateway/proto";
+import { decode } from "../proto/codec";
 import { opDigest } from "./digest";
 import type { PbDefinition, PbOp } from "./pb";
 

@@ -6,7 +6,7 @@ import { writeYaml } from "./yaml-writer";
 import { show, SpecError, type Problem } from "./errors";
 import { type SourceFile, sourceFile } from "./source";
 import { got, YamlReader } from "./yaml-reader";
-import { unsafeNamePart } from "../conda/package-names";
+import { unsafeNamePart } from "./package-names";
 
 export interface LockedPackage {
   name: string;

@@ -1,10 +1,9 @@
 // spec + options -> plan: every decision about the build made once, from the user's file and
 // the build's options, before any LLB exists. Pure; unit-tested without a daemon.
-import { type BuildOptions, uniquePlatforms } from "../gateway/options";
 import type { ImageSettings } from "../image/config";
 import { normalizeReference } from "../image/reference";
 import type { PbPlatform } from "../llb/pb";
-import { parsePlatform } from "../llb/platform";
+import { parsePlatform, uniquePlatforms } from "../llb/platform";
 import type { EnvironmentSpec } from "../spec/environment";
 import { type Problem, show, SpecError } from "../spec/errors";
 import { defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../spec/image-section";
@@ -12,6 +11,22 @@ import type { Located, SourceRange } from "../spec/source";
 import { ChannelError, resolveChannels, type ResolvedChannel } from "../conda/channels";
 import { type MatchSpec, MatchSpecError, parseMatchSpec } from "../conda/matchspec";
 import { GlobError, globToRegExp, type PrunePolicy, presets } from "../conda/prune/rules";
+
+/**
+ * What the planner reads of the build's options (the frontend parses them: gateway/options.ts's
+ * BuildOptions has these fields). Declared here so the pure planner imports nothing of the gateway.
+ */
+export interface PlanOptions {
+  /** Every frontend option as given, to tell a user's --platform from the default. */
+  raw: Record<string, string>;
+  target?: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  noCache: "all" | string[] | undefined;
+  platforms: PbPlatform[];
+  networkMode: "sandbox" | "host" | "none";
+  sourceDateEpoch?: number;
+}
 
 export const targets = ["image", "lock"] as const;
 export type Target = (typeof targets)[number];
@@ -96,7 +111,7 @@ function planPrune(spec: EnvironmentSpec, problems: Problem[], warnings: Problem
   return { preset, remove: [...presetGlobs, ...checked(p?.remove ?? [], "remove")], keep: checked(p?.keep ?? [], "keep") };
 }
 
-function planConda(spec: EnvironmentSpec, opts: BuildOptions, problems: Problem[], warnings: Problem[]): CondaPlan {
+function planConda(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[], warnings: Problem[]): CondaPlan {
   const specs: Located<MatchSpec>[] = [];
   for (const dep of spec.dependencies) {
     try {
@@ -157,7 +172,7 @@ function pick<T>(arg: string | undefined, fromFile: Located<T> | undefined, fall
   return { value: fallback, origin: "default" };
 }
 
-export function planBuild(spec: EnvironmentSpec, opts: BuildOptions): BuildPlan {
+export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const img = spec.image;

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { Bridge } from "../../src/gateway/bridge";
 import type { GatewayClient } from "../../src/gateway/client";
-import { decode, encode } from "../../src/gateway/proto";
+import { decode, encode } from "../../src/proto/codec";
 import { InvalidDefinitionError, marshal, State } from "../../src/llb";
 
 function fakeBridge(frontendCaps: string[] = []) {

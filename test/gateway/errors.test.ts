@@ -1,7 +1,7 @@
 // The google.rpc.Status a failed build returns, with BuildKit's errdefs.Source detail.
 import { describe, expect, it } from "vitest";
 import { Code, sourceDetail, sourceDetailType, statusOf } from "../../src/gateway/errors";
-import { encode, decode } from "../../src/gateway/proto";
+import { encode, decode } from "../../src/proto/codec";
 
 const text = "name: x\nimage:\n  user: [1, 2]\n";
 const range = { start: { line: 3, character: 8 }, end: { line: 3, character: 14 } };

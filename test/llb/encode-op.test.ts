@@ -7,8 +7,8 @@ import type protobuf from "protobufjs";
 
 const { recorded } = vi.hoisted(() => ({ recorded: [] as object[] }));
 
-vi.mock("../../src/gateway/proto", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../src/gateway/proto")>();
+vi.mock("../../src/proto/codec", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/proto/codec")>();
   return {
     ...real,
     messageType(name: string): protobuf.Type {
@@ -72,7 +72,7 @@ describe("encodeOp", () => {
     expect(recorded.length).toBeGreaterThan(20);
     const kinds = new Set(recorded.flatMap((op) => Object.keys(op)));
     for (const k of ["source", "exec", "file", "merge", "platform", "inputs"]) expect(kinds).toContain(k);
-    const real = await vi.importActual<typeof import("../../src/gateway/proto")>("../../src/gateway/proto");
+    const real = await vi.importActual<typeof import("../../src/proto/codec")>("../../src/proto/codec");
     const fast = (op: object) => Buffer.from(real.messageType("pb.Op").encode(op).finish());
     const checked = (op: object) => Buffer.from(real.encode("pb.Op", op));
     const differing = recorded.filter((op) => !fast(op).equals(checked(op)));

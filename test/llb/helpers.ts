@@ -1,6 +1,6 @@
 // Shared helpers for the LLB tests: decode what marshal() produced back into plain objects.
 import { createHash } from "node:crypto";
-import { decode } from "../../src/gateway/proto";
+import { decode } from "../../src/proto/codec";
 import type { PbDefinition, PbOp } from "../../src/llb/pb";
 
 export interface DecodedOp {

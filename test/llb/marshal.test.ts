@@ -1,7 +1,7 @@
 // marshal(): deterministic bytes, digests over exactly those bytes, sorted map entries, the
 // terminal op last, shared sub-graphs written once.
 import { describe, expect, it } from "vitest";
-import { decode, encode } from "../../src/gateway/proto";
+import { decode, encode } from "../../src/proto/codec";
 import { FileActions, marshal, merge, opDigest, State } from "../../src/llb";
 import type { PbFileActionCopy, PbOp } from "../../src/llb/pb";
 import { amd64, decodeOps, resultOp, sha256 } from "./helpers";

@@ -1,6 +1,6 @@
 // validateDefinition(): the check run on every definition before it is sent.
 import { describe, expect, it } from "vitest";
-import { encode } from "../../src/gateway/proto";
+import { encode } from "../../src/proto/codec";
 import { InvalidDefinitionError, marshal, merge, State, validateDefinition } from "../../src/llb";
 import type { PbDefinition, PbOp } from "../../src/llb/pb";
 import { amd64, sha256 } from "./helpers";

@@ -1,4 +1,6 @@
-// Loads our .proto files (proto/) once and hands out the message types by name.
+// Loads our .proto files (proto/) once and hands out the message types by name: the codec both
+// the LLB builder (marshal, validate) and the gateway client use, in a folder of its own as
+// BuildKit keeps its protobuf types, so neither imports the other for it.
 // Field names are kept exactly as declared (keepCase), so objects we build read like BuildKit's
 // Go structs: `{Definition, FrontendOpt, allowResultReturn}`.
 import { existsSync, readFileSync } from "node:fs";
@@ -8,7 +10,7 @@ import protobuf from "protobufjs";
 
 const protoFiles = ["buildkit/ops.proto", "buildkit/types.proto", "buildkit/gateway.proto", "google/status.proto"];
 
-// Sources run from src/gateway/, the bundle from dist/; both find proto/ by walking up.
+// Sources run from src/proto/, the bundle from dist/; both find proto/ by walking up.
 function findProtoDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
