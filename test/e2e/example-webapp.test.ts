@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allEngines, build, docker, executedSteps, inspectConfig, type Run, tag } from "./harness";
+import { allEngines, build, buildWithSummary, docker, executedSteps, inspectConfig, type Run, tag } from "./harness";
 
 const example = resolve(__dirname, "../../examples/webapp");
 
@@ -28,7 +28,7 @@ describe.each(allEngines)("examples/webapp on $label", (engine) => {
     // A copy, so the code-change test can edit it.
     dir = mkdtempSync(join(tmpdir(), "cf-webapp-"));
     cpSync(example, dir, { recursive: true });
-    first = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    first = buildWithSummary(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
   }, 600_000);
 
   afterAll(() => {

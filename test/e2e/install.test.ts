@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { allEngines, baseImage, build, channelUrl, daemonUp, docker, engines, executedSteps, header, inspectConfig, project, stepsThatPrinted, tag } from "./harness";
+import { allEngines, baseImage, build, buildWithSummary, channelUrl, daemonUp, docker, engines, executedSteps, header, inspectConfig, project, stepsThatPrinted, tag } from "./harness";
 
 function envYml(deps: string[], image = ""): string {
   return `${header()}name: greet-env
@@ -232,7 +232,7 @@ describe("pruning while installing (classic store)", () => {
   it("by default (safe) no include/ and no static libraries reach the image, and the programs still run", () => {
     const dir = project({ "environment.yml": envYml(["python=3.12", "greet"]) });
     const t = tag("prune-safe");
-    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    const res = buildWithSummary(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
     expect(res.code, res.output).toBe(0);
     expect(listing(t)).toBe("[]");
     expect(docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/greet", t]).stdout).toContain("greet: libgreet=2.0");
@@ -249,7 +249,7 @@ describe("pruning while installing (classic store)", () => {
   it("prune: none keeps them; an invalid glob is an error at its line", () => {
     const dir = project({ "environment.yml": envYml(["python=3.12", "greet"], "  prune: none\n") });
     const t = tag("prune-none");
-    const res0 = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
+    const res0 = buildWithSummary(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
     expect(res0.code).toBe(0);
     expect(listing(t)).toContain("'include/greet.h'");
     expect(listing(t)).toContain("'lib/libgreet.a'");

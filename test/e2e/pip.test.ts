@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { baseImage, build, channelUrl, daemonUp, docker, engines, executedSteps, header, project, tag } from "./harness";
+import { baseImage, build, buildWithSummary, channelUrl, daemonUp, docker, engines, executedSteps, header, project, tag } from "./harness";
 
 const engine = engines[0]!;
 const pipArgs = ["--build-arg", `PIP_FIND_LINKS=${channelUrl}/wheels/index.html`, "--build-arg", "PIP_NO_INDEX=1"];
@@ -28,7 +28,7 @@ describe("pip: dependencies (classic store)", () => {
   it("installs them with the environment's pip, importable from the environment's python", () => {
     const dir = project({ "environment.yml": envYml(["python=3.12", "pip"], ["greetwheel==1.0"]) });
     const t = tag("pip");
-    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", ...pipArgs, "-t", t, "--load", "."]);
+    const res = buildWithSummary(engine, dir, ["--network=host", "-f", "environment.yml", ...pipArgs, "-t", t, "--load", "."]);
     expect(res.code, res.output).toBe(0);
     expect(res.output).toContain("[pip] install greetwheel==1.0");
     // The summary counts pip's own files once (not the conda packages' dist-info again): it
