@@ -2,22 +2,14 @@
 // environment variables (n in no particular order), the session id and the workers.
 import type { PbPlatform } from "../llb/pb";
 import { parsePlatform, uniquePlatforms } from "../llb/platform";
+import type { PlanOptions } from "../stages/plan";
 
-export interface BuildOptions {
-  /** Every option as the daemon sent it. */
-  raw: Record<string, string>;
+/** The planner's options (raw, target, buildArgs, labels, noCache, platforms, networkMode, sourceDateEpoch) and the rest. */
+export interface BuildOptions extends PlanOptions {
   filename: string;
   /** Local names for the input file's folder and the build context. */
   dockerfileLocal: string;
   contextLocal: string;
-  target?: string;
-  buildArgs: Record<string, string>;
-  labels: Record<string, string>;
-  /** `all` for a plain --no-cache, or the names given to --no-cache-filter. */
-  noCache: "all" | string[] | undefined;
-  platforms: PbPlatform[];
-  /** `host`, `none` or `sandbox` (default) for our exec steps. */
-  networkMode: "sandbox" | "host" | "none";
   imageResolveMode: "default" | "pull" | "local";
   /** The frontend image reference the build was forwarded to (`source`). */
   frontendSource?: string;
@@ -25,7 +17,6 @@ export interface BuildOptions {
   workers: WorkerInfo[];
   /** The subrequest asked for (`--call`), e.g. `frontend.outline`; undefined for a normal build. */
   requestId?: string;
-  sourceDateEpoch?: number;
   /** Caches to import (--cache-from), passed into every solve the frontend makes. */
   cacheImports: CacheImport[];
 }

@@ -13,17 +13,19 @@ import { type MatchSpec, MatchSpecError, parseMatchSpec } from "../conda/matchsp
 import { GlobError, globToRegExp, type PrunePolicy, presets } from "../conda/prune/rules";
 
 /**
- * What the planner reads of the build's options (the frontend parses them: gateway/options.ts's
- * BuildOptions has these fields). Declared here so the pure planner imports nothing of the gateway.
+ * What the planner reads of the build's options. Declared here so the pure planner imports
+ * nothing of the gateway; gateway/options.ts's BuildOptions extends it.
  */
 export interface PlanOptions {
-  /** Every frontend option as given, to tell a user's --platform from the default. */
+  /** Every option as the daemon sent it (tells a user's --platform from the default). */
   raw: Record<string, string>;
   target?: string;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
+  /** `all` for a plain --no-cache, or the names given to --no-cache-filter. */
   noCache: "all" | string[] | undefined;
   platforms: PbPlatform[];
+  /** `host`, `none` or `sandbox` (default) for our exec steps. */
   networkMode: "sandbox" | "host" | "none";
   sourceDateEpoch?: number;
 }
