@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FileSpec, writePackage } from "../test/conda/install/make-package";
+import { type FileSpec, writePackage } from "../test/build-step/install/make-package";
 
 const placeholder = "/opt/conda-bld/bench_placehold_placehold_placehold_placehold_placehold_placehold_placehold_placehold_placehold";
 

@@ -3,7 +3,7 @@
 // (the bench passes installProcessEnv). Prints how long the install took, in ms, on stdout; Node's
 // own start is left out (a step's starts from the image's snapshot, these from sources). Also
 // prints the process's peak memory.
-import { installPackage } from "../src/conda/install/install";
+import { installPackage } from "../src/build-step/install/install";
 
 const [archive, outRoot, sha256, md5] = process.argv.slice(2);
 if (!archive || !outRoot || !sha256 || !md5) throw new Error("usage: install-once.ts <archive> <out root> <sha256> <md5>");

@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authSecretPath } from "../src/conda/auth";
-import type { FetchRequest } from "../src/conda/fetch";
-import type { InstallRequest } from "../src/conda/install/request";
-import { readLock } from "../src/spec/lock";
+import type { FetchRequest } from "../src/conda/fetch-request";
+import type { InstallRequest } from "../src/conda/install-request";
+import { readLock } from "../src/input/lock";
 import { installOrder, isNoarch } from "../src/stages/install";
 
 export interface Docker {

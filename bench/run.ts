@@ -6,7 +6,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { installProcessEnv } from "../src/conda/install/request";
+import { installProcessEnv } from "../src/conda/install-request";
 import { generateInstallChannel } from "./install-channel";
 import { type BenchEngine, ciRunnerTable } from "./ci-runner";
 import { recipeComparison } from "./recipe";

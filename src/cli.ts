@@ -3,7 +3,7 @@
 import { startupSnapshot } from "node:v8";
 import { runFrontend } from "./frontend/build";
 import { warmUp } from "./frontend/warm-up";
-import { installRequestVariable } from "./conda/install/request";
+import { installRequestVariable } from "./conda/install-request";
 import { prepareCodecs } from "./proto/codec";
 
 const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json>]
@@ -22,13 +22,13 @@ async function main(argv: string[]): Promise<number> {
       const [request, out] = rest;
       if (!request || !out) break;
       // Loaded only here: the solver's WASM is not needed to run the frontend itself.
-      const { runSolve } = await import("./conda/solve");
+      const { runSolve } = await import("./build-step/solve");
       return runSolve(request, out);
     }
     case "install": {
       const [request, filename] = rest;
       if (!request || (request === "--request-env" && !filename)) break;
-      const { runInstall } = await import("./conda/install/install");
+      const { runInstall } = await import("./build-step/install/install");
       if (request !== "--request-env") return runInstall({ file: request });
       const env = process.env[installRequestVariable];
       if (!env) {
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     case "fetch": {
       const [request] = rest;
       if (!request) break;
-      const { runFetch } = await import("./conda/fetch");
+      const { runFetch } = await import("./build-step/fetch");
       return runFetch(request);
     }
     case "help":

@@ -2,7 +2,7 @@
 // (/out/result.json next to /out/conda-lock.yml). The request is the solve's whole input, so
 // BuildKit's cache key for the step is exactly the normalised spec.
 import { createHash } from "node:crypto";
-import type { Lock } from "../spec/lock";
+import type { Lock } from "../input/lock";
 import type { VirtualPackage } from "./virtual-packages";
 
 export interface SolvePlatform {

@@ -7,10 +7,10 @@ import type { BuildOptions } from "../gateway/options";
 import { marshal, type State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
-import { type Problem, SpecError } from "../spec/errors";
-import { type Lock, readLock } from "../spec/lock";
-import { lineRange } from "../spec/source";
-import type { BuildPlan } from "../stages/plan";
+import { type Problem, SpecError } from "../input/errors";
+import { type Lock, readLock } from "../input/lock";
+import { lineRange } from "../input/source";
+import type { BuildPlan } from "../plan/plan";
 import { lockContentHash, solveRequest, solveStage, type ToolImage } from "../stages/solve";
 import { readBesideInput, type InputFile } from "./inputs";
 

@@ -3,9 +3,9 @@
 // exactly as it is, so a newline at its end, a missing secret or header lines instead of a value
 // each fail in a way BuildKit words for itself.
 import { authSecretId } from "../conda/auth";
-import { SpecError } from "../spec/errors";
+import { SpecError } from "../input/errors";
 import { RpcError } from "../gateway/transport";
-import type { BuildPlan } from "../stages/plan";
+import type { BuildPlan } from "../plan/plan";
 import type { InputFile } from "./inputs";
 
 const howToPass = `--secret id=${authSecretId},env=CONDA_AUTH with CONDA_AUTH="Bearer <token>"`;

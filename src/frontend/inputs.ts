@@ -3,10 +3,10 @@
 import type { Bridge } from "../gateway/bridge";
 import type { BuildOptions } from "../gateway/options";
 import { marshal, State } from "../llb";
-import { parseDockerignore } from "../spec/dockerignore";
-import { SpecError } from "../spec/errors";
-import { chooseInput, inputCandidates, missingInputMessage } from "../spec/input";
-import { conventionalLockName } from "../stages/plan";
+import { parseDockerignore } from "../input/dockerignore";
+import { SpecError } from "../input/errors";
+import { chooseInput, inputCandidates, missingInputMessage } from "../input/input-file";
+import { conventionalLockName } from "../plan/plan";
 
 export interface InputFile {
   /** The name to show the user. */

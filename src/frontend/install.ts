@@ -19,11 +19,11 @@ import { getEnv } from "../image/config";
 import { copyTogether, marshal, merge, State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
-import { SpecError } from "../spec/errors";
-import type { Lock, LockedPackage } from "../spec/lock";
+import { SpecError } from "../input/errors";
+import type { Lock, LockedPackage } from "../input/lock";
 import { installStage } from "../stages/install";
 import { pipStage } from "../stages/pip";
-import type { BuildPlan } from "../stages/plan";
+import type { BuildPlan } from "../plan/plan";
 import type { ToolImage } from "../stages/solve";
 
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");

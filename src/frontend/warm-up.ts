@@ -11,11 +11,11 @@ import { marshal, merge, State } from "../llb";
 import { hostPlatform } from "../llb/platform";
 import { validateDefinition } from "../llb/validate";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
-import { parseEnvironment } from "../spec/environment";
-import { type Lock, type LockedPackage, readLock, writeCondaLock } from "../spec/lock";
+import { parseEnvironment } from "../input/environment";
+import { type Lock, type LockedPackage, readLock, writeCondaLock } from "../input/lock";
 import { appLayer, contextIncludes } from "../stages/app";
 import { installStage } from "../stages/install";
-import { type BuildPlan, planBuild } from "../stages/plan";
+import { type BuildPlan, planBuild } from "../plan/plan";
 import { solveRequest, solveStage, type ToolImage } from "../stages/solve";
 
 const sampleInput = `name: warm-up

@@ -2,7 +2,7 @@
 // environment variables (n in no particular order), the session id and the workers.
 import type { PbPlatform } from "../llb/pb";
 import { parsePlatform, uniquePlatforms } from "../llb/platform";
-import type { PlanOptions } from "../stages/plan";
+import type { PlanOptions } from "../plan/plan";
 
 /** The planner's options (raw, target, buildArgs, labels, noCache, platforms, networkMode, sourceDateEpoch) and the rest. */
 export interface BuildOptions extends PlanOptions {

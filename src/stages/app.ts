@@ -3,7 +3,7 @@
 // the layer does not depend on the base or the environment below it.
 import { FileActions, State } from "../llb";
 import type { PbPlatform } from "../llb/pb";
-import type { Located, SourceRange } from "../spec/source";
+import type { Located, SourceRange } from "../input/source";
 
 export interface AppLayerInput {
   platform: PbPlatform;

@@ -5,14 +5,14 @@
 // dependency order, so where two packages ship the same file, the dependent's wins.
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
-import type { FetchRequest } from "../conda/fetch";
-import { historyName } from "../conda/install/conda-meta";
-import { type InstallRequest, installProcessEnv, installRequestVariable } from "../conda/install/request";
+import type { FetchRequest } from "../conda/fetch-request";
+import { historyName } from "../conda/package-url";
+import { type InstallRequest, installProcessEnv, installRequestVariable } from "../conda/install-request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
 import { copyTogether, FileActions, State } from "../llb";
-import type { LockedPackage } from "../spec/lock";
-import type { SourceRange } from "../spec/source";
+import type { LockedPackage } from "../input/lock";
+import type { SourceRange } from "../input/source";
 import { type ToolImage, toolState } from "./solve";
 
 /**

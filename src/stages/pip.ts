@@ -4,7 +4,7 @@
 // to what pip wrote, inside the same step, so pruned files never reach a layer.
 import { FileActions, State } from "../llb";
 import type { NetworkMode } from "../llb/exec";
-import type { SourceRange } from "../spec/source";
+import type { SourceRange } from "../input/source";
 import { globToRegExp, protectedGlobs, type PrunePolicy } from "../conda/prune/rules";
 
 export interface PipStageInput {

@@ -7,7 +7,7 @@ import { subdirOf, type VirtualPackage, virtualPackages } from "../conda/virtual
 import { FileActions, State } from "../llb";
 import type { NetworkMode } from "../llb/exec";
 import type { PbPlatform } from "../llb/pb";
-import type { CondaPlan } from "./plan";
+import type { CondaPlan } from "../plan/plan";
 
 /** The frontend's own image, to run build-step tools from. */
 export interface ToolImage {

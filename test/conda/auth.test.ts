@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AuthError, isPrivate, readAuthHeaders } from "../../src/conda/auth";
-import { parseEnvironment } from "../../src/spec/environment";
+import { parseEnvironment } from "../../src/input/environment";
 
 const secret = (text: string) => {
   const file = join(mkdtempSync(join(tmpdir(), "cf-auth-")), "conda-auth");

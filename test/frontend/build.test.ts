@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { toStatus } from "../../src/frontend/build";
 import { Code, sourceDetailType } from "../../src/gateway/errors";
 import { OptionError } from "../../src/gateway/options";
-import { SpecError } from "../../src/spec/errors";
+import { SpecError } from "../../src/input/errors";
 
 describe("toStatus", () => {
   it("returns an input error with code Unknown and the file's lines as an errdefs.Source detail", () => {

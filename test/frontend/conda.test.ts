@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { checkLock } from "../../src/frontend/conda";
 import type { InputFile } from "../../src/frontend/inputs";
 import { parseBuildOptions } from "../../src/gateway/options";
-import { parseEnvironment } from "../../src/spec/environment";
-import { SpecError } from "../../src/spec/errors";
-import type { Lock, LockedPackage } from "../../src/spec/lock";
-import { planBuild } from "../../src/stages/plan";
+import { parseEnvironment } from "../../src/input/environment";
+import { SpecError } from "../../src/input/errors";
+import type { Lock, LockedPackage } from "../../src/input/lock";
+import { planBuild } from "../../src/plan/plan";
 import { lockContentHash } from "../../src/stages/solve";
 
 const host = { OS: "linux", Architecture: "amd64" };

@@ -4,13 +4,13 @@
 // throws (a list, [] or undefined); none takes long.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ArchiveError, readPackageFiles, readPackageInfo } from "../../src/conda/install/archive";
-import { neededLibraries } from "../../src/conda/install/elf";
-import { bufferAccess } from "../../src/conda/install/random-access";
-import { TarReader } from "../../src/conda/install/tar";
-import { readZipMembers } from "../../src/conda/install/zip";
-import { makeElf } from "../conda/install/make-elf";
-import { dotConda, type PackageSpec, tarBz2, tarOf } from "../conda/install/make-package";
+import { ArchiveError, readPackageFiles, readPackageInfo } from "../../src/build-step/install/archive";
+import { neededLibraries } from "../../src/build-step/install/elf";
+import { bufferAccess } from "../../src/build-step/install/random-access";
+import { TarReader } from "../../src/build-step/install/tar";
+import { readZipMembers } from "../../src/build-step/install/zip";
+import { makeElf } from "../build-step/install/make-elf";
+import { dotConda, type PackageSpec, tarBz2, tarOf } from "../build-step/install/make-package";
 import { maxCallMs, params, timeout, typedOutcome } from "./helpers";
 
 /** Overwrites some bytes of `base` (positions and values drawn), optionally cut at a drawn length. */

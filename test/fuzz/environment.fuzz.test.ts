@@ -3,12 +3,12 @@
 // SpecError whose problems point at lines of the file; never another error, never slowly.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type EnvironmentSpec, parseEnvironment } from "../../src/spec/environment";
-import { SpecError } from "../../src/spec/errors";
-import { parseDuration, readImageSection, type ImageSpec } from "../../src/spec/image-section";
-import { chooseInput, inputCandidates, missingInputMessage } from "../../src/spec/input";
-import { type Located, sourceFile, type SourceRange } from "../../src/spec/source";
-import { YamlReader } from "../../src/spec/yaml-reader";
+import { type EnvironmentSpec, parseEnvironment } from "../../src/input/environment";
+import { SpecError } from "../../src/input/errors";
+import { parseDuration, readImageSection, type ImageSpec } from "../../src/input/image-section";
+import { chooseInput, inputCandidates, missingInputMessage } from "../../src/input/input-file";
+import { type Located, sourceFile, type SourceRange } from "../../src/input/source";
+import { YamlReader } from "../../src/input/yaml-reader";
 import {
   anyText, anyValue, asYaml, bothModes, channelText, corruptMode, deeplyNested, hostileString, matchSpecText, type Mode, nearValid, params, repeated, timeout,
   typedOutcome, validMode,

@@ -3,10 +3,10 @@
 // every lock our writer writes reads back as the same lock.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SpecError } from "../../src/spec/errors";
-import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, sortedPackages, writeCondaLock } from "../../src/spec/lock";
-import { sourceFile } from "../../src/spec/source";
-import { writeYaml, type YamlValue } from "../../src/spec/yaml-writer";
+import { SpecError } from "../../src/input/errors";
+import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, sortedPackages, writeCondaLock } from "../../src/input/lock";
+import { sourceFile } from "../../src/input/source";
+import { writeYaml, type YamlValue } from "../../src/input/yaml-writer";
 import { parse } from "yaml";
 import {
   anyText, anyValue, archiveUrl, asYaml, bothModes, buildText, channelText, deeplyNested, fieldsMostly, hex, hostileString, type Mode, mutated, nearValid,

@@ -3,8 +3,8 @@
 // documented types or throws a MetadataError; never another error, never slowly.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ArchiveEntry } from "../../src/conda/install/archive";
-import { MetadataError, type PackageMetadata, readMetadata, splitHasPrefixLine } from "../../src/conda/install/metadata";
+import type { ArchiveEntry } from "../../src/build-step/install/archive";
+import { MetadataError, type PackageMetadata, readMetadata, splitHasPrefixLine } from "../../src/build-step/install/metadata";
 import { anyText, anyValue, buildText, fieldsMostly, hostileString, mostly, mutated, packageName, params, repeated, timeout, typedOutcome, versionText } from "./helpers";
 
 const entry = (path: string, data: string | Buffer, type: ArchiveEntry["type"] = "file"): ArchiveEntry => ({

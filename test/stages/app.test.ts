@@ -1,7 +1,7 @@
 // appLayer(): the workdir and the app.copy paths from the context, on an empty filesystem.
 import { describe, expect, it } from "vitest";
 import { marshal, State } from "../../src/llb";
-import { lineRange } from "../../src/spec/source";
+import { lineRange } from "../../src/input/source";
 import { appLayer, contextIncludes } from "../../src/stages/app";
 import { decodeOps, metadataOf, resultOp } from "../llb/helpers";
 

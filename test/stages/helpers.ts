@@ -1,8 +1,8 @@
 // Planning a build from an environment.yml text and frontend options, for the stage tests.
 import { parseBuildOptions } from "../../src/gateway/options";
-import { parseEnvironment } from "../../src/spec/environment";
-import { SpecError } from "../../src/spec/errors";
-import { planBuild } from "../../src/stages/plan";
+import { parseEnvironment } from "../../src/input/environment";
+import { SpecError } from "../../src/input/errors";
+import { planBuild } from "../../src/plan/plan";
 
 export const host = { OS: "linux", Architecture: "amd64" };
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { marshal, State } from "../../src/llb";
 import { MountType, NetMode } from "../../src/llb/pb";
-import { lineRange } from "../../src/spec/source";
+import { lineRange } from "../../src/input/source";
 import { pipStage, pipSecrets } from "../../src/stages/pip";
 import { decodeOps, opByDigest, resultOp } from "../llb/helpers";
 

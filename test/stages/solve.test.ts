@@ -4,8 +4,8 @@ import { contentHash } from "../../src/conda/solve-request";
 import { parseBuildOptions } from "../../src/gateway/options";
 import { marshal } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount } from "../../src/llb/pb";
-import { parseEnvironment } from "../../src/spec/environment";
-import { planBuild } from "../../src/stages/plan";
+import { parseEnvironment } from "../../src/input/environment";
+import { planBuild } from "../../src/plan/plan";
 import { lockContentHash, lockFileState, platformVirtualPackages, solveRequest, solveStage, type ToolImage, toolState } from "../../src/stages/solve";
 import { decodeOps, metadataOf, resultOp } from "../llb/helpers";
 

@@ -1,7 +1,8 @@
 // conda-meta as conda writes it: the record's channel with its subdir, package_type for noarch
 // packages, and the channel/subdir::name-version-build strings of conda's history.
 import { describe, expect, it } from "vitest";
-import { canonicalChannel, channelOf, condaMetaRecord, historyName } from "../../../src/conda/install/conda-meta";
+import { condaMetaRecord } from "../../../src/build-step/install/conda-meta";
+import { canonicalChannel, channelOf, historyName } from "../../../src/conda/package-url";
 
 const linked = { files: [], directories: [], bytes: 0, paths: [], scripts: [], pruned: {} };
 

@@ -2,8 +2,8 @@
 // byte order; [] for anything that is not ELF, undefined (fail closed) for ELF that cannot be read.
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { isElf, neededLibraries } from "../../../src/conda/install/elf";
-import { fileAccess } from "../../../src/conda/install/random-access";
+import { isElf, neededLibraries } from "../../../src/build-step/install/elf";
+import { fileAccess } from "../../../src/build-step/install/random-access";
 import { makeElf } from "./make-elf";
 
 describe("neededLibraries", () => {

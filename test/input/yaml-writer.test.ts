@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { writeYaml, type YamlValue } from "../../src/spec/yaml-writer";
+import { writeYaml, type YamlValue } from "../../src/input/yaml-writer";
 
 const tricky = [
   "", " ", "a b", " lead", "trail ", "null", "Null", "~", "true", "False", "yes", "No", "on", "OFF", "y", "n", "nan", ".nan", "inf", ".inf", "-.inf",

@@ -1,8 +1,8 @@
 // Lock files: our conda-lock.yml writer and reader, conda-lock's own files, and @EXPLICIT lists.
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { SpecError } from "../../src/spec/errors";
-import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, sortedPackages, splitArchiveName, writeCondaLock } from "../../src/spec/lock";
+import { SpecError } from "../../src/input/errors";
+import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, sortedPackages, splitArchiveName, writeCondaLock } from "../../src/input/lock";
 
 const md5 = (c: string) => c.repeat(32);
 const sha = (c: string) => c.repeat(64);

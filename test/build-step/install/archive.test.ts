@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { pack } from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { constants } from "node:zlib";
-import { type ArchiveEntry, ArchiveError, readPackage, readPackageFiles, readPackageInfo, wholeMemberLimit, zstdContentSize } from "../../../src/conda/install/archive";
-import { TarReader } from "../../../src/conda/install/tar";
+import { type ArchiveEntry, ArchiveError, readPackage, readPackageFiles, readPackageInfo, wholeMemberLimit, zstdContentSize } from "../../../src/build-step/install/archive";
+import { TarReader } from "../../../src/build-step/install/tar";
 import { dotConda, tarBz2, type PackageSpec } from "./make-package";
 
 /** A whole tar read with the streaming reader, fed in chunks of `chunk` bytes. */

@@ -1,8 +1,8 @@
 // parseEnvironment(): conda's fields and the image section, with the line of every value and
 // every problem.
 import { describe, expect, it } from "vitest";
-import { parseEnvironment } from "../../src/spec/environment";
-import { SpecError } from "../../src/spec/errors";
+import { parseEnvironment } from "../../src/input/environment";
+import { SpecError } from "../../src/input/errors";
 import { problemLines, specError } from "./helpers";
 
 const full = `name: web

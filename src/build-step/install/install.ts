@@ -10,11 +10,11 @@ import { joined, type PackageSource, readPackageFiles, readPackageInfo } from ".
 import { condaMetaName, condaMetaRecord } from "./conda-meta";
 import { checkParents, dirMode, type LinkOptions, type LinkResult, type ModeChange, PackageLinker } from "./link";
 import { type IndexJson, type PackageMetadata, readMetadata } from "./metadata";
-import { splitArchiveFileName, unsafeNamePart } from "../../spec/package-names";
+import { splitArchiveFileName, unsafeNamePart } from "../../input/package-names";
 import { type PythonInfo, pythonInfo } from "./noarch";
-import { formatBytes, type StepReport, writeStepReport } from "../prune/report";
-import { pruner, removesPyc } from "../prune/rules";
-import type { InstallRequest } from "./request";
+import { formatBytes, type StepReport, writeStepReport } from "../../conda/prune/report";
+import { pruner, removesPyc } from "../../conda/prune/rules";
+import type { InstallRequest } from "../../conda/install-request";
 
 export class VerifyError extends Error {}
 

@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import zlib from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { ArchiveError, readPackageFiles, readPackageInfo } from "../../../src/conda/install/archive";
-import { describeModeChanges, installPackage, VerifyError } from "../../../src/conda/install/install";
-import { safeMode } from "../../../src/conda/install/link";
-import { bufferAccess } from "../../../src/conda/install/random-access";
-import type { InstallRequest } from "../../../src/conda/install/request";
-import { readZipMembers } from "../../../src/conda/install/zip";
+import { ArchiveError, readPackageFiles, readPackageInfo } from "../../../src/build-step/install/archive";
+import { describeModeChanges, installPackage, VerifyError } from "../../../src/build-step/install/install";
+import { safeMode } from "../../../src/build-step/install/link";
+import { bufferAccess } from "../../../src/build-step/install/random-access";
+import type { InstallRequest } from "../../../src/conda/install-request";
+import { readZipMembers } from "../../../src/build-step/install/zip";
 import { makeElf } from "./make-elf";
 import { dotConda, type Format, type PackageSpec, sha256Of, storedZip, writePackage } from "./make-package";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { show, SpecError } from "../../src/spec/errors";
-import { lineRange, positionAt, rangeOf, sourceFile } from "../../src/spec/source";
+import { show, SpecError } from "../../src/input/errors";
+import { lineRange, positionAt, rangeOf, sourceFile } from "../../src/input/source";
 
 describe("SpecError", () => {
   it("formats each problem as <file>:<line>: <message>, or <file>: <message> without a line", () => {

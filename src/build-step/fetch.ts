@@ -4,15 +4,9 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readAuthHeaders } from "./auth";
+import { readAuthHeaders } from "../conda/auth";
+import type { FetchRequest } from "../conda/fetch-request";
 
-export interface FetchRequest {
-  url: string;
-  filename: string;
-  sha256?: string;
-  md5?: string;
-  out: string;
-}
 
 export async function runFetch(requestPath: string): Promise<number> {
   const req = JSON.parse(readFileSync(requestPath, "utf8")) as FetchRequest;

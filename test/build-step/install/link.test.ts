@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkParents, LinkError, safeRelativePath } from "../../../src/conda/install/link";
+import { checkParents, LinkError, safeRelativePath } from "../../../src/build-step/install/link";
 
 describe("safeRelativePath", () => {
   it("returns plain relative paths as they are", () => {

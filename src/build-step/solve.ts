@@ -7,11 +7,11 @@
 // channel that cannot be reached - as exit 1, so BuildKit does not cache it.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { archiveNameOf, type Lock, type LockedPackage, sortedPackages, splitArchiveName, writeCondaLock } from "../spec/lock";
-import { dependencyConstraint, dependencyName } from "./matchspec";
-import type { SolvePlatform, SolveRequest, SolveResult } from "./solve-request";
-import { AuthError, authSecretId, isPrivate, readAuthHeaders } from "./auth";
-import { isVirtualPackageName, type VirtualPackage } from "./virtual-packages";
+import { archiveNameOf, type Lock, type LockedPackage, sortedPackages, splitArchiveName, writeCondaLock } from "../input/lock";
+import { dependencyConstraint, dependencyName } from "../conda/matchspec";
+import type { SolvePlatform, SolveRequest, SolveResult } from "../conda/solve-request";
+import { AuthError, authSecretId, isPrivate, readAuthHeaders } from "../conda/auth";
+import { isVirtualPackageName, type VirtualPackage } from "../conda/virtual-packages";
 
 const virtualHost = "virtual-packages.conda-frontend.invalid";
 

@@ -8,16 +8,16 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readPackage } from "../../../src/conda/install/archive";
-import { installPackage, runInstall } from "../../../src/conda/install/install";
-import type { InstallRequest } from "../../../src/conda/install/request";
+import { readPackage } from "../../../src/build-step/install/archive";
+import { installPackage, runInstall } from "../../../src/build-step/install/install";
+import type { InstallRequest } from "../../../src/conda/install-request";
 import { isStepReport, maxLinkedReport, type StepReport } from "../../../src/conda/prune/report";
-import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/conda/install/metadata";
-import { parseEntryPoint, pythonInfo } from "../../../src/conda/install/noarch";
-import { fixShebang, PrefixError, replaceBinary, replaceText } from "../../../src/conda/install/prefix";
-import { solvePlatform } from "../../../src/conda/solve";
+import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/build-step/install/metadata";
+import { parseEntryPoint, pythonInfo } from "../../../src/build-step/install/noarch";
+import { fixShebang, PrefixError, replaceBinary, replaceText } from "../../../src/build-step/install/prefix";
+import { solvePlatform } from "../../../src/build-step/solve";
 import { isVirtualPackageName } from "../../../src/conda/virtual-packages";
-import { parseEnvironment } from "../../../src/spec/environment";
+import { parseEnvironment } from "../../../src/input/environment";
 import { type FileSpec, type Format, md5Of, type Member, type PackageSpec, sha256Of, stem, writePackage, type WrittenPackage } from "./make-package";
 
 /** The build prefix the synthetic packages were "built" in: 59 bytes, much longer than /env. */

@@ -1,7 +1,7 @@
 // The image: section's finer points: healthcheck, prune, app, paths, users, signals.
 import { describe, expect, it } from "vitest";
-import { parseEnvironment } from "../../src/spec/environment";
-import { parseDuration } from "../../src/spec/image-section";
+import { parseEnvironment } from "../../src/input/environment";
+import { parseDuration } from "../../src/input/image-section";
 import { problemLines } from "./helpers";
 
 const image = (body: string) => parseEnvironment("environment.yml", `name: x\nimage:\n${body}`).image;

@@ -1,6 +1,6 @@
 // Helpers for the spec tests: parse and return the SpecError, or fail.
-import { parseEnvironment } from "../../src/spec/environment";
-import { SpecError } from "../../src/spec/errors";
+import { parseEnvironment } from "../../src/input/environment";
+import { SpecError } from "../../src/input/errors";
 
 export function specError(text: string, fileName = "environment.yml"): SpecError {
   try {

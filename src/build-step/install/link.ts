@@ -12,7 +12,7 @@ import { fileAccess } from "./random-access";
 import type { EntrySink, TarHeader } from "./tar";
 import { entryPointScript, noarchPythonPath, parseEntryPoint, type PythonInfo } from "./noarch";
 import { replaceBinary, replaceText } from "./prefix";
-import type { Pruner } from "../prune/rules";
+import type { Pruner } from "../../conda/prune/rules";
 
 export class LinkError extends Error {}
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDockerignore } from "../../src/spec/dockerignore";
+import { parseDockerignore } from "../../src/input/dockerignore";
 
 describe("parseDockerignore", () => {
   it("skips comments and blank lines and trims patterns", () => {

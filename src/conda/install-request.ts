@@ -1,6 +1,6 @@
 // The install step's request: what the frontend asks one `conda-frontend install` step to do.
 // A module of its own so the frontend, which only writes requests, does not load the installer.
-import type { PrunePolicy } from "../prune/rules";
+import type { PrunePolicy } from "./prune/rules";
 
 export interface InstallRequest {
   /** Path of the downloaded archive inside the step. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseInput, inputCandidates, missingInputMessage } from "../../src/spec/input";
+import { chooseInput, inputCandidates, missingInputMessage } from "../../src/input/input-file";
 
 describe("choosing the input file", () => {
   it("looks for conda's names first when the file is called Dockerfile", () => {
