@@ -1,23 +1,34 @@
 // The installer against the 36-item conformance checklist of the installer spec (conda-install.md):
 // synthetic packages built in memory (make-package.ts) as .tar.bz2 and .conda, installed with
 // installPackage into a fresh output root with prefix /env, placeholder P longer than /env.
-// Items that belong to another layer (layer order, virtual packages, conda-meta/history and
-// state) are tested at the nearest layer that exists, and say why.
+// Items that another part decides are tested through that part: layer order and
+// conda-meta/history and state through the install stage (src/stages/install.ts), virtual
+// packages through the solve step with rattler's solver (src/build-step/solve.ts).
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPackage } from "../../../src/build-step/install/archive";
 import { installPackage, runInstall } from "../../../src/build-step/install/install";
-import type { InstallRequest } from "../../../src/conda/install-request";
+import { type InstallRequest, installRequestVariable } from "../../../src/conda/install-request";
+import { dependencyConstraint, dependencyName } from "../../../src/conda/matchspec";
 import { isStepReport, maxLinkedReport, type StepReport } from "../../../src/conda/prune/report";
 import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/build-step/install/metadata";
 import { parseEntryPoint, pythonInfo } from "../../../src/build-step/install/noarch";
 import { fixShebang, PrefixError, replaceBinary, replaceText } from "../../../src/build-step/install/prefix";
 import { solvePlatform } from "../../../src/build-step/solve";
-import { isVirtualPackageName } from "../../../src/conda/virtual-packages";
+import { virtualPackages } from "../../../src/conda/virtual-packages";
+import { parseBuildOptions } from "../../../src/gateway/options";
 import { parseEnvironment } from "../../../src/input/environment";
+import type { LockedPackage } from "../../../src/input/lock";
+import { marshal } from "../../../src/llb";
+import { planBuild } from "../../../src/plan/plan";
+import { installStage } from "../../../src/stages/install";
+import type { ToolImage } from "../../../src/stages/solve";
+import { decodeOps, resultOp } from "../../llb/helpers";
 import { type FileSpec, type Format, md5Of, type Member, type PackageSpec, sha256Of, stem, writePackage, type WrittenPackage } from "./make-package";
 
 /** The build prefix the synthetic packages were "built" in: 59 bytes, much longer than /env. */
@@ -144,6 +155,85 @@ const richPackage = pkg("rich", [
   { path: "share/empty-dir", directory: true, pathType: "directory" },
   { path: "etc/abs-link", linkTarget: "/etc/hostname" },
 ]);
+
+/** The frontend's image, as the install stage runs its steps from it (never pulled here). */
+const stageTool: ToolImage = { ref: "localhost:5000/conda-frontend:test", digest: "sha256:" + "c".repeat(64), platform: { OS: "linux", Architecture: "amd64" }, entrypoint: ["node", "/cli.js"], env: [] };
+
+/** A lock entry for a package written by writePackage, as the solve step would lock it. */
+function lockedFrom(spec: PackageSpec, written: WrittenPackage): LockedPackage {
+  const depends = (spec.index.depends as string[] | undefined) ?? [];
+  return {
+    name: spec.index.name,
+    version: spec.index.version,
+    build: spec.index.build,
+    platform: "linux-64",
+    manager: "conda",
+    url: written.url,
+    filename: written.filename,
+    sha256: written.sha256,
+    md5: written.md5,
+    dependencies: Object.fromEntries(depends.map((d) => [dependencyName(d), dependencyConstraint(d)])),
+    category: "main",
+    optional: false,
+  };
+}
+
+/**
+ * The install stage's package layers for `specs` (locked in the order given), stacked as the
+ * image stacks them: each layer's exec op's own install request, run in layer order into one
+ * root, so a file of an upper layer replaces a lower one's. Returns the package names in layer
+ * order (as the requests say) and the prefix.
+ */
+async function stackStage(specs: PackageSpec[]): Promise<{ order: string[]; root: string }> {
+  const dir = tmp();
+  const packages: LockedPackage[] = [];
+  for (const spec of specs) packages.push(lockedFrom(spec, await writePackage(dir, spec)));
+  const stage = installStage({ tool: stageTool, packages, prefix: PREFIX, requested: {}, variables: [], ignoreCache: false, compilePyc: false, privateChannels: [], network: "none" });
+  const outRoot = join(tmp(), "out");
+  const order: string[] = [];
+  // The last layer is the environment's conda-meta/history (test 30).
+  for (const layer of stage.layers.slice(0, -1)) {
+    const exec = resultOp(marshal(layer)).op.exec!;
+    const variable = exec.meta.env!.find((e) => e.startsWith(`${installRequestVariable}=`))!;
+    const req = JSON.parse(variable.slice(installRequestVariable.length + 1)) as InstallRequest;
+    order.push(req.name!);
+    await installPackage({ ...req, archive: join(dir, basename(req.archive)), outRoot, report: undefined });
+  }
+  expect(order).toEqual(stage.order);
+  return { order, root: join(outRoot, PREFIX) };
+}
+
+/** The files the install stage's top layer (the environment's conda-meta records) makes: path -> text. */
+function recordsLayerFiles(stage: ReturnType<typeof installStage>): Record<string, string> {
+  const made: Record<string, string> = {};
+  for (const { op } of decodeOps(marshal(stage.layers.at(-1)!))) {
+    for (const a of op.file?.actions ?? []) if (a.mkfile) made[a.mkfile.path] = Buffer.from(a.mkfile.data ?? new Uint8Array()).toString("utf8");
+  }
+  return made;
+}
+
+/** Serves the packages' repodata (linux-64, and an empty noarch) on 127.0.0.1 while `use` runs. */
+async function withChannel(packages: [PackageSpec, WrittenPackage][], use: (url: string) => Promise<void>): Promise<void> {
+  const records: Record<string, object> = {};
+  for (const [spec, written] of packages) {
+    records[written.filename] = { ...spec.index, build_number: 0, depends: spec.index.depends ?? [], subdir: "linux-64", sha256: written.sha256, md5: written.md5, size: written.bytes.length };
+  }
+  const repodata: Record<string, string> = {
+    "/linux-64/repodata.json": JSON.stringify({ info: { subdir: "linux-64" }, packages: {}, "packages.conda": records }),
+    "/noarch/repodata.json": JSON.stringify({ info: { subdir: "noarch" }, packages: {} }),
+  };
+  const server = createServer((req, res) => {
+    const body = repodata[req.url ?? ""];
+    res.writeHead(body ? 200 : 404, { "content-type": "application/json" }).end(body ?? "not found");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 describe("conformance checklist (prefix /env, placeholder P longer than /env)", () => {
   it("1. Same content as .tar.bz2 and as .conda (any member order) gives an identical tree; no info/", async () => {
@@ -599,8 +689,11 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect(existsSync(join(req.outRoot, PREFIX, "site-packages"))).toBe(false);
   });
 
-  it("28. pyc compilation is not implemented yet (a future option): no __pycache__ is produced, the documented default", async () => {
-    const i = await install(
+  it("28. Without a python to run (compilePycWith unset: image.compile-pyc off, or no python layer) the installer writes no .pyc and no __pycache__", async () => {
+    // .pyc compilation is implemented (image.compile-pyc, on by default): the install stage sets
+    // compilePycWith to python's layer; the next test runs it. Here the request has the python
+    // record (for the noarch mapping) but nothing to compile with.
+    const { req } = await requestFor(
       noarchPkg(
         [
           { path: "site-packages/m/__init__.py", content: "" },
@@ -610,9 +703,58 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
       ),
       { python: pythonPkg() },
     );
-    const all = Object.keys(tree(i.root));
+    expect(req.compilePycWith).toBeUndefined();
+    await installPackage(req);
+    const root = join(req.outRoot, req.prefix);
+    const meta = JSON.parse(readFileSync(join(root, "conda-meta", "mpkg-1.0-pyh_0.json"), "utf8")) as Record<string, any>;
+    const all = Object.keys(tree(root));
+    expect(all).toContain("lib/python3.12/site-packages/m/cli.py");
     expect(all.filter((p) => p.includes("__pycache__") || p.endsWith(".pyc"))).toEqual([]);
-    expect((i.meta.files as string[]).filter((p) => p.endsWith(".pyc"))).toEqual([]);
+    expect((meta.files as string[]).filter((p) => p.endsWith(".pyc"))).toEqual([]);
+  });
+
+  it("28. (compilePycWith set) the package's .py files are byte-compiled by the python found there: unchecked-hash .pyc naming the source at the prefix, recorded as pyc_file", async () => {
+    // The environment's python is this machine's python3, behind a wrapper at the place the
+    // install stage mounts python's layer (<compilePycWith>/<prefix>/bin/pythonX.Y); the python
+    // record has its version, so the .pyc names match (cpython-XY).
+    const probe = spawnSync("python3", ["-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"], { encoding: "utf8" });
+    expect(probe.status, probe.stderr).toBe(0);
+    const [exe, version] = probe.stdout.trim().split("\n") as [string, string];
+    const xy = version.split(".").slice(0, 2).join(".");
+    const pyenv = tmp();
+    mkdirSync(join(pyenv, PREFIX, "bin"), { recursive: true });
+    // The installer runs python with PYTHONHOME and LD_LIBRARY_PATH at the python layer; the
+    // machine's python has its standard library elsewhere.
+    writeFileSync(join(pyenv, PREFIX, "bin", `python${xy}`), `#!/bin/sh\nunset PYTHONHOME LD_LIBRARY_PATH\nexec ${exe} "$@"\n`, { mode: 0o755 });
+    const { req } = await requestFor(
+      noarchPkg([
+        { path: "site-packages/m/__init__.py", content: "" },
+        { path: "site-packages/m/cli.py", content: "def main():\n    return 0\n" },
+        { path: "site-packages/m/broken.py", content: "def (:\n" },
+      ]),
+      { python: pythonPkg(undefined, version, "h_0_cpython") },
+    );
+    req.compilePycWith = pyenv;
+    req.epoch = 1_234_567_890;
+    await installPackage(req);
+    const root = join(req.outRoot, req.prefix);
+    const site = `lib/python${xy}/site-packages`;
+    const tag = `cpython-${xy.replace(".", "")}`;
+    const meta = JSON.parse(readFileSync(join(root, "conda-meta", "mpkg-1.0-pyh_0.json"), "utf8")) as Record<string, any>;
+    const pycs = [`${site}/m/__pycache__/__init__.${tag}.pyc`, `${site}/m/__pycache__/cli.${tag}.pyc`];
+    // The file that does not compile is skipped, as conda does; the others are compiled.
+    expect(leafPaths(root, (r) => r.startsWith("conda-meta")).filter((p) => p.endsWith(".pyc"))).toEqual(pycs);
+    expect((meta.files as string[]).filter((p) => p.endsWith(".pyc")).sort()).toEqual(pycs);
+    for (const pyc of pycs) {
+      expect(record(meta, pyc)).toEqual({ _path: pyc, path_type: "pyc_file" });
+      expect(Math.floor(statSync(join(root, pyc)).mtimeMs / 1000)).toBe(req.epoch);
+    }
+    // PEP 552 flags 0b01: hash-based, not checked against the source (valid whatever the file times).
+    const cli = read(root, pycs[1]!);
+    expect(cli.readUInt32LE(4)).toBe(1);
+    // The code object names its source where it will be in the image, not in the step's folder.
+    const loaded = spawnSync("python3", ["-c", "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)", join(root, pycs[1]!)], { encoding: "utf8" });
+    expect(loaded.stdout.trim()).toBe(`${PREFIX}/${site}/m/cli.py`);
   });
 
   it("29. conda-meta JSON has name, version, build, fn, url, channel, sha256, md5, depends, files (= installed paths), paths_data.paths_version == 1, link", async () => {
@@ -651,42 +793,48 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect(statSync(join(i.root, "share/r/empty")).isDirectory()).toBe(true);
   });
 
-  it("30. conda-meta/history exists: written once by the install stage's environment layer; installPackage makes conda-meta/ and leaves history to it", async () => {
-    // Each package is installed into its own layer; one conda-meta/history for the whole
-    // environment is written by the install stage (src/stages/install.ts, environmentRecords),
-    // stacked above the package layers. At this layer: the folder exists and holds the record.
+  it("30. conda-meta/history exists: written once, by the install stage's layer above the packages'; installPackage makes conda-meta/ and leaves history to it", async () => {
+    // The stage's records layer: one history for the environment, as conda writes a transaction.
+    const packages = [lockedFrom(pkg("hist", []), { url: "https://conda.example.org/test-channel/linux-64/hist-1.0-h0_0.conda", filename: "hist-1.0-h0_0.conda", sha256: "0".repeat(64), md5: "0".repeat(32) } as WrittenPackage)];
+    const stage = installStage({ tool: stageTool, packages, prefix: PREFIX, requested: { hist: "hist" }, variables: [], sourceDateEpoch: 7, ignoreCache: false, compilePyc: false, privateChannels: [], network: "none" });
+    expect(stage.layers).toHaveLength(2);
+    expect(recordsLayerFiles(stage)).toEqual({
+      "/env/conda-meta/history": "==> 1970-01-01 00:00:07 <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n+https://conda.example.org/test-channel/linux-64::hist-1.0-h0_0\n# update specs: ['hist']\n",
+    });
+    // The package's own step: the folder exists and holds only the package's record.
     const i = await install(pkg("hist", [{ path: "share/h", content: "h\n" }]));
     expect(statSync(join(i.root, "conda-meta")).isDirectory()).toBe(true);
     expect(readdirSync(join(i.root, "conda-meta"))).toEqual(["hist-1.0-h0_0.json"]);
     expect(modeOf(i.root, "conda-meta/hist-1.0-h0_0.json")).toBe(0o644);
   });
 
-  it("31. A depends on B, both ship `etc/x`: A's bytes win (here: the later install into the same root wins)", async () => {
-    // "Dependents win" is decided by the LAYER ORDER of the install stage (each package is
-    // installed into its own layer, dependencies below dependents); layer ordering is tested
-    // with the install stage. At this level: installing B then A into one root leaves A's bytes.
+  it("31. A depends on B, both ship `etc/x`: A's bytes win (the install stage stacks B's layer below A's)", async () => {
+    // Where two packages ship the same file, the layer order of the install stage decides (each
+    // package is installed into a layer of its own). Its layers are run here as they are: each
+    // layer's own install request, in the stage's order, into one root (an upper layer's file
+    // replaces a lower one's, as in the image). Listed and named so that by-name order would put
+    // A first: only the dependency can put it last.
     const b = pkg("b", [{ path: "etc/x", content: "from B (the dependency)\n" }]);
-    const a: PackageSpec = { index: { name: "a", version: "1.0", build: "h0_0", depends: ["b"] }, files: [{ path: "etc/x", content: "from A\n" }] };
-    const outRoot = join(tmp(), "out");
-    await install(b, { outRoot });
-    const i = await install(a, { outRoot });
-    expect(text(i.root, "etc/x")).toBe("from A\n");
-    expect(readdirSync(join(i.root, "conda-meta")).sort()).toEqual(["a-1.0-h0_0.json", "b-1.0-h0_0.json"]);
+    const a = pkg("a", [{ path: "etc/x", content: "from A\n" }], { index: { name: "a", version: "1.0", build: "h0_0", depends: ["b >=1"] } });
+    const { order, root } = await stackStage([a, b]);
+    expect(order).toEqual(["b", "a"]);
+    expect(text(root, "etc/x")).toBe("from A\n");
+    expect(readdirSync(join(root, "conda-meta")).sort()).toEqual(["a-1.0-h0_0.json", "b-1.0-h0_0.json"]);
   });
 
-  it("32. Unrelated A and B both ship `etc/x`: the same winner for any input order (the stage's layer order decides; here: the last install wins, both ways)", async () => {
-    // The deterministic winner comes from the install stage's layer order (by name among
-    // unrelated packages), tested with the install stage; installPackage itself is last-wins.
+  it("32. Unrelated A and B both ship `etc/x`: the same winner for any input order (the install stage orders them by name)", async () => {
     const a = pkg("a", [{ path: "etc/x", content: "from A\n" }]);
     const b = pkg("b", [{ path: "etc/x", content: "from B\n" }]);
-    const ab = join(tmp(), "out");
-    await install(a, { outRoot: ab });
-    await install(b, { outRoot: ab });
-    expect(text(join(ab, PREFIX), "etc/x")).toBe("from B\n");
-    const ba = join(tmp(), "out");
-    await install(b, { outRoot: ba });
-    await install(a, { outRoot: ba });
-    expect(text(join(ba, PREFIX), "etc/x")).toBe("from A\n");
+    const c = pkg("c", [{ path: "etc/y", content: "from C\n" }], { index: { name: "c", version: "1.0", build: "h0_0", depends: ["a"] } });
+    const winners = new Set<string>();
+    const orders = new Set<string>();
+    for (const packages of [[a, b, c], [b, a, c], [c, b, a], [c, a, b]]) {
+      const { order, root } = await stackStage(packages);
+      orders.add(order.join(" "));
+      winners.add(text(root, "etc/x"));
+    }
+    expect([...orders]).toEqual(["a b c"]);
+    expect([...winners]).toEqual(["from B\n"]);
   });
 
   it("33. `bin/.p-post-link.sh` is installed as a file and reported; nothing runs it", async () => {
@@ -706,45 +854,54 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect(existsSync(marker)).toBe(false);
   });
 
-  it("34. A `__glibc` record in the input list is skipped (at the solve step, so the installer is never asked)", async () => {
-    // The lock handed to the install stage comes from solvePlatform, which drops virtual
-    // packages; installPackage has no notion of them (a virtual package has no archive). So:
-    // a solve result containing __glibc gives a lock without it, and every locked package installs.
-    expect(isVirtualPackageName("__glibc")).toBe(true);
+  it("34. A `__glibc` record the solver returns is not in the lock, so the installer is never asked for it (the real solver, on a channel served here)", async () => {
+    // Virtual packages reach rattler's solver through a synthetic channel and come back in its
+    // answer; solvePlatform drops them before the lock is written. installPackage has no notion
+    // of them (a virtual package has no archive): every locked package installs.
     const dir = tmp();
     const foo = pkg("foo", [{ path: "share/foo", content: "foo\n" }], { index: { name: "foo", version: "1.0", build: "h0_0", depends: ["__glibc >=2.17"] } });
     const written = await writePackage(dir, foo);
-    const solved = [
-      { url: "http://virtual-packages.conda-frontend.invalid/linux-64/__glibc-2.28-0.conda", packageName: "__glibc", version: "2.28", build: "0", filename: "__glibc-2.28-0.conda", depends: [] },
-      { url: written.url, packageName: "foo", version: "1.0", build: "h0_0", filename: written.filename, sha256: written.sha256, md5: written.md5, depends: ["__glibc >=2.17"] },
-      { url: "http://virtual-packages.conda-frontend.invalid/linux-64/__unix-0-0.conda", packageName: "__unix", version: "0", build: "0", filename: "__unix-0-0.conda", depends: [] },
-    ];
-    const locked = await solvePlatform(
-      { simpleSolve: async () => solved },
-      { specs: ["foo"], channels: [{ name: "test", url: "https://conda.example.org/test-channel" }], platforms: [], sources: ["environment.yml"] },
-      { subdir: "linux-64", virtualPackages: [{ name: "__glibc", version: "2.28", build: "0" }], contentHash: "x" },
-    );
-    expect(Array.isArray(locked)).toBe(true);
-    const packages = locked as Exclude<typeof locked, { ok: false }>;
-    expect(packages.map((p) => p.name)).toEqual(["foo"]);
-    const outRoot = join(tmp(), "out");
-    for (const p of packages) {
-      await installPackage({ archive: join(dir, p.filename), url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, prefix: PREFIX, outRoot });
-    }
-    expect(readdirSync(join(outRoot, PREFIX, "conda-meta"))).toEqual(["foo-1.0-h0_0.json"]);
-  });
+    const tooNew = { ...foo, index: { ...foo.index, name: "needs-new-glibc", depends: ["__glibc >=2.99"] } };
+    const writtenTooNew = await writePackage(dir, tooNew);
+    await withChannel([[foo, written], [tooNew, writtenTooNew]], async (channel) => {
+      const rattler = (await import("@conda-org/rattler")) as unknown as Parameters<typeof solvePlatform>[0];
+      const virtual = virtualPackages({ subdir: "linux-64", configured: {}, overrides: {} });
+      expect(virtual.map((v) => v.name)).toEqual(["__archspec", "__glibc", "__linux", "__unix"]);
+      const request = (spec: string) => ({ specs: [spec], channels: [{ name: "test", url: channel }], platforms: [], sources: ["environment.yml"] });
+      const platform = { subdir: "linux-64", virtualPackages: virtual, contentHash: "x" };
 
-  it("35. `variables: {foo: bar}` -> conda-meta/state: written by the install stage; here, the variables it is made from are read with their case", async () => {
-    // conda-meta/state ({"env_vars": ...}) and the image ENV are environment-wide, made by the
-    // install stage (src/stages/install.ts) from environment.yml's variables:, not by the
-    // per-package installPackage. No function exposes the state file's contents by itself, so
-    // this tests the real input of it: the variables as parsed, keys keeping their case (conda's
-    // behaviour), and that a package install does not write a state file of its own.
-    const spec = parseEnvironment("environment.yml", "name: app\ndependencies:\n  - foo\nvariables:\n  foo: bar\n  MixedCase: Value\n");
-    expect(spec.variables.map((v) => [v.key.value, v.value.value])).toEqual([
-      ["foo", "bar"],
-      ["MixedCase", "Value"],
-    ]);
+      const locked = await solvePlatform(rattler, request("foo"), platform);
+      if (!Array.isArray(locked)) throw new Error(`solve failed: ${locked.message}`);
+      expect(locked.map((p) => [p.name, p.filename, p.sha256])).toEqual([["foo", written.filename, written.sha256]]);
+      // The lock keeps the dependency on __glibc: only the record is dropped.
+      expect(locked[0]!.dependencies).toEqual({ __glibc: ">=2.17" });
+      const outRoot = join(tmp(), "out");
+      for (const p of locked) {
+        await installPackage({ archive: join(dir, p.filename), url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, prefix: PREFIX, outRoot });
+      }
+      expect(readdirSync(join(outRoot, PREFIX, "conda-meta"))).toEqual(["foo-1.0-h0_0.json"]);
+
+      // The virtual packages really took part: a package needing a newer glibc than the target's is unsatisfiable.
+      const refused = await solvePlatform(rattler, request("needs-new-glibc"), platform);
+      expect(refused).toMatchObject({ ok: false, kind: "unsatisfiable", platform: "linux-64" });
+    });
+  }, 60_000);
+
+  it("35. `variables: {foo: bar}` -> conda-meta/state, written by the install stage from environment.yml", async () => {
+    // conda-meta/state ({"env_vars": ...}) is environment-wide: the install stage writes it in
+    // the layer above the packages', from the plan's variables (keys keep their case, as conda
+    // does). Read here from the stage's LLB: the file op that makes it.
+    const { conda } = planBuild(
+      parseEnvironment("environment.yml", "name: app\nchannels: [conda-forge]\ndependencies:\n  - foo\nvariables:\n  foo: bar\n  MixedCase: Value\n"),
+      parseBuildOptions({}, { OS: "linux", Architecture: "amd64" }),
+    );
+    const stageOf = (variables: [string, string][]) =>
+      installStage({ tool: stageTool, packages: [], prefix: PREFIX, requested: {}, variables, sourceDateEpoch: 7, ignoreCache: false, compilePyc: false, privateChannels: [], network: "none" });
+    const made = recordsLayerFiles(stageOf(conda.variables));
+    expect(JSON.parse(made["/env/conda-meta/state"]!)).toEqual({ env_vars: { foo: "bar", MixedCase: "Value" } });
+    expect(made["/env/conda-meta/history"]).toMatch(/^==> 1970-01-01 00:00:07 <==\n/);
+    // No variables: no state file. And a package's own install step never writes one.
+    expect(Object.keys(recordsLayerFiles(stageOf([])))).toEqual(["/env/conda-meta/history"]);
     const i = await install(pkg("vars", [{ path: "share/v", content: "v\n" }]));
     expect(existsSync(join(i.root, "conda-meta/state"))).toBe(false);
   });
