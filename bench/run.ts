@@ -374,6 +374,83 @@ async function ciRunnerTables(): Promise<string> {
   for (const e of ciEngines) tables.push(await ciRunnerTable(e, root, serve));
   return tables.join("\n\n");
 }
+/**
+ * Our gateway transport (src/gateway/transport.ts, node:http2) against @grpc/grpc-js
+ * (src/gateway/grpc-js-transport.ts, spliced onto stdio through a unix socket): two frontend
+ * images built from the same tree (the committed one, `git archive HEAD`, so others' unfinished
+ * work cannot break the image), differing only in the transport bridge.ts constructs. Each round
+ * builds the frontend-only environment once through each, in alternating order: the VM's speed
+ * drifts, and interleaving gives both the same machine.
+ */
+const transportRuns = Number(process.env.BENCH_TRANSPORT_RUNS ?? 15);
+function transportVariantImages(): { own: string; grpcJs: string } {
+  const tree = mkdtempSync(join(tmpdir(), "cf-bench-transport-"));
+  const paths = ["frontend.Dockerfile", ".dockerignore", "package.json", "package-lock.json", "tsconfig.json", "scripts/bundle.mjs", "proto", "src"];
+  const archive = spawnSync("git", ["archive", "HEAD", ...paths], { cwd: root, maxBuffer: 1 << 30 });
+  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr}`);
+  spawnSync("tar", ["-x", "-C", tree], { input: archive.stdout });
+  const build = (tag: string) => {
+    const secret = statSync("/etc/ssl/certs/ca-certificates.crt", { throwIfNoEntry: false }) ? ["--secret", "id=ca-certificates,src=/etc/ssl/certs/ca-certificates.crt"] : [];
+    const image = `localhost:5000/conda-frontend:${tag}`;
+    sh(["buildx", "build", "--quiet", "-f", "frontend.Dockerfile", ...secret, "--build-arg", "BUILDER_IMAGE=localhost:5000/node:24-builder", "--build-arg", "RUNTIME_IMAGE=localhost:5000/distroless/nodejs24-debian12", "-t", image, "--push", "."], tree);
+    return image;
+  };
+  const own = build("transport-own");
+  const bridge = join(tree, "src/gateway/bridge.ts");
+  const source = readFileSync(bridge, "utf8");
+  const patched = source.replace("new StdioTransport()", "new GrpcJsTransport()");
+  if (patched === source) throw new Error("bridge.ts no longer says `new StdioTransport()`: update the transport bench");
+  writeFileSync(bridge, `import { GrpcJsTransport } from "./grpc-js-transport";\n${patched}`);
+  const grpcJs = build("transport-grpcjs");
+  rmSync(tree, { recursive: true, force: true });
+  return { own, grpcJs };
+}
+
+const spread = (xs: number[]) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
+
+function transportComparison(): Row[] {
+  const images = transportVariantImages();
+  const sides = (["own", "grpcJs"] as const).map((side) => {
+    const dir = mkdtempSync(join(tmpdir(), `cf-bench-transport-${side}-`));
+    writeFileSync(join(dir, "app.py"), "print('hi')\n");
+    writeFileSync(join(dir, "environment.yml"), `# syntax=${images[side]}\nname: app\ndependencies: []\nimage:\n  base: localhost:5000/distroless/base-debian12:nonroot\n  env: {MODE: prod}\n  app:\n    copy: [app.py]\n`);
+    const args = ["buildx", "build", "--progress=plain", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", `cf-bench-transport-${side}`, "--load", "."];
+    return { side, dir, args, walls: [] as number[], frontend: [] as number[], connect: [] as number[] };
+  });
+  for (const s of sides) sh(s.args, s.dir); // pulls the image, fills the cache
+  for (let i = 0; i < transportRuns; i++) {
+    for (const s of i % 2 ? [...sides].reverse() : sides) {
+      const { ms, out } = sh(s.args, s.dir);
+      const total = /start-to-return ([\d.]+) ms/.exec(out);
+      const main = /main=([\d.]+)/.exec(out);
+      const ping = /ping=([\d.]+)/.exec(out);
+      if (!total || !main || !ping) throw new Error(`no timing warning from the ${s.side} frontend:\n${out}`);
+      s.walls.push(ms);
+      s.frontend.push(Number(total[1]));
+      s.connect.push(Number(ping[1]) - Number(main[1]));
+    }
+  }
+  const [own, grpcJs] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  const growth = median(grpcJs.frontend) - median(own.frontend);
+  const of = `median of ${transportRuns} (min-max`;
+  return [
+    { what: `ours (node:http2): frontend process start to Return, ${of} ${spread(own.frontend)})`, value: fmt(median(own.frontend)) },
+    { what: `@grpc/grpc-js: frontend process start to Return, ${of} ${spread(grpcJs.frontend)})`, value: fmt(median(grpcJs.frontend)) },
+    { what: "grpc-js start to Return minus ours (difference of the medians)", value: `${growth >= 0 ? "+" : ""}${growth.toFixed(1)} ms`, target: `< 15 ms: ${growth < 15 ? "met" : "not met"}` },
+    { what: `of which: connect and Ping (main to ping marks), ours, ${of} ${spread(own.connect)})`, value: fmt(median(own.connect)) },
+    { what: `of which: connect and Ping (main to ping marks), grpc-js, ${of} ${spread(grpcJs.connect)})`, value: fmt(median(grpcJs.connect)) },
+    { what: `ours: whole cached build, wall, ${of} ${spread(own.walls)})`, value: fmt(median(own.walls)) },
+    { what: `grpc-js: whole cached build, wall, ${of} ${spread(grpcJs.walls)})`, value: fmt(median(grpcJs.walls)) },
+  ];
+}
+
+if (process.env.BENCH_ONLY === "transport") {
+  // For working on this section alone: printed, docs/benchmarks.md untouched.
+  const rows = transportComparison();
+  console.log(`- Date: ${new Date().toISOString().slice(0, 10)}\n- Machine: ${machine()}\n`);
+  console.log(["| what | result | target |", "|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`)].join("\n"));
+  process.exit(0);
+}
 if (process.env.BENCH_ONLY === "installer") {
   // The installer's rows alone, printed.
   const rows = [...(await installerThroughput()), ...(await installerMemory())];
