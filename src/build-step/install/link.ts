@@ -306,7 +306,10 @@ export class PackageLinker {
     return to;
   }
 
-  /** The handler for the archive's entries outside info/ (see readPackageFiles). */
+  /**
+   * The handler for the archive's entries outside info/ (see readPackageFiles): finds the entry
+   * in paths.json, checks its way into the prefix, then places it by what the archive has there.
+   */
   readonly onEntry = (h: TarHeader): EntrySink | undefined => {
     const source = safeRelativePath(h.path, this.name); // refuse a bad archive even for unlisted entries
     const listed = this.listed.get(source);
@@ -321,41 +324,75 @@ export class PackageLinker {
       this.archiveDirectories.push(rel);
       return undefined;
     }
-    const glob = this.opts.pruner?.removedBy(rel);
-    if (glob && (h.type === "symlink" || !sharedLibrary.test(rel))) {
-      this.tally(glob, h.size);
-      this.records[index] = undefined;
-      return undefined;
-    }
-    if (glob) this.prunedLibraries.push({ listed, glob, bytes: h.size });
+    if (this.leftOutByPrune(h, listed)) return undefined;
     const full = this.place(this.root, rel);
     if (h.type === "symlink") {
-      // The same link text, relative or absolute; never followed.
-      replacing(full, () => symlinkSync(h.linkname ?? "", full));
-      this.realDirs.delete(rel);
-      lutimesSync(full, h.mtime, h.mtime);
-      this.records[index] = { _path: rel, path_type: "softlink", ...(p.sha256 ? { sha256: p.sha256 } : {}), ...(p.size !== undefined ? { size_in_bytes: p.size } : {}) };
-      this.done(rel);
+      this.writeSymlink(h, listed, full);
       return undefined;
     }
     if (p.pathType === "softlink") throw new LinkError(`${this.name}: info/paths.json lists ${JSON.stringify(p.path)} as a softlink, but the archive has a ${h.type === "hardlink" ? "hard link" : "file"} there`);
     if (h.type === "hardlink") {
-      const target = safeRelativePath(h.linkname ?? "", this.name);
-      // What was written there may since have been replaced (by a symlink, say): never follow one.
-      const found = this.plain.get(target);
-      const written = found && lstatSync(found.full, { throwIfNoEntry: false })?.isFile() ? found : undefined;
-      if (!written) this.pendingLinks.push({ header: { ...h, linkname: target }, listed });
-      else if (p.prefixPlaceholder) this.writeBytes(listed, readFileSync(written.full), written.mode, h.mtime);
-      else this.copyPlain(listed, written, h.mtime);
+      this.writeHardLink(h, listed);
       return undefined;
     }
-    if (p.prefixPlaceholder) {
-      if (h.size > maxPatchedFile) throw new LinkError(`${this.name}: ${rel} is ${h.size} bytes and paths.json marks it for prefix replacement, which needs it in memory: more than ${maxPatchedFile} bytes is refused`);
-      // The whole file, to patch: binary replacement keeps lengths, text replacement may not.
-      const parts: Buffer[] = [];
-      return { data: (c) => void parts.push(c), end: () => this.writeBytes(listed, joined(parts), h.mode, h.mtime) };
+    if (p.prefixPlaceholder) return this.patchedFileSink(h, listed);
+    return this.plainFileSink(h, listed, source, full);
+  };
+
+  /**
+   * Whether a prune rule leaves the entry out here and now. A shared library it matches is
+   * written all the same and decided in finish(): a program of the package may need it.
+   */
+  private leftOutByPrune(h: TarHeader, listed: Listed): boolean {
+    const glob = this.opts.pruner?.removedBy(listed.rel);
+    if (!glob) return false;
+    if (h.type === "symlink" || !sharedLibrary.test(listed.rel)) {
+      this.tally(glob, h.size);
+      this.records[listed.index] = undefined;
+      return true;
     }
-    const writer = new FileWriter(full, this.safe(rel, h.mode), h.mtime, !p.sha256);
+    this.prunedLibraries.push({ listed, glob, bytes: h.size });
+    return false;
+  }
+
+  /** The same link text, relative or absolute; never followed. */
+  private writeSymlink(h: TarHeader, listed: Listed, full: string): void {
+    const { entry: p, rel } = listed;
+    replacing(full, () => symlinkSync(h.linkname ?? "", full));
+    this.realDirs.delete(rel);
+    lutimesSync(full, h.mtime, h.mtime);
+    this.records[listed.index] = { _path: rel, path_type: "softlink", ...(p.sha256 ? { sha256: p.sha256 } : {}), ...(p.size !== undefined ? { size_in_bytes: p.size } : {}) };
+    this.done(rel);
+  }
+
+  /**
+   * A hard link: a copy of its target when that was written as the archive has it, else left
+   * for linkFromSources (the target is patched, pruned, or comes later in the archive).
+   */
+  private writeHardLink(h: TarHeader, listed: Listed): void {
+    const target = safeRelativePath(h.linkname ?? "", this.name);
+    // What was written there may since have been replaced (by a symlink, say): never follow one.
+    const found = this.plain.get(target);
+    const written = found && lstatSync(found.full, { throwIfNoEntry: false })?.isFile() ? found : undefined;
+    if (!written) this.pendingLinks.push({ header: { ...h, linkname: target }, listed });
+    else if (listed.entry.prefixPlaceholder) this.writeBytes(listed, readFileSync(written.full), written.mode, h.mtime);
+    else this.copyPlain(listed, written, h.mtime);
+  }
+
+  /** A file whose prefix is replaced: held whole, since text replacement may change its length. */
+  private patchedFileSink(h: TarHeader, listed: Listed): EntrySink {
+    if (h.size > maxPatchedFile) throw new LinkError(`${this.name}: ${listed.rel} is ${h.size} bytes and paths.json marks it for prefix replacement, which needs it in memory: more than ${maxPatchedFile} bytes is refused`);
+    const parts: Buffer[] = [];
+    return { data: (c) => void parts.push(c), end: () => this.writeBytes(listed, joined(parts), h.mode, h.mtime) };
+  }
+
+  /**
+   * A file written as the archive has it, chunk by chunk (the installer's hot path: most bytes
+   * go through here). Remembered in `plain` for hard links to copy.
+   */
+  private plainFileSink(h: TarHeader, listed: Listed, source: string, full: string): EntrySink {
+    const p = listed.entry;
+    const writer = new FileWriter(full, this.safe(listed.rel, h.mode), h.mtime, !p.sha256);
     return {
       data: (chunk) => {
         try {
@@ -374,7 +411,7 @@ export class PackageLinker {
         this.record(listed, { sha256: closed.sha256, size: writer.written }, { sha256, size: writer.written });
       },
     };
-  };
+  }
 
   private done(rel: string): void {
     if (/^bin\/\.[^/]+-(post-link|pre-unlink|pre-link)\.sh$/.test(rel)) this.scripts.push(rel);
