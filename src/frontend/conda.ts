@@ -10,25 +10,19 @@ import { formatPlatform } from "../llb/platform";
 import { type Problem, SpecError } from "../input/errors";
 import { type Lock, readLock } from "../input/lock";
 import { lineRange } from "../input/source";
+import type { LockPlan, ToolImage } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
-import { lockContentHash, solveRequest, solveStage, type ToolImage } from "../stages/solve";
+import { lockContentHash, solveRequest, solveStage } from "../stages/solve";
 import { readBesideInput, type InputFile } from "./inputs";
 
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
-
-export interface LockChoice {
-  lock: Lock;
-  /** The solve step's output (with conda-lock.yml), when the lock was solved in this build. */
-  solved?: State;
-  fileName: string;
-}
 
 function refreshHint(plan: BuildPlan, input: InputFile): string {
   return `refresh it with: docker buildx build -f ${input.name} --target lock --output type=local,dest=. --platform ${plan.platforms.map(formatPlatform).join(",")} .`;
 }
 
 /** The lock given by the user, if any: LOCKFILE, image.lockfile, or conda-lock.yml beside the file. */
-export async function givenLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile): Promise<LockChoice | undefined> {
+export async function givenLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile): Promise<LockPlan | undefined> {
   const named = plan.conda.lockfile;
   let bytes: Uint8Array | undefined;
   let fileName = "conda-lock.yml";
@@ -99,13 +93,13 @@ function glibcIsSet(plan: BuildPlan): boolean {
 }
 
 /** Solves in a build step and reads the lock back. */
-export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, inputs: SolveInputs): Promise<LockChoice> {
+export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, inputs: SolveInputs): Promise<LockPlan> {
   const [platforms, tool] = await Promise.all([
     Promise.all(inputs.platforms.map(async (platform) => ({ platform, baseGlibc: glibcIsSet(plan) ? undefined : await baseGlibc(bridge, await inputs.base(platform)) }))),
     inputs.tool,
   ]);
   const request = solveRequest(plan.conda, platforms, input.name);
-  const out = solveStage({ tool, request, network: opts.networkMode, ignoreCache: plan.ignoreCache });
+  const out = solveStage({ tool, request, network: plan.network, ignoreCache: plan.ignoreCache });
   let ref: string;
   try {
     ref = await bridge.solve(marshal(out, { caps: bridge.llbCaps, ignoreCache: plan.ignoreCache, sourceInfo }), { evaluate: true });
@@ -117,7 +111,7 @@ export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: Build
   if (!result.ok) throw solveFailure(plan, input, result);
   // The lock as the step wrote it to conda-lock.yml (which --target lock returns), in JSON.
   if (!result.lock?.packages) throw new Error("the solve step reported success but gave no lock");
-  return { lock: result.lock, solved: out, fileName: "conda-lock.yml" };
+  return { lock: result.lock, solve: request, fileName: "conda-lock.yml" };
 }
 
 function solveFailure(plan: BuildPlan, input: InputFile, result: Extract<SolveResult, { ok: false }>): SpecError {

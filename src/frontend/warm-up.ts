@@ -7,16 +7,16 @@ import { decode, encode } from "../proto/codec";
 import { parseBuildOptions } from "../gateway/options";
 import { imageResult } from "../gateway/result";
 import { buildImageConfig, parseBaseConfig } from "../image/config";
-import { marshal, merge, State } from "../llb";
+import { marshal } from "../llb";
 import { hostPlatform } from "../llb/platform";
 import { validateDefinition } from "../llb/validate";
 import { formatSummary, isStepReport, type StepReport } from "../conda/prune/report";
 import { parseEnvironment } from "../input/environment";
 import { type Lock, type LockedPackage, readLock, writeCondaLock } from "../input/lock";
-import { appLayer, contextIncludes } from "../stages/app";
-import { installStage } from "../stages/install";
+import { type ImagePlan, planJson, type ToolImage } from "../plan/image-plan";
 import { type BuildPlan, planBuild } from "../plan/plan";
-import { solveRequest, solveStage, type ToolImage } from "../stages/solve";
+import { imageGraph, lockGraph } from "../stages/image";
+import { solveRequest } from "../stages/solve";
 
 const sampleInput = `name: warm-up
 channels: [conda-forge]
@@ -42,8 +42,8 @@ function samplePackage(name: string, version: string, dir: string, dependencies:
   return { name, version, build: "h0_0", platform: "linux-64", manager: "conda", url: `https://conda.example/${dir}/${filename}`, filename, md5: zeros(32), sha256: zeros(64), dependencies, category: "main", optional: false };
 }
 
-/** Lock, solve and install: the path of a build with conda packages, up to its LLB. */
-function warmCondaPath(plan: BuildPlan, platform: ReturnType<typeof hostPlatform>, base: State): void {
+/** The complete plan of a build with conda packages, solved in this build. */
+function samplePlan(plan: BuildPlan, platform: ReturnType<typeof hostPlatform>): ImagePlan {
   const sample: Lock = {
     version: 1,
     platforms: ["linux-64"],
@@ -55,26 +55,30 @@ function warmCondaPath(plan: BuildPlan, platform: ReturnType<typeof hostPlatform
   };
   const lock = readLock("conda-lock.yml", writeCondaLock(sample), "linux-64");
   const tool: ToolImage = { ref: "localhost/conda-frontend:warm-up", digest: `sha256:${zeros(64)}`, platform, entrypoint: ["/nodejs/bin/node"], env: [] };
-  const request = solveRequest(plan.conda, [{ platform, baseGlibc: "2.36" }], "environment.yml");
-  marshal(solveStage({ tool, request, network: "sandbox", ignoreCache: false }));
-  const stage = installStage({
+  const solve = solveRequest(plan.conda, [{ platform, baseGlibc: "2.36" }], "environment.yml");
+  return {
+    input: { name: "environment.yml", text: sampleInput },
+    build: plan,
+    daemon: { stack: "merge", httpAuth: false },
     tool,
-    packages: lock.packages,
-    prefix: plan.prefix,
-    requested: { python: "python=3.12" },
-    variables: [],
-    ignoreCache: false,
-    compilePyc: true,
-    privateChannels: [],
-    prune: { remove: plan.conda.prune.remove, keep: plan.conda.prune.keep },
-    network: "sandbox",
-  });
-  const installed = merge([base, ...stage.layers], { name: "warm-up" });
-  // With the merge op, and lowered to copies as on Docker's classic store (its caps: no mergeop).
-  marshal(installed);
-  marshal(installed, { caps: new Set(["source.image", "source.http", "source.http.checksum", "exec.meta.base", "exec.mount.bind", "exec.mount.tmpfs", "exec.meta.network", "file.base", "constraints", "platform", "meta.description"]) });
-  const reports: StepReport[] = lock.packages.map((p) => ({ kind: "package", name: p.name, written: { files: 10, bytes: 1000 }, pruned: { "include/**": { files: 1, bytes: 10 } } }));
-  formatSummary(plan.prefix, plan.conda.prune.preset, reports.filter((r) => isStepReport(JSON.parse(JSON.stringify(r)))));
+    lock: { lock, fileName: "conda-lock.yml", solve },
+    context: { name: "context", sessionId: "warm-up", exclude: [] },
+    platforms: [{ platform, base: { digest: `sha256:${zeros(64)}` } }],
+  };
+}
+
+/** The image's graph as the build makes it, with the merge op and stacked by copies (Docker's classic store). */
+function warmGraphs(plan: ImagePlan, sourceInfo: { filename: string; data: Uint8Array; language: string }): void {
+  for (const stack of ["merge", "copy"] as const) {
+    const p = { ...plan, daemon: { ...plan.daemon, stack } };
+    const definition = marshal(imageGraph(p, p.platforms[0]!).image, { sourceInfo });
+    validateDefinition(definition);
+    encode(frontend + "SolveRequest", { Definition: definition, allowResultReturn: true, allowResultArrayRef: true });
+  }
+  marshal(lockGraph(plan));
+  planJson(plan);
+  const reports: StepReport[] = plan.lock!.lock.packages.map((p) => ({ kind: "package", name: p.name, written: { files: 10, bytes: 1000 }, pruned: { "include/**": { files: 1, bytes: 10 } } }));
+  formatSummary(plan.build.prefix, plan.build.conda.prune.preset, reports.filter((r) => isStepReport(JSON.parse(JSON.stringify(r)))));
 }
 
 export function warmUp(): void {
@@ -83,13 +87,7 @@ export function warmUp(): void {
   const data = Buffer.from(sampleInput);
   const plan = planBuild(parseEnvironment("environment.yml", sampleInput), opts);
   const sourceInfo = { filename: "environment.yml", data, language: "YAML" };
-  const base = State.image(plan.base.ref, platform, { digest: `sha256:${zeros(64)}`, sourceRanges: plan.base.range ? [plan.base.range] : undefined });
-  const context = State.local("context", { sessionId: "warm-up", include: contextIncludes(plan.appCopy), sharedKeyHint: "context" });
-  const app = appLayer({ platform, workdir: plan.workdir, copy: plan.appCopy, context });
-  warmCondaPath(plan, platform, base);
-  const definition = marshal(merge([base, app], { name: "warm-up" }), { sourceInfo });
-  validateDefinition(definition);
-  encode(frontend + "SolveRequest", { Definition: definition, allowResultReturn: true, allowResultArrayRef: true });
+  warmGraphs(samplePlan(plan, platform), sourceInfo);
   const config = buildImageConfig(parseBaseConfig(undefined, platform), { platform, ...plan.image });
   encode(frontend + "ReturnRequest", { result: imageResult([{ platform, refId: "warm-up", config }]) });
   encode(frontend + "WarnRequest", { level: 1, short: data, info: sourceInfo, ranges: [{ start: { line: 1 }, end: { line: 1 } }] });

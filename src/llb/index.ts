@@ -1,6 +1,6 @@
 // The typed, immutable LLB builder: build States, then marshal() one into a Definition.
-export { State, FileActions, merge, copyTogether, ExecResult } from "./state";
-export type { StateMount, RunOptions } from "./state";
+export { State, FileActions, merge, stack, stackMethodFor, copyTogether, ExecResult } from "./state";
+export type { StateMount, RunOptions, StackMethod } from "./state";
 export { marshal, CapabilityError } from "./marshal";
 export { opDigest } from "./digest";
 export type { MarshalOptions } from "./marshal";

@@ -1,7 +1,8 @@
 // Serializes a State's graph into an LLB Definition: each op encoded once, deterministically
 // (sorted map entries, no zero scalars), digested, listed inputs-first with the terminal op last.
-// Ops needing a capability the daemon lacks are lowered to an equivalent or refused here, before
-// anything reaches BuildKit.
+// Marshal only serialises and checks: an op needing a capability the daemon lacks is refused
+// here, before anything reaches BuildKit. Choosing ops the daemon can run (merge or copy) is the
+// stages' work (llb/state.ts `stack`).
 import { messageType } from "../proto/codec";
 import type { PbDefinition, PbEntry, PbLocation, PbOp, PbOpMetadata, PbSourceInfo } from "./pb";
 import type { State } from "./state";
@@ -40,28 +41,63 @@ export function encodeOp(op: PbOp): Uint8Array {
 }
 
 interface Encoded {
-  /** The vertex as encoded: the given one, or what it was lowered to for missing caps. */
-  vertex: Vertex;
   bytes: Uint8Array;
   digest: string;
 }
 
 /**
- * Encodings made by earlier marshal calls, per caps set (lowering depends on it; the set is the
- * daemon's, one object for the whole build). A build marshals the install graph to read its
+ * Encodings made by earlier marshal calls. A build marshals the install graph to read its
  * steps' reports, then the image's graph around it: the second time, the ~350 ops' bytes and
  * digests are looked up instead of made again. Vertices are immutable, so an entry never goes
- * stale, and the WeakMaps let it go with the graph.
+ * stale, and the WeakMap lets it go with the graph.
  */
-const encodings = new WeakMap<ReadonlySet<string> | typeof everyCap, WeakMap<Vertex, Encoded>>();
-/** The key for marshal calls that give no caps (everything supported). */
-const everyCap = {};
+const encodings = new WeakMap<Vertex, Encoded>();
 
-function encodingsFor(caps: ReadonlySet<string> | undefined): WeakMap<Vertex, Encoded> {
-  const key = caps ?? everyCap;
-  let map = encodings.get(key);
-  if (!map) encodings.set(key, (map = new WeakMap()));
-  return map;
+/** Refuses a vertex that needs a capability the daemon did not advertise. */
+function checkCaps(v: Vertex, caps: ReadonlySet<string> | undefined): void {
+  const missing = caps ? v.requiredCaps().filter((c) => !caps.has(c)) : [];
+  if (missing.length) throw new CapabilityError(v.options.name ?? v.kind, missing);
+}
+
+/** Every vertex under `root`, inputs before the vertices that use them (iterative: graphs of hundreds of packages are deep). */
+function postOrder(root: Vertex): Vertex[] {
+  const order: Vertex[] = [];
+  const done = new Set<Vertex>();
+  const stack: { v: Vertex; expanded: boolean }[] = [{ v: root, expanded: false }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (done.has(top.v)) {
+      stack.pop();
+      continue;
+    }
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const input of [...top.v.inputs].reverse()) if (!done.has(input.vertex)) stack.push({ v: input.vertex, expanded: false });
+      continue;
+    }
+    stack.pop();
+    done.add(top.v);
+    order.push(top.v);
+  }
+  return order;
+}
+
+/** A vertex's op, its inputs named by the digests of their (already encoded) ops. */
+function encodeVertex(v: Vertex): Encoded {
+  const cached = encodings.get(v);
+  if (cached) return cached;
+  const inputs = v.inputs.map((o) => ({ digest: encodings.get(o.vertex)!.digest, index: o.index }));
+  const inputIndex = (o: Output) => {
+    const i = v.inputs.indexOf(o);
+    if (i < 0) throw new Error(`internal: ${v.options.name ?? v.kind} refers to an output that is not one of its inputs`);
+    return i;
+  };
+  const op: PbOp = { ...(inputs.length ? { inputs } : {}), ...v.toOp(inputIndex) };
+  if (v.platform) op.platform = v.platform;
+  const bytes = encodeOp(op);
+  const e = { bytes, digest: opDigest(bytes) };
+  encodings.set(v, e);
+  return e;
 }
 
 export function marshal(state: State, opts: MarshalOptions = {}): PbDefinition {
@@ -69,91 +105,28 @@ export function marshal(state: State, opts: MarshalOptions = {}): PbDefinition {
   const defs: Uint8Array[] = [];
   const metadata = new Map<string, PbOpMetadata>();
   const locations = new Map<string, PbLocation[]>();
-  const seenDigests = new Set<string>();
-  const done = new Set<Vertex>();
-  const encoded = encodingsFor(opts.caps);
-  const lowered = new Map<Vertex, Vertex>();
-
-  const effective = (v: Vertex): Vertex => {
-    const cached = encoded.get(v)?.vertex ?? lowered.get(v);
-    if (cached) return cached;
-    let current = v;
-    for (;;) {
-      const missing = opts.caps ? current.requiredCaps().filter((c) => !opts.caps!.has(c)) : [];
-      if (missing.length === 0) break;
-      if (!current.lower) throw new CapabilityError(current.options.name ?? current.kind, missing);
-      current = current.lower(missing);
-    }
-    lowered.set(v, current);
-    return current;
-  };
-
-  // Iterative post-order walk: deep graphs (hundreds of packages) must not hit the stack limit.
-  const visit = (root: Vertex): Encoded => {
-    const stack: { v: Vertex; expanded: boolean }[] = [{ v: root, expanded: false }];
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      if (done.has(top.v)) {
-        stack.pop();
-        continue;
-      }
-      const v = effective(top.v);
-      if (!top.expanded) {
-        top.expanded = true;
-        for (const input of [...v.inputs].reverse()) if (!done.has(input.vertex)) stack.push({ v: input.vertex, expanded: false });
-        continue;
-      }
-      stack.pop();
-      done.add(top.v);
-      add(top.v, v);
-    }
-    return encoded.get(root)!;
-  };
-
-  const encode = (v: Vertex): Omit<Encoded, "vertex"> => {
-    const inputs = v.inputs.map((o) => ({ digest: encoded.get(o.vertex)!.digest, index: o.index }));
-    const inputIndex = (o: Output) => {
-      const i = v.inputs.indexOf(o);
-      if (i < 0) throw new Error(`internal: ${v.options.name ?? v.kind} refers to an output that is not one of its inputs`);
-      return i;
-    };
-    const op: PbOp = { ...(inputs.length ? { inputs } : {}), ...v.toOp(inputIndex) };
-    if (v.platform) op.platform = v.platform;
-    const bytes = encodeOp(op);
-    return { bytes, digest: opDigest(bytes) };
-  };
-
-  /** Lists `given`'s op (encoded now, or by an earlier marshal) with its metadata. */
-  const add = (given: Vertex, v: Vertex): void => {
-    let e = encoded.get(given);
-    if (!e) encoded.set(given, (e = { vertex: v, ...encode(v) }));
-    if (!seenDigests.has(e.digest)) {
-      seenDigests.add(e.digest);
-      defs.push(e.bytes);
-    }
+  for (const v of postOrder(state.output.vertex)) {
+    checkCaps(v, opts.caps);
+    const e = encodeVertex(v);
+    if (!metadata.has(e.digest)) defs.push(e.bytes);
     metadata.set(e.digest, mergeMetadata(metadata.get(e.digest), v, opts));
-    if (v.options.sourceRanges?.length && opts.sourceInfo) {
-      locations.set(e.digest, [{ sourceIndex: 0, ranges: v.options.sourceRanges }]);
-    }
-  };
-
-  const rootOut = state.output;
-  const root = visit(rootOut.vertex);
+    if (v.options.sourceRanges?.length && opts.sourceInfo) locations.set(e.digest, [{ sourceIndex: 0, ranges: v.options.sourceRanges }]);
+  }
   // The terminal op: just an input, no platform. It tells BuildKit which output is the result.
-  const terminal = encodeOp({ inputs: [{ digest: root.digest, index: rootOut.index }] });
-  defs.push(terminal);
-
+  defs.push(encodeOp({ inputs: [{ digest: encodings.get(state.output.vertex)!.digest, index: state.output.index }] }));
   const definition: PbDefinition = {
     def: defs,
     metadata: [...metadata.keys()].sort().map((key) => ({ key, value: metadata.get(key)! })),
   };
-  if (locations.size && opts.sourceInfo) {
-    const sorted: Record<string, { locations: PbLocation[] }> = {};
-    for (const key of [...locations.keys()].sort()) sorted[key] = { locations: locations.get(key)! };
-    definition.Source = { locations: sorted, infos: [opts.sourceInfo] };
-  }
+  if (locations.size && opts.sourceInfo) definition.Source = { locations: sortedLocations(locations), infos: [opts.sourceInfo] };
   validateDefinition(definition);
   return definition;
+}
+
+function sortedLocations(locations: Map<string, PbLocation[]>): Record<string, { locations: PbLocation[] }> {
+  const sorted: Record<string, { locations: PbLocation[] }> = {};
+  for (const key of [...locations.keys()].sort()) sorted[key] = { locations: locations.get(key)! };
+  return sorted;
 }
 
 function entries<V>(record: Record<string, V>): PbEntry<V>[] {

@@ -3,7 +3,7 @@
 // mutated, so a State can be shared freely between stages.
 import { ExecVertex, type MountSpec, type NetworkMode } from "./exec";
 import { type CopyOptions, type FileAction, FileVertex, type Owner } from "./file";
-import { MergeVertex } from "./merge";
+import { copyLayers, MergeVertex } from "./merge";
 import type { PbPlatform } from "./pb";
 import { httpSource, type HttpSourceOptions, imageSource, type ImageSourceOptions, localSource, type LocalSourceOptions } from "./source";
 import type { Output, VertexOptions } from "./vertex";
@@ -194,16 +194,31 @@ export function copyTogether(states: State[], opts?: VertexOptions): State {
   return State.scratch().file(actions, opts);
 }
 
-/** Stacks states bottom to top (merge op, or the copy fallback on daemons without merge). */
+/** Stacks states bottom to top with BuildKit's merge op (needs the daemon's `mergeop` cap). */
 export function merge(states: State[], opts?: VertexOptions): State {
+  return stack(states, "merge", opts);
+}
+
+/**
+ * How layers are stacked: `merge` (the merge op: each input a layer, nothing copied) or `copy`
+ * (each upper layer copied onto those below, one copy op each: the same layers on a daemon
+ * without the merge op, such as Docker's classic image store).
+ */
+export type StackMethod = "merge" | "copy";
+
+/** The method a daemon with these LLB caps can run (the stages choose; marshal only checks). */
+export function stackMethodFor(caps: ReadonlySet<string> | undefined): StackMethod {
+  return !caps || caps.has("mergeop") ? "merge" : "copy";
+}
+
+/** Stacks states bottom to top, each a layer of its own, by `method`. Scratch states add nothing. */
+export function stack(states: State[], method: StackMethod, opts?: VertexOptions): State {
   const layers = states.filter((s) => !s.isScratch);
   if (layers.length === 0) return State.scratch(states[0]?.settings.platform);
   if (layers.length === 1) return layers[0]!;
   const bottom = layers[0]!;
-  const vertex = new MergeVertex(
-    layers.map((s) => s.output!),
-    { name: `merge ${layers.length} layers`, ...opts },
-    bottom.settings.platform,
-  );
+  const outputs = layers.map((s) => s.output!);
+  const options = { name: `merge ${layers.length} layers`, ...opts };
+  const vertex = method === "merge" ? new MergeVertex(outputs, options, bottom.settings.platform) : copyLayers(outputs, options, bottom.settings.platform);
   return stateOf({ vertex, index: 0 }, bottom.settings);
 }

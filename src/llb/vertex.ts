@@ -28,8 +28,6 @@ export interface Vertex {
   toOp(inputIndex: (o: Output) => number): Omit<PbOp, "inputs" | "platform">;
   /** LLB capabilities the daemon must advertise for this op. */
   requiredCaps(): string[];
-  /** An equivalent vertex for a daemon that lacks `missing`, if there is one. */
-  lower?(missing: string[]): Vertex;
 }
 
 export function withOptions(base: VertexOptions, extra?: VertexOptions): VertexOptions {

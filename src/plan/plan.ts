@@ -30,7 +30,7 @@ export interface PlanOptions {
   sourceDateEpoch?: number;
 }
 
-export const targets = ["image", "lock"] as const;
+export const targets = ["image", "lock", "plan"] as const;
 export type Target = (typeof targets)[number];
 
 export interface BuildPlan {

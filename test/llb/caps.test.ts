@@ -1,7 +1,8 @@
-// Capability gating: ops the daemon cannot run are lowered to equivalents or refused before
-// anything is sent, and metadata never names a cap the daemon did not advertise.
+// Capability gating: marshal refuses ops the daemon cannot run before anything is sent (it never
+// rewrites a graph), metadata never names a cap the daemon did not advertise, and the stages'
+// choice for a daemon without the merge op (stack by copying) makes the same layers.
 import { describe, expect, it } from "vitest";
-import { CapabilityError, FileActions, marshal, merge, State } from "../../src/llb";
+import { CapabilityError, FileActions, marshal, stack, stackMethodFor, State } from "../../src/llb";
 import { amd64, decodeOps, metadataOf, opByDigest, resultOp } from "./helpers";
 
 const everything = new Set([
@@ -17,21 +18,31 @@ const everything = new Set([
 ]);
 const without = (...caps: string[]) => new Set([...everything].filter((c) => !caps.includes(c)));
 
-function twoLayers(): State {
+function twoLayers(method: "merge" | "copy" = "merge"): State {
   const base = State.image("docker.io/library/alpine:3.19", amd64);
   const app = State.local("context");
-  return merge([base, app], { name: "stack" });
+  return stack([base, app], method, { name: "stack" });
 }
 
-describe("merge lowering", () => {
+describe("stacking layers: merge op or copies", () => {
+  it("chooses the merge op only for a daemon that advertises mergeop (or when no caps are known)", () => {
+    expect(stackMethodFor(everything)).toBe("merge");
+    expect(stackMethodFor(without("mergeop"))).toBe("copy");
+    expect(stackMethodFor(undefined)).toBe("merge");
+  });
+
+  it("refuses to marshal a merge op for a daemon without mergeop, naming the step (marshal never rewrites the graph)", () => {
+    expect(() => marshal(twoLayers(), { caps: without("mergeop") })).toThrow(/does not support mergeop, needed by step "stack"/);
+  });
+
   it("keeps a merge op when the daemon has mergeop", () => {
     const op = resultOp(marshal(twoLayers(), { caps: everything })).op;
     expect(op.merge).toEqual({ inputs: [{}, { input: 1 }] });
     expect(op.file).toBeUndefined();
   });
 
-  it("lowers a merge to a copy of each upper layer when mergeop is missing", () => {
-    const def = marshal(twoLayers(), { caps: without("mergeop") });
+  it("stacks by copying each upper layer when told to, with no merge op anywhere", () => {
+    const def = marshal(twoLayers("copy"), { caps: without("mergeop") });
     const op = resultOp(def).op;
     expect(op.merge).toBeUndefined();
     expect(op.file!.actions).toHaveLength(1);
@@ -44,7 +55,7 @@ describe("merge lowering", () => {
 
   it("copies in one op per upper layer, each onto the one before, so each stays a layer of its own", () => {
     const layers = [State.image("docker.io/library/alpine:3.19", amd64), State.local("a"), State.local("b")];
-    const def = marshal(merge(layers, { name: "stack" }), { caps: without("mergeop") });
+    const def = marshal(stack(layers, "copy", { name: "stack" }), { caps: without("mergeop") });
     const top = resultOp(def);
     expect(top.op.file!.actions).toHaveLength(1);
     expect(top.op.file!.actions[0]).toMatchObject({ secondaryInput: 1 });
@@ -57,16 +68,16 @@ describe("merge lowering", () => {
     expect(names).toEqual(["stack (copy 1/2: the daemon has no merge op)", "stack (copy 2/2: the daemon has no merge op)"]);
   });
 
-  it("says in the step name that the merge was done by copying", () => {
-    const def = marshal(twoLayers(), { caps: without("mergeop") });
+  it("says in the step name that the layers were stacked by copying", () => {
+    const def = marshal(twoLayers("copy"), { caps: without("mergeop") });
     const name = metadataOf(def, resultOp(def).digest)!.description!.find((d) => d.key === "llb.customname")!.value;
     expect(name).toMatch(/^stack \(copy: /);
     const kept = marshal(twoLayers(), { caps: everything });
     expect(metadataOf(kept, resultOp(kept).digest)!.description).toEqual([{ key: "llb.customname", value: "stack" }]);
   });
 
-  it("does not name mergeop in metadata of the lowered op", () => {
-    const def = marshal(twoLayers(), { caps: without("mergeop") });
+  it("does not name mergeop in metadata of the copying op", () => {
+    const def = marshal(twoLayers("copy"), { caps: without("mergeop") });
     const caps = def.metadata!.flatMap((m) => (m.value.caps ?? []).map((c) => c.key));
     expect(caps).not.toContain("mergeop");
     expect(caps).toContain("file.base");
@@ -99,8 +110,8 @@ describe("refused ops", () => {
     expect(op.exec!.network).toBe(1);
   });
 
-  it("throws when even the lowered form needs a missing cap", () => {
-    expect(() => marshal(twoLayers(), { caps: without("mergeop", "file.base") })).toThrow(CapabilityError);
+  it("throws when the copying form needs a missing cap too", () => {
+    expect(() => marshal(twoLayers("copy"), { caps: without("mergeop", "file.base") })).toThrow(CapabilityError);
   });
 
   it("does not need the network cap for the default sandbox network", () => {
@@ -116,7 +127,7 @@ describe("caps in metadata", () => {
       .run({ args: ["build"], network: "host", mounts: [{ type: "cache", dest: "/root/.cache", id: "pip", sharing: "locked" }] })
       .root();
     const caps = without("mergeop");
-    const def = marshal(merge([base, built]), { caps });
+    const def = marshal(stack([base, built], "copy"), { caps });
     const named = def.metadata!.flatMap((m) => (m.value.caps ?? []).map((c) => c.key));
     expect(named.length).toBeGreaterThan(0);
     for (const c of named) expect(caps.has(c)).toBe(true);
@@ -126,20 +137,21 @@ describe("caps in metadata", () => {
 });
 
 describe("encodings kept between marshal calls", () => {
-  it("gives the same graph the same bytes the second time, and its lowered form under other caps", () => {
+  it("gives the same graph the same bytes the second time, under any caps that can run it", () => {
     const graph = twoLayers().file(new FileActions().mkdir("/app"));
+    const copied = twoLayers("copy").file(new FileActions().mkdir("/app"));
     const noMerge = without("mergeop");
     const first = marshal(graph, { caps: everything });
-    const lowered = marshal(graph, { caps: noMerge });
+    const lowered = marshal(copied, { caps: noMerge });
     const again = marshal(graph, { caps: everything });
-    const loweredAgain = marshal(graph, { caps: noMerge });
+    const loweredAgain = marshal(copied, { caps: noMerge });
     const hex = (d: { def: Uint8Array[] }) => d.def.map((b) => Buffer.from(b).toString("hex"));
     expect(hex(again)).toEqual(hex(first));
     expect(hex(loweredAgain)).toEqual(hex(lowered));
     expect(decodeOps(first).some((o) => o.op.merge)).toBe(true);
     expect(decodeOps(lowered).some((o) => o.op.merge)).toBe(false);
     // A graph built on the first one reuses its encodings and still lists every op it needs.
-    const bigger = marshal(graph.file(new FileActions().mkdir("/data")), { caps: noMerge });
+    const bigger = marshal(copied.file(new FileActions().mkdir("/data")), { caps: noMerge });
     expect(bigger.def.length).toBe(lowered.def.length + 1);
     for (const bytes of lowered.def.slice(0, -1)) expect(hex(bigger)).toContain(Buffer.from(bytes).toString("hex"));
   });

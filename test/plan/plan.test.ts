@@ -53,7 +53,7 @@ describe("planBuild", () => {
   });
 
   it("rejects an unknown target, listing the available ones", () => {
-    expect(planError("name: x\n", "target=runtime").message).toBe('environment.yml: unknown build target "runtime"; available targets: image, lock');
+    expect(planError("name: x\n", "target=runtime").message).toBe('environment.yml: unknown build target "runtime"; available targets: image, lock, plan');
     expect(plan("name: x\n", "target=image").target).toBe("image");
   });
 

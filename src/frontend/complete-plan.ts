@@ -1,0 +1,132 @@
+// BuildPlan -> ImagePlan: what the frontend asks BuildKit before the graph can be made. The
+// lock (given, or solved in a build step), the base image of every platform (pinned), our own
+// image for the build steps, and what the daemon can run. The requests overlap: our image is
+// resolved while a given lock is read, the bases while the solve step runs.
+import type { Bridge, ResolvedImage } from "../gateway/bridge";
+import { type BuildOptions, OptionError } from "../gateway/options";
+import { parseBaseConfig } from "../image/config";
+import { normalizeReference } from "../image/reference";
+import { SpecError } from "../input/errors";
+import { stackMethodFor } from "../llb";
+import type { PbPlatform, PbSourceInfo } from "../llb/pb";
+import { formatPlatform } from "../llb/platform";
+import type { DaemonPlan, ImagePlan, LockPlan, PlatformPlan, ToolImage } from "../plan/image-plan";
+import type { BuildPlan } from "../plan/plan";
+import { baseProbe } from "../stages/image";
+import { givenLock, solvedLock } from "./conda";
+import type { InputFile } from "./inputs";
+
+/** Our own image (the `source` option), pinned, to run build-step tools from on the worker's platform. */
+async function toolImage(bridge: Bridge, opts: BuildOptions, workerPlatform: PbPlatform): Promise<ToolImage> {
+  if (!opts.frontendSource) throw new OptionError("the build did not say which frontend image runs it (no `source` option), so its build steps cannot run; start it with # syntax=<image> or BUILDKIT_SYNTAX");
+  const ref = normalizeReference(opts.frontendSource.replace(/^docker-image:\/\//, ""));
+  const resolved = await bridge.resolveImage(ref, workerPlatform, opts.imageResolveMode, opts.sessionId);
+  const config = parseBaseConfig(resolved.config, workerPlatform);
+  const entrypoint = config.config.Entrypoint ?? [];
+  if (!entrypoint.length) throw new Error(`the frontend image ${ref} has no ENTRYPOINT to run its tools with`);
+  return { ref, digest: resolved.digest, platform: workerPlatform, entrypoint, env: config.config.Env ?? [] };
+}
+
+async function resolveBase(bridge: Bridge, plan: BuildPlan, opts: BuildOptions, platform: PbPlatform, input: InputFile): Promise<PlatformPlan> {
+  let resolved: ResolvedImage;
+  try {
+    resolved = await bridge.resolveImage(plan.base.ref, platform, opts.imageResolveMode, opts.sessionId);
+  } catch (e) {
+    throw new SpecError(input, [
+      { message: `image.base (${plan.base.origin}) ${JSON.stringify(plan.base.ref)} for ${formatPlatform(platform)} cannot be resolved: ${(e as Error).message}`, range: plan.base.range },
+    ]);
+  }
+  return { platform, base: { digest: resolved.digest, config: resolved.config.length ? Buffer.from(resolved.config).toString("utf8") : undefined } };
+}
+
+export function daemonPlan(bridge: Bridge, opts: BuildOptions): DaemonPlan {
+  return { stack: stackMethodFor(bridge.llbCaps), httpAuth: bridge.llbCaps.has("source.http.auth"), imageResolveMode: opts.imageResolveMode };
+}
+
+export interface PlanInputs {
+  bridge: Bridge;
+  opts: BuildOptions;
+  input: InputFile;
+  sourceInfo: PbSourceInfo;
+  workerPlatform: PbPlatform;
+  /** The context's .dockerignore patterns (read beside the input file, or in the context). */
+  contextIgnore: Promise<string[]>;
+}
+
+/**
+ * The plan's steps towards an ImagePlan, each asked at most once: `lock()` alone for the lock
+ * target (no base is pulled), `complete()` for everything.
+ */
+export class PlanCompletion {
+  private readonly bases = new Map<string, Promise<PlatformPlan>>();
+  private tool?: Promise<ToolImage>;
+  private given?: Promise<LockPlan | undefined>;
+  private lockPromise?: Promise<LockPlan | undefined>;
+  readonly daemon: DaemonPlan;
+  /** Whether the build has conda work (a lock to obtain, steps of ours to run). */
+  readonly needsConda: boolean;
+
+  constructor(
+    private readonly plan: BuildPlan,
+    private readonly inputs: PlanInputs,
+  ) {
+    const { input } = inputs;
+    this.daemon = daemonPlan(inputs.bridge, inputs.opts);
+    this.needsConda = plan.target === "lock" || plan.conda.specs.length > 0 || plan.conda.lockfile !== undefined || input.conventionalLock !== undefined;
+    // Our own image runs the solve and install steps: resolve it while the rest goes on.
+    if (this.needsConda) this.toolImage().catch(() => undefined);
+  }
+
+  toolImage(): Promise<ToolImage> {
+    return (this.tool ??= toolImage(this.inputs.bridge, this.inputs.opts, this.inputs.workerPlatform));
+  }
+
+  platform(p: PbPlatform): Promise<PlatformPlan> {
+    const key = formatPlatform(p);
+    if (!this.bases.has(key)) this.bases.set(key, resolveBase(this.inputs.bridge, this.plan, this.inputs.opts, p, this.inputs.input));
+    return this.bases.get(key)!;
+  }
+
+  /** The user's lock, if any, read and checked against the plan. */
+  givenLock(): Promise<LockPlan | undefined> {
+    const { bridge, opts, input } = this.inputs;
+    return (this.given ??= this.needsConda ? givenLock(bridge, opts, this.plan, input) : Promise.resolve(undefined));
+  }
+
+  /** The lock: the given one, else solved in a build step. */
+  lock(): Promise<LockPlan | undefined> {
+    return (this.lockPromise ??= this.obtainLock());
+  }
+
+  private async obtainLock(): Promise<LockPlan | undefined> {
+    const given = await this.givenLock();
+    if (given || !this.needsConda) return given;
+    const { bridge, opts, input, sourceInfo } = this.inputs;
+    const probe = async (p: PbPlatform) => baseProbe({ build: this.plan, daemon: this.daemon }, await this.platform(p));
+    return solvedLock(bridge, opts, this.plan, input, sourceInfo, { tool: this.toolImage(), platforms: this.plan.platforms, base: probe });
+  }
+
+  /** The lock and our image, without the bases: what the lock target needs. */
+  async lockOnly(): Promise<Pick<ImagePlan, "build" | "tool" | "lock">> {
+    const lock = await this.lock();
+    return { build: this.plan, lock, tool: lock ? await this.toolImage() : undefined };
+  }
+
+  async complete(): Promise<ImagePlan> {
+    const { input, opts } = this.inputs;
+    // A given lock is checked before any base is resolved: a lock for the wrong platform fails fast.
+    await this.givenLock();
+    const platforms = Promise.all(this.plan.platforms.map((p) => this.platform(p)));
+    platforms.catch(() => undefined); // awaited below, after the lock
+    const lock = await this.lock();
+    return {
+      input: { name: input.name, text: input.text },
+      build: this.plan,
+      daemon: this.daemon,
+      tool: lock ? await this.toolImage() : undefined,
+      lock,
+      context: { name: opts.contextLocal, sessionId: opts.sessionId, exclude: input.ignore ?? (await this.inputs.contextIgnore) },
+      platforms: await platforms,
+    };
+  }
+}

@@ -1,0 +1,211 @@
+// plan -> LLB for a whole image: the base, the environment (install steps, post-link scripts
+// when asked, the pip step), the app layer and app install, for one platform of an ImagePlan.
+// Pure: the same plan always gives the same graph (golden tests: test/stages/golden).
+import { isVirtualPackageName, subdirOf } from "../conda/virtual-packages";
+import { SpecError } from "../input/errors";
+import { type LockedPackage, writeCondaLock } from "../input/lock";
+import type { SourceRange } from "../input/source";
+import { copyTogether, stack, State } from "../llb";
+import type { PbPlatform } from "../llb/pb";
+import { formatPlatform } from "../llb/platform";
+import type { ImagePlan, PlatformPlan } from "../plan/image-plan";
+import type { BuildPlan } from "../plan/plan";
+import { appInstall, appLayer, contextIncludes } from "./app";
+import { installStage } from "./install";
+import { pipStage } from "./pip";
+import { lockFileState, solveStage } from "./solve";
+
+export interface EnvironmentLayers {
+  /** Base image plus the environment's layers (and pip's, and what post-link scripts wrote). */
+  state: State;
+  /** What each layer above the base holds, bottom to top, for the image's history. */
+  history: string[];
+  /** The install steps' reports in one folder, then the pip step's: read after the image is solved. */
+  reportFolders: State[];
+  /** Package names in the order their layers stack. */
+  order: string[];
+  packages: LockedPackage[];
+  /** Whether the install steps compile .pyc (asked for, and the build machine can run python). */
+  compilePyc: boolean;
+  warnings: string[];
+}
+
+export interface ImageGraph {
+  /** The whole image, base to app: solved in one Solve. */
+  image: State;
+  history: string[];
+  environment?: EnvironmentLayers;
+}
+
+function inputError(plan: ImagePlan, message: string, range: SourceRange | undefined): SpecError {
+  return new SpecError(plan.input, [{ message, range }]);
+}
+
+/** The base image as it goes into the image, pinned by the digest the plan resolved. */
+export function baseState(plan: Pick<ImagePlan, "build" | "daemon">, p: PlatformPlan): State {
+  const { base } = plan.build;
+  return State.image(base.ref, p.platform, { digest: p.base.digest, resolveMode: plan.daemon.imageResolveMode, sourceRanges: base.range ? [base.range] : undefined });
+}
+
+/**
+ * The same image as a vertex of its own, for the frontend to look into (its glibc, /bin/sh).
+ * A vertex an earlier Solve completed reaches later Solves without its cache keys (see
+ * frontend/install.ts), so the image's own base must not be the one read.
+ */
+export function baseProbe(plan: Pick<ImagePlan, "build" | "daemon">, p: PlatformPlan): State {
+  const { base } = plan.build;
+  return State.image(base.ref, p.platform, {
+    digest: p.base.digest,
+    resolveMode: plan.daemon.imageResolveMode,
+    sourceRanges: base.range ? [base.range] : undefined,
+    recordType: "internal",
+    name: `[base] ${base.ref} (read by the frontend)`,
+  });
+}
+
+/** The solve step, when the plan's lock was solved by this build (its output holds conda-lock.yml). */
+export function solveGraph(plan: Pick<ImagePlan, "build" | "tool" | "lock">): State | undefined {
+  if (!plan.lock?.solve || !plan.tool) return undefined;
+  return solveStage({ tool: plan.tool, request: plan.lock.solve, network: plan.build.network, ignoreCache: plan.build.ignoreCache });
+}
+
+/** The `lock` target: conda-lock.yml from the solve step, or the given lock as we write it. */
+export function lockGraph(plan: Pick<ImagePlan, "build" | "tool" | "lock">): State {
+  const solved = solveGraph(plan);
+  return lockFileState(solved, solved || !plan.lock ? undefined : writeCondaLock(plan.lock.lock));
+}
+
+/** The lock's conda packages for a platform, without virtual packages. */
+function platformPackages(plan: ImagePlan, platform: PbPlatform): LockedPackage[] {
+  const subdir = subdirOf(platform);
+  return (plan.lock?.lock.packages ?? []).filter((p) => p.platform === subdir && p.manager === "conda" && !isVirtualPackageName(p.name));
+}
+
+/**
+ * The install stage for a platform: one step per package, stacked on the base. Its report folder
+ * is what image.post-link: run reads before the rest of the graph can be made.
+ */
+export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLayers {
+  const { build } = plan;
+  const tool = plan.tool!;
+  const packages = platformPackages(plan, p.platform);
+  // The environment's python runs in the install steps, on the build machine's platform.
+  const compilePyc = build.conda.compilePyc && formatPlatform(p.platform) === formatPlatform(tool.platform);
+  const warnings: string[] = [];
+  if (build.conda.compilePyc && !compilePyc) {
+    warnings.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
+  }
+  const stage = installStage({
+    tool,
+    packages,
+    prefix: build.prefix,
+    requested: Object.fromEntries(build.conda.specs.map((s) => [s.value.name, s.value.text])),
+    variables: build.conda.variables,
+    environmentName: build.conda.name,
+    sourceDateEpoch: build.sourceDateEpoch,
+    ignoreCache: build.ignoreCache,
+    compilePyc,
+    privateChannels: build.conda.privateChannels,
+    prune: { remove: build.conda.prune.remove, keep: build.conda.prune.keep },
+    network: build.network,
+    mergeOp: plan.daemon.stack === "merge",
+    httpAuth: plan.daemon.httpAuth,
+    // A package the user asked for points at its line; the rest at the dependencies list.
+    sourceRange: (name) => build.conda.specs.find((s) => s.value.name === name)?.range ?? build.conda.dependenciesRange,
+  });
+  const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
+  const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
+  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, warnings };
+}
+
+/**
+ * image.post-link: run. Each script runs as root in the image being built (base + environment),
+ * in dependency order, with conda's variables; it needs the base's /bin/sh (the frontend checks)
+ * and runs code from the package - the reason it is off by default.
+ */
+function postLinkSteps(build: BuildPlan, state: State, names: string[], packages: LockedPackage[]): State {
+  let s = state;
+  for (const name of names) {
+    const p = packages.find((x) => x.name === name)!;
+    s = s
+      .run({
+        args: ["/bin/sh", `${build.prefix}/bin/.${name}-post-link.sh`],
+        env: { PREFIX: build.prefix, PKG_NAME: p.name, PKG_VERSION: p.version, PKG_BUILDNUM: /_(\d+)$/.exec(p.build)?.[1] ?? "0", PATH: `${build.prefix}/bin:/usr/local/bin:/usr/bin:/bin` },
+        cwd: build.prefix,
+        user: "0:0",
+        network: "none",
+        name: `[post-link] ${name} ${p.version}`,
+        ignoreCache: build.ignoreCache,
+        sourceRanges: build.conda.postLink.range ? [build.conda.postLink.range] : undefined,
+      })
+      .root();
+  }
+  return s;
+}
+
+/** The environment: install steps, then post-link scripts (when the plan names them), then pip. */
+export function environmentLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLayers {
+  const { build } = plan;
+  const env = installLayers(plan, p);
+  if (build.conda.pip.length && !env.packages.some((x) => x.name === "pip")) {
+    throw inputError(plan, "dependencies: the pip: list needs pip in the environment; add `- pip` to dependencies", build.conda.pip[0]!.range);
+  }
+  let state = env.state;
+  const history = [...env.history];
+  const postLink = p.postLink ?? [];
+  if (postLink.length) {
+    state = postLinkSteps(build, state, postLink, env.packages);
+    history.push(...postLink.map((n) => `conda-frontend: post-link script of ${n}`));
+  }
+  const reportFolders = [...env.reportFolders];
+  if (build.conda.pip.length) {
+    const pip = pipStage({
+      env: state,
+      prefix: build.prefix,
+      requirements: build.conda.pip.map((r) => r.value),
+      pipEnv: build.conda.pipEnv,
+      prune: build.conda.prune,
+      compilePyc: build.conda.compilePyc,
+      network: build.network,
+      ignoreCache: build.ignoreCache,
+      sourceRanges: build.conda.pip.map((r) => r.range),
+    });
+    state = pip.state;
+    history.push(`conda-frontend: pip install ${build.conda.pip.map((r) => r.value).join(" ")}`);
+    reportFolders.push(copyTogether([pip.report], { name: "[pip] report" }));
+  }
+  return { ...env, state, history, reportFolders };
+}
+
+/** The build context as the app layer reads it: only what app.copy names is transferred. */
+export function contextState(plan: ImagePlan): State {
+  const { context } = plan;
+  return State.local(context.name, {
+    sessionId: context.sessionId,
+    include: contextIncludes(plan.build.appCopy),
+    exclude: context.exclude,
+    sharedKeyHint: context.name,
+    name: "[internal] load build context",
+  });
+}
+
+/** The whole image of one platform: base, environment, app layer, app install. */
+export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
+  const { build } = plan;
+  const environment = plan.lock ? environmentLayers(plan, p) : undefined;
+  const history = [...(environment?.history ?? [])];
+  // What the frontend reads back (the lock, the steps' reports) travels with the image's cache.
+  const solved = solveGraph(plan);
+  const carry = [...(solved ? [solved] : []), ...(environment?.reportFolders ?? [])];
+  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), timestamp: build.sourceDateEpoch, carry });
+  let image = stack([environment?.state ?? baseState(plan, p), app], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] stack layers` });
+  history.push(`conda-frontend: ${build.appCopy.length ? `copy ${build.appCopy.map((c) => c.value).join(" ")} to` : "create"} ${build.workdir}`);
+  if (build.appInstall) {
+    if (!environment?.packages.some((x) => x.name === "pip")) {
+      throw inputError(plan, "image.app.install: pip needs pip in the environment; add `- pip` to dependencies", build.appInstall.range);
+    }
+    image = appInstall({ image, prefix: build.prefix, workdir: build.workdir, ignoreCache: build.ignoreCache, sourceRanges: [build.appInstall.range] });
+    history.push(`conda-frontend: pip install --no-deps ${build.workdir}`);
+  }
+  return { image, history, environment };
+}
