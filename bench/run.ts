@@ -411,10 +411,10 @@ const spread = (xs: number[]) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))
 function transportComparison(): Row[] {
   const images = transportVariantImages();
   const sides = (["own", "grpcJs"] as const).map((side) => {
-    const dir = mkdtempSync(join(tmpdir(), `cf-bench-transport-${side}-`));
+    const dir = mkdtempSync(join(tmpdir(), `cf-bench-transport-${side.toLowerCase()}-`));
     writeFileSync(join(dir, "app.py"), "print('hi')\n");
     writeFileSync(join(dir, "environment.yml"), `# syntax=${images[side]}\nname: app\ndependencies: []\nimage:\n  base: localhost:5000/distroless/base-debian12:nonroot\n  env: {MODE: prod}\n  app:\n    copy: [app.py]\n`);
-    const args = ["buildx", "build", "--progress=plain", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", `cf-bench-transport-${side}`, "--load", "."];
+    const args = ["buildx", "build", "--progress=plain", "-f", "environment.yml", "--build-arg", "CONDA_FRONTEND_TIMING=1", "-t", `cf-bench-transport-${side.toLowerCase()}`, "--load", "."];
     return { side, dir, args, walls: [] as number[], frontend: [] as number[], connect: [] as number[] };
   });
   for (const s of sides) sh(s.args, s.dir); // pulls the image, fills the cache

@@ -32,13 +32,13 @@ interface Connected {
 }
 
 async function connect(input: Readable, output: Writable): Promise<Connected> {
-  const [grpcJs, fs, net, os, path] = await Promise.all([
-    import("@grpc/grpc-js"),
-    import("node:fs"),
-    import("node:net"),
-    import("node:os"),
-    import("node:path"),
-  ]);
+  const grpcJs = await import("@grpc/grpc-js");
+  // Built-in modules through getBuiltinModule: a dynamic import() of one fails in a process
+  // started from a snapshot (grpc-js above is bundled, so esbuild turns its import into a require).
+  const fs = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+  const net = process.getBuiltinModule("node:net") as typeof import("node:net");
+  const os = process.getBuiltinModule("node:os") as typeof import("node:os");
+  const path = process.getBuiltinModule("node:path") as typeof import("node:path");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conda-frontend-"));
   const socketPath = path.join(dir, "gateway.sock");
   let spliced: import("node:net").Socket | undefined;
