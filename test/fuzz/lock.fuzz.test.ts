@@ -262,7 +262,7 @@ describe("lock readers fuzz", () => {
     );
   }, timeout);
 
-  it("writeYaml's text reads back as the same data, in YAML 1.2 and in 1.1 (PyYAML's reading)", () => {
+  it("writeYaml's text reads back as the same data, in YAML 1.2 and in YAML 1.1 (the version PyYAML reads; parsed here with the yaml library's 1.1 schema, not PyYAML)", () => {
     fc.assert(
       fc.property(fc.dictionary(anyString, yamlValue, { minKeys: 1, maxKeys: 4 }).map((d) => ({ ...d })), (doc) => {
         const out = typedOutcome(() => writeYaml(doc), []);
