@@ -12,7 +12,8 @@ import { type Lock, readLock } from "../input/lock";
 import { lineRange } from "../input/source";
 import type { LockPlan, ToolImage } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
-import { lockContentHash, solveRequest, solveStage } from "../stages/solve";
+import { lockContentHash, solveRequest } from "../plan/lock-request";
+import { solveStage } from "../stages/solve";
 import { readBesideInput, type InputFile } from "./inputs";
 
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");

@@ -16,7 +16,7 @@ import { type Lock, type LockedPackage, readLock, writeCondaLock } from "../inpu
 import { type ImagePlan, planJson, type ToolImage } from "../plan/image-plan";
 import { type BuildPlan, planBuild } from "../plan/plan";
 import { imageGraph, lockGraph } from "../stages/image";
-import { solveRequest } from "../stages/solve";
+import { solveRequest } from "../plan/lock-request";
 
 const sampleInput = `name: warm-up
 channels: [conda-forge]

@@ -13,7 +13,8 @@ import type { NetworkMode } from "../llb/exec";
 import { copyTogether, FileActions, State } from "../llb";
 import type { LockedPackage } from "../input/lock";
 import type { SourceRange } from "../input/source";
-import { type ToolImage, toolState } from "./solve";
+import type { ToolImage } from "../plan/image-plan";
+import { toolState } from "./solve";
 
 /**
  * Up to this many packages, each package is a layer of its own. Above, neighbouring packages share

@@ -2,22 +2,10 @@
 // pinned by digest, with the normalised request as its only input. Same request -> cached;
 // --no-cache or an edited dependency -> solved again.
 import { authSecretId, authSecretPath } from "../conda/auth";
-import { contentHash, type SolvePlatform, type SolveRequest } from "../conda/solve-request";
-import { subdirOf, type VirtualPackage, virtualPackages } from "../conda/virtual-packages";
+import type { SolveRequest } from "../conda/solve-request";
 import { FileActions, State } from "../llb";
 import type { NetworkMode } from "../llb/exec";
-import type { PbPlatform } from "../llb/pb";
-import type { CondaPlan } from "../plan/plan";
-
-/** The frontend's own image, to run build-step tools from. */
-export interface ToolImage {
-  ref: string;
-  digest?: string;
-  platform: PbPlatform;
-  /** The image's ENTRYPOINT: how to start our CLI in it. */
-  entrypoint: string[];
-  env: string[];
-}
+import type { ToolImage } from "../plan/image-plan";
 
 /**
  * The frontend's own image, pinned by digest, as the root of a build step that runs our CLI.
@@ -28,44 +16,6 @@ export interface ToolImage {
  */
 export function toolState(tool: ToolImage, opts: { separate?: boolean } = {}): State {
   return State.image(tool.ref, tool.platform, { digest: tool.digest, env: tool.env, name: `[tool] ${tool.ref}`, ...(opts.separate ? { recordType: "internal" as const } : {}) });
-}
-
-export interface PlatformInputs {
-  platform: PbPlatform;
-  /** glibc of the base image, when it could be read. */
-  baseGlibc?: string;
-}
-
-export function platformVirtualPackages(conda: CondaPlan, subdir: string, baseGlibc?: string): VirtualPackage[] {
-  return virtualPackages({ subdir, baseGlibc, configured: conda.virtualPackages, overrides: conda.overrides });
-}
-
-/**
- * The lock's content hash: the specs, channels, platform and the virtual packages the user set.
- * The base image's glibc is left out on purpose, so a lock stays valid when the base is updated.
- */
-export function lockContentHash(conda: CondaPlan, subdir: string): string {
-  return contentHash({
-    specs: conda.specs.map((s) => s.value.text),
-    pip: conda.pip.map((p) => p.value),
-    channels: conda.channels.map((c) => c.url),
-    subdir,
-    virtualPackages: platformVirtualPackages(conda, subdir).filter((v) => v.name !== "__glibc" || conda.virtualPackages.__glibc || conda.overrides.GLIBC !== undefined),
-  });
-}
-
-export function solveRequest(conda: CondaPlan, platforms: PlatformInputs[], sourceName: string): SolveRequest {
-  const solvePlatforms: SolvePlatform[] = platforms.map((p) => {
-    const subdir = subdirOf(p.platform);
-    return { subdir, virtualPackages: platformVirtualPackages(conda, subdir, p.baseGlibc), contentHash: lockContentHash(conda, subdir) };
-  });
-  return {
-    specs: conda.specs.map((s) => (s.value.channel ? `${s.value.channel}::${s.value.solverSpec}` : s.value.solverSpec)),
-    channels: conda.channels.map((c) => ({ name: c.name, url: c.url })),
-    platforms: solvePlatforms,
-    sources: [sourceName],
-    ...(conda.privateChannels.length ? { privateChannels: conda.privateChannels } : {}),
-  };
 }
 
 export interface SolveStageInput {

@@ -157,3 +157,28 @@ describe("multi-platform locks (containerd store: buildx's docker driver builds 
     expect(lockedVersions(lock, "linux-aarch64").greet).toBeDefined();
   });
 });
+
+describe("--target plan", () => {
+  it("writes plan.json: the locked packages, the base pinned by digest, the solve request, and the graph it makes is the image a build makes", () => {
+    const dir = project({ "environment.yml": envYml(["python=3.12", "greet"]) });
+    const out = join(dir, "plan-out");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--target", "plan", "--output", `type=local,dest=${out}`, "."]);
+    expect(res.code, res.output).toBe(0);
+    const plan = JSON.parse(readFileSync(join(out, "plan.json"), "utf8")) as {
+      input: { name: string };
+      build: { prefix: string; base: { ref: string } };
+      daemon: { stack: string };
+      lock: { lock: { packages: { name: string; platform: string }[] }; solve?: { specs: string[] } };
+      platforms: { platform: { Architecture: string }; base: { digest?: string } }[];
+    };
+    expect(plan.input.name).toBe("environment.yml");
+    expect(plan.build.prefix).toBe("/opt/conda");
+    expect(plan.build.base.ref).toBe(baseImage);
+    expect(plan.daemon.stack).toBe(engine.containerdStore ? "merge" : "copy");
+    expect(plan.lock.solve?.specs).toEqual(["python 3.12.*", "greet"]);
+    expect(plan.lock.lock.packages.map((p) => p.name)).toEqual(expect.arrayContaining(["python", "greet", "libgreet"]));
+    expect(plan.platforms.map((p) => p.platform.Architecture)).toEqual(["amd64"]);
+    // The classic store resolves an image it holds locally without a manifest digest; a pulled one has it.
+    if (engine.containerdStore) expect(plan.platforms[0]!.base.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});

@@ -7,7 +7,7 @@ import { parseEnvironment } from "../../src/input/environment";
 import { SpecError } from "../../src/input/errors";
 import type { Lock, LockedPackage } from "../../src/input/lock";
 import { planBuild } from "../../src/plan/plan";
-import { lockContentHash } from "../../src/stages/solve";
+import { lockContentHash } from "../../src/plan/lock-request";
 
 const host = { OS: "linux", Architecture: "amd64" };
 

@@ -6,7 +6,7 @@ import { parseBuildOptions } from "../../src/gateway/options";
 import { parseEnvironment } from "../../src/input/environment";
 import { type Lock, type LockedPackage, readCondaLock, readExplicitLock, readLock, sortedPackages, splitArchiveName, writeCondaLock } from "../../src/input/lock";
 import { planBuild } from "../../src/plan/plan";
-import { lockContentHash } from "../../src/stages/solve";
+import { lockContentHash } from "../../src/plan/lock-request";
 
 const md5 = (c: string) => c.repeat(32);
 const sha = (c: string) => c.repeat(64);

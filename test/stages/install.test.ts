@@ -8,7 +8,7 @@ import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "
 import type { LockedPackage } from "../../src/input/lock";
 import type { SourceRange } from "../../src/input/source";
 import { download, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers } from "../../src/stages/install";
-import type { ToolImage } from "../../src/stages/solve";
+import type { ToolImage } from "../../src/plan/image-plan";
 import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
 
 const hex = (seed: string) => createHash("sha256").update(seed).digest("hex");

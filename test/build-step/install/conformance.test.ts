@@ -27,7 +27,7 @@ import type { LockedPackage } from "../../../src/input/lock";
 import { marshal } from "../../../src/llb";
 import { planBuild } from "../../../src/plan/plan";
 import { installStage } from "../../../src/stages/install";
-import type { ToolImage } from "../../../src/stages/solve";
+import type { ToolImage } from "../../../src/plan/image-plan";
 import { decodeOps, resultOp } from "../../llb/helpers";
 import { type FileSpec, type Format, md5Of, type Member, type PackageSpec, sha256Of, stem, writePackage, type WrittenPackage } from "./make-package";
 
