@@ -3,20 +3,22 @@ import { describe, expect, it } from "vitest";
 import { marshal, State } from "../../src/llb";
 import { MountType, NetMode } from "../../src/llb/pb";
 import { lineRange } from "../../src/input/source";
-import { pipStage, pipSecrets } from "../../src/stages/pip";
+import { readFileSync } from "node:fs";
+import { globToRegExp, protectedGlobs } from "../../src/conda/prune/rules";
+import { pipStage, pipSecrets, pipStepScript } from "../../src/stages/pip";
 import { decodeOps, opByDigest, resultOp } from "../llb/helpers";
 
 const platform = { OS: "linux", Architecture: "amd64" };
 const env = State.image("localhost:5000/base:1", platform, { digest: `sha256:${"a".repeat(64)}` });
 
-function stage(pipEnv: Record<string, string> = {}) {
+function stage(pipEnv: Record<string, string> = {}, compilePyc = true) {
   const s = pipStage({
     env,
     prefix: "/opt/conda",
     requirements: ["--no-index", "greetwheel==1.0"],
     pipEnv,
     prune: { remove: ["*.a"], keep: [] },
-    compilePyc: true,
+    compilePyc,
     network: "host",
     ignoreCache: false,
     sourceRanges: [lineRange(10)],
@@ -26,10 +28,17 @@ function stage(pipEnv: Record<string, string> = {}) {
   return { s, def, exec: exec.op.exec!, at: (dest: string) => exec.op.exec!.mounts.find((m) => m.dest === dest) };
 }
 
+/** The files the step's /in mount is made of: path -> text. */
+function inputFiles({ exec, def }: ReturnType<typeof stage>): Map<string, string> {
+  const inMount = exec.mounts.find((m) => m.dest === "/in")!;
+  const actions = opByDigest(def, resultOp(def).op.inputs![inMount.input!]!.digest).op.file!.actions.map((a) => a.mkfile!);
+  return new Map(actions.map((f) => [f.path!, Buffer.from(f.data!).toString()]));
+}
+
 describe("pipStage", () => {
   it("runs the environment's python on the environment, as root, with the requested network", () => {
     const { exec } = stage();
-    expect(exec.meta.args).toEqual(["/opt/conda/bin/python", "/in/run.py"]);
+    expect(exec.meta.args).toEqual(["/opt/conda/bin/python", "/in/pip_step.py", "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"]);
     expect(exec.meta.user).toBe("0:0");
     expect(exec.network).toBe(NetMode.HOST);
   });
@@ -67,10 +76,23 @@ describe("pipStage", () => {
   });
 
   it("writes the requirements one per line, option lines included", () => {
-    const { exec, def } = stage();
-    const inMount = exec.mounts.find((m) => m.dest === "/in")!;
-    const files = opByDigest(def, resultOp(def).op.inputs![inMount.input!]!.digest).op.file!.actions.map((a) => a.mkfile!);
-    const req = files.find((f) => f.path === "/requirements.txt")!;
-    expect(Buffer.from(req.data!).toString()).toBe("--no-index\ngreetwheel==1.0\n");
+    const req = inputFiles(stage()).get("/requirements.txt")!;
+    expect(req).toBe("--no-index\ngreetwheel==1.0\n");
+  });
+
+  it("puts the program, src/build-step/python/pip_step.py, in the step's input (its bytes are in the cache key)", () => {
+    const files = inputFiles(stage());
+    const script = readFileSync(new URL("../../src/build-step/python/pip_step.py", import.meta.url), "utf8");
+    expect(pipStepScript).toBe(script);
+    expect(files.get("/pip_step.py")).toBe(script);
+    expect([...files.keys()].sort()).toEqual(["/pip_step.py", "/prune.json", "/requirements.txt"]);
+  });
+
+  it("hands the program the rules as data: the prune globs as rules.ts's regexes, protected paths kept, and whether pip compiles", () => {
+    const rules = JSON.parse(inputFiles(stage()).get("/prune.json")!);
+    expect(rules).toEqual({ compile: true, remove: [["*.a", globToRegExp("*.a").source]], keep: protectedGlobs.map((g) => globToRegExp(g).source) });
+    expect(JSON.parse(inputFiles(stage({}, false)).get("/prune.json")!).compile).toBe(false);
+    // The program holds no rule of its own.
+    expect(pipStepScript).not.toMatch(/site-packages\/\*\*|\*\.a\b|conda-meta/);
   });
 });

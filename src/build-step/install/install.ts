@@ -114,31 +114,11 @@ function settleFolderTimes(req: InstallRequest, linked: Pick<LinkResult, "files"
 }
 
 /**
- * What `python -m compileall --invalidation-mode unchecked-hash` does for each listed file (via
- * py_compile), with only the import machinery every python has loaded at start-up: compileall
- * and py_compile import ~30 modules first, 40 of a small package step's ~80 ms in python. Args:
- * the list file, the root to strip from each path for the name the code object records.
+ * The .pyc compiler (../python/compile_pyc.py): what `python -m compileall --invalidation-mode
+ * unchecked-hash` does for each listed file, with only the import machinery every python has loaded
+ * at start-up. Embedded in the bundle (scripts/bundle.mjs); read from the sources under tsx and vitest.
  */
-const compileScript = `import os, sys, _imp
-try:
-    import _frozen_importlib_external as b
-    magic, to_pyc, cache_of, mode_of, write = b._RAW_MAGIC_NUMBER, b._code_to_hash_pyc, b.cache_from_source, b._calc_mode, b._write_atomic
-except (ImportError, AttributeError):
-    sys.exit(3)
-failed = 0
-root = sys.argv[2]
-for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        code = compile(data, "/" + path[len(root):].lstrip("/"), "exec", dont_inherit=True)
-        pyc = cache_of(path)
-        os.makedirs(os.path.dirname(pyc), exist_ok=True)
-        write(pyc, to_pyc(code, _imp.source_hash(magic, data), False), mode_of(path))
-    except Exception:
-        failed = 1
-sys.exit(failed)
-`;
+const compileScript = typeof __CONDA_FRONTEND_COMPILE_PYC_PY__ !== "undefined" ? __CONDA_FRONTEND_COMPILE_PYC_PY__ : readFileSync(new URL("../python/compile_pyc.py", import.meta.url), "utf8");
 
 /** The folder where python keeps the compiled form of the source file `py`. */
 const pycFolderOf = (py: string) => `${py.slice(0, py.lastIndexOf("/") + 1)}__pycache__`;
