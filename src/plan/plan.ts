@@ -174,72 +174,82 @@ function pick<T>(arg: string | undefined, fromFile: Located<T> | undefined, fall
   return { value: fallback, origin: "default" };
 }
 
+function planBase(args: Record<string, string>, img: EnvironmentSpec["image"], problems: Problem[]): BuildPlan["base"] {
+  const choice = pick(args.BASE_IMAGE, img.base, defaultBase);
+  let ref = String(choice.value);
+  try {
+    ref = normalizeReference(ref);
+  } catch (e) {
+    problems.push({ message: `image.base (${choice.origin}): ${(e as Error).message}`, range: choice.range });
+  }
+  return { ref, range: choice.range, origin: choice.origin };
+}
+
+function planPrefix(args: Record<string, string>, img: EnvironmentSpec["image"], problems: Problem[]): string {
+  const choice = pick(args.PREFIX, img.prefix, defaultPrefix);
+  const prefix = String(choice.value);
+  if (!prefix.startsWith("/") || prefix === "/") problems.push({ message: `image.prefix (${choice.origin}): expected an absolute path other than /, got ${show(prefix)}`, range: choice.range });
+  return prefix;
+}
+
+/** --platform wins; else image.platforms; else the options' default (the worker's platform). */
+function planPlatforms(opts: PlanOptions, img: EnvironmentSpec["image"], problems: Problem[]): PbPlatform[] {
+  if ("platform" in opts.raw || !img.platforms.length) return opts.platforms;
+  return uniquePlatforms(img.platforms.flatMap((p) => {
+    try {
+      return [parsePlatform(p.value)];
+    } catch (e) {
+      problems.push({ message: `image.platforms: ${(e as Error).message}`, range: p.range });
+      return [];
+    }
+  }));
+}
+
+/** The image config settings every platform shares; the user's --label wins over image.labels. */
+function planImage(img: EnvironmentSpec["image"], opts: PlanOptions, workdir: string): BuildPlan["image"] {
+  const labels: Record<string, string> = {};
+  for (const l of img.labels) labels[l.key.value] = l.value.value;
+  Object.assign(labels, opts.labels);
+  const hc = img.healthcheck;
+  return {
+    env: img.env.map((e) => [e.key.value, e.value.value]),
+    entrypoint: img.entrypoint?.value,
+    cmd: img.cmd?.value,
+    user: img.user?.value ?? defaultUser,
+    workdir,
+    labels,
+    ports: img.ports.map((p) => p.value),
+    healthcheck: hc ? { Test: hc.test, Interval: hc.intervalNs, Timeout: hc.timeoutNs, StartPeriod: hc.startPeriodNs, Retries: hc.retries } : undefined,
+    stopSignal: img.stopSignal?.value,
+  };
+}
+
 export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const img = spec.image;
-  const args = opts.buildArgs;
 
   const target = (opts.target ?? "image") as Target;
   if (!targets.includes(target)) problems.push({ message: `unknown build target ${show(opts.target)}; available targets: ${targets.join(", ")}` });
-
-  const baseChoice = pick(args.BASE_IMAGE, img.base, defaultBase);
-  let baseRef = String(baseChoice.value);
-  try {
-    baseRef = normalizeReference(baseRef);
-  } catch (e) {
-    problems.push({ message: `image.base (${baseChoice.origin}): ${(e as Error).message}`, range: baseChoice.range });
-  }
-
-  const prefixChoice = pick(args.PREFIX, img.prefix, defaultPrefix);
-  const prefix = String(prefixChoice.value);
-  if (!prefix.startsWith("/") || prefix === "/") problems.push({ message: `image.prefix (${prefixChoice.origin}): expected an absolute path other than /, got ${show(prefix)}`, range: prefixChoice.range });
-
-  let platforms = opts.platforms;
-  if (!("platform" in opts.raw) && img.platforms.length) {
-    platforms = uniquePlatforms(img.platforms.flatMap((p) => {
-      try {
-        return [parsePlatform(p.value)];
-      } catch (e) {
-        problems.push({ message: `image.platforms: ${(e as Error).message}`, range: p.range });
-        return [];
-      }
-    }));
-  }
-
-  const workdir = img.workdir?.value ?? defaultWorkdir;
-  const labels: Record<string, string> = {};
-  for (const l of img.labels) labels[l.key.value] = l.value.value;
-  Object.assign(labels, opts.labels);
-
+  const base = planBase(opts.buildArgs, img, problems);
+  const prefix = planPrefix(opts.buildArgs, img, problems);
+  const platforms = planPlatforms(opts, img, problems);
   const conda = planConda(spec, opts, problems, warnings);
   if (img.app.install?.value === "pip" && img.app.copy.length === 0) {
     problems.push({ message: "image.app.install: pip needs the app's files: list them in image.app.copy (e.g. [\".\"])", range: img.app.install.range });
   }
-
   if (problems.length) throw new SpecError(spec.file, problems);
-  const hc = img.healthcheck;
+
+  const workdir = img.workdir?.value ?? defaultWorkdir;
   return {
     target,
     platforms,
-    base: { ref: baseRef, range: baseChoice.range, origin: baseChoice.origin },
+    base,
     prefix,
     workdir,
     appCopy: img.app.copy,
     appInstall: img.app.install?.value === "pip" ? { range: img.app.install.range } : undefined,
-    image: {
-      env: img.env.map((e) => [e.key.value, e.value.value]),
-      entrypoint: img.entrypoint?.value,
-      cmd: img.cmd?.value,
-      user: img.user?.value ?? defaultUser,
-      workdir,
-      labels,
-      ports: img.ports.map((p) => p.value),
-      healthcheck: hc
-        ? { Test: hc.test, Interval: hc.intervalNs, Timeout: hc.timeoutNs, StartPeriod: hc.startPeriodNs, Retries: hc.retries }
-        : undefined,
-      stopSignal: img.stopSignal?.value,
-    },
+    image: planImage(img, opts, workdir),
     conda,
     network: opts.networkMode,
     ignoreCache: opts.noCache === "all" || (Array.isArray(opts.noCache) && opts.noCache.length > 0),
