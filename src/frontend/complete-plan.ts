@@ -109,7 +109,8 @@ export class PlanCompletion {
   /** The lock and our image, without the bases: what the lock target needs. */
   async lockOnly(): Promise<Pick<ImagePlan, "build" | "tool" | "lock">> {
     const lock = await this.lock();
-    return { build: this.plan, lock, tool: lock ? await this.toolImage() : undefined };
+    // A given lock is written back as it is: no step of ours runs, so our image is not needed.
+    return { build: this.plan, lock, tool: lock?.solve ? await this.toolImage() : undefined };
   }
 
   async complete(): Promise<ImagePlan> {
