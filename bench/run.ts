@@ -2,7 +2,7 @@
 // docs/benchmarks.md. Needs the engines, registry and frontend image (scripts/e2e/setup.sh).
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -457,11 +457,32 @@ function transportComparison(): Row[] {
   ];
 }
 
+/** The section of docs/benchmarks.md, with its own date, machine and load: it is also run alone. */
+function transportSection(): string {
+  const load = () => loadavg()[0]!.toFixed(1);
+  const before = load();
+  const rows = transportComparison();
+  return `## Gateway transport: ours against @grpc/grpc-js (issue 15)
+
+Two frontend images from the same commit (\`git archive HEAD\`), one with our transport
+(src/gateway/transport.ts: node:http2 on stdin/stdout), one with @grpc/grpc-js
+(src/gateway/grpc-js-transport.ts: grpc-js dials a unix socket that the process splices onto
+stdin/stdout); both load their HTTP/2 code when they connect, after the V8 startup snapshot.
+The frontend-only environment above, fully cached, built through each image in turn, alternating
+which goes first, ${transportRuns} rounds: this VM is shared and its speed drifts, and interleaving
+gives both sides the same machine (the paired row compares each round's two builds). Times are the
+frontend's own marks (\`CONDA_FRONTEND_TIMING=1\`) and the wall time of \`docker buildx build\`.
+\`BENCH_ONLY=transport npx tsx bench/run.ts\` runs this section alone and prints it.
+
+- Date: ${new Date().toISOString().slice(0, 10)}
+- Machine: ${machine()}; load average (1 min) ${before} before, ${load()} after
+
+${["| what | result | target |", "|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`)].join("\n")}`;
+}
+
 if (process.env.BENCH_ONLY === "transport") {
   // For working on this section alone: printed, docs/benchmarks.md untouched.
-  const rows = transportComparison();
-  console.log(`- Date: ${new Date().toISOString().slice(0, 10)}\n- Machine: ${machine()}\n`);
-  console.log(["| what | result | target |", "|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`)].join("\n"));
+  console.log(transportSection());
   process.exit(0);
 }
 if (process.env.BENCH_ONLY === "installer") {
@@ -478,7 +499,7 @@ if (process.env.BENCH_ONLY === "ci") {
 
 const tableOf = (rows: Row[]) => ["| what | result | target |", "|---|---|---|", ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`)].join("\n");
 const table = tableOf([...foundationRebuilds(), ...cachedRebuilds()]);
-const transportTable = tableOf(transportComparison());
+const transportTable = transportSection();
 const solveTable = tableOf(await solveBenchmark());
 const installTable = tableOf([...(await installerThroughput()), ...(await installerMemory()), ...(await installBuilds("classic")), ...(await installBuilds("containerd"))]);
 const presetTable = presetSizes();
@@ -496,17 +517,6 @@ took 175 to 400 ms in four runs): compare rows of one run with each other, not a
 ## Frontend overhead (issue: foundation)
 
 ${table}
-
-## Gateway transport: ours against @grpc/grpc-js (issue 15)
-
-Two frontend images from the same commit (\`git archive HEAD\`), one with our transport
-(src/gateway/transport.ts: node:http2 on stdin/stdout), one with @grpc/grpc-js
-(src/gateway/grpc-js-transport.ts: grpc-js dials a unix socket that the process splices onto
-stdin/stdout); both load their HTTP/2 code when they connect, after the V8 startup snapshot.
-The frontend-only environment above, fully cached, built through each image in turn, alternating
-which goes first, ${transportRuns} rounds: this VM is shared and its speed drifts, and interleaving
-gives both sides the same machine (the paired row compares each round's two builds). Times are the
-frontend's own marks (\`CONDA_FRONTEND_TIMING=1\`) and the wall time of \`docker buildx build\`.
 
 ${transportTable}
 

@@ -1,4 +1,6 @@
 // The gateway's unary calls through @grpc/grpc-js instead of our own HTTP/2 client (transport.ts).
+// Not used by the frontend: bench/run.ts builds a variant image whose bridge constructs this, to
+// measure it against ours (docs/benchmarks.md, "Gateway transport"), and the unit tests run both.
 //
 // grpc-js dials its own connections and has no public hook for a given stream, so it dials a unix
 // socket of ours, and that one connection is spliced onto stdin/stdout. There is only one stdin:
