@@ -1,20 +1,13 @@
 // The solve request built from the plan (per platform, with its virtual packages) and the lock's
 // content hash.
 import { describe, expect, it } from "vitest";
+import { host, plan } from "./helpers";
 import { contentHash } from "../../src/conda/solve-request";
-import { parseBuildOptions } from "../../src/gateway/options";
-import { parseEnvironment } from "../../src/input/environment";
-import { planBuild } from "../../src/plan/plan";
 import { lockContentHash, platformVirtualPackages, solveRequest } from "../../src/plan/lock-request";
 
-const host = { OS: "linux", Architecture: "amd64" };
 const arm64 = { OS: "linux", Architecture: "arm64" };
 
-function conda(text: string, ...options: string[]) {
-  const env: Record<string, string> = {};
-  options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
-  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host)).conda;
-}
+const conda = (text: string, ...options: string[]) => plan(text, ...options).conda;
 
 const envText = "name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.12\n  - bioconda::samtools >=1.19\n";
 

@@ -1,7 +1,7 @@
 // planBuild(...).conda: specs, channels, lock file choice, virtual packages and overrides.
 import { describe, expect, it } from "vitest";
 import { SpecError } from "../../src/input/errors";
-import { plan, planError } from "../stages/helpers";
+import { plan, planError } from "./helpers";
 
 
 const problemLines = (e: SpecError) => e.problems.map((p) => `${p.range?.start.line ?? "-"}: ${p.message}`);

@@ -1,7 +1,7 @@
 // planBuild(): the file and the build's options combined into one plan.
 import { describe, expect, it } from "vitest";
 import { defaultBase, defaultUser } from "../../src/input/image-section";
-import { host, plan, planError } from "../stages/helpers";
+import { host, plan, planError } from "./helpers";
 
 
 describe("planBuild", () => {

@@ -1,23 +1,16 @@
 // The solve stage: the exec op that runs the solve request, and the lock target's file.
 import { describe, expect, it } from "vitest";
-import { parseBuildOptions } from "../../src/gateway/options";
+import { host, plan } from "../plan/helpers";
 import { marshal } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount } from "../../src/llb/pb";
-import { parseEnvironment } from "../../src/input/environment";
-import { planBuild } from "../../src/plan/plan";
 import type { ToolImage } from "../../src/plan/image-plan";
 import { solveRequest } from "../../src/plan/lock-request";
 import { lockFileState, solveStage, toolState } from "../../src/stages/solve";
 import { decodeOps, metadataOf, resultOp } from "../llb/helpers";
 
-const host = { OS: "linux", Architecture: "amd64" };
 const arm64 = { OS: "linux", Architecture: "arm64" };
 
-function conda(text: string, ...options: string[]) {
-  const env: Record<string, string> = {};
-  options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
-  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host)).conda;
-}
+const conda = (text: string, ...options: string[]) => plan(text, ...options).conda;
 
 const envText = "name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.12\n  - bioconda::samtools >=1.19\n";
 
