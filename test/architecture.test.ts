@@ -54,6 +54,13 @@ function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
   return undefined;
 }
 
+/** Files read as data by path (`new URL("../x", import.meta.url)`), with the folder that reads them. */
+function dataReads(): { from: string; file: string }[] {
+  return sources(src).flatMap((file) =>
+    [...readFileSync(file, "utf8").matchAll(/new URL\(\s*"(\.{1,2}\/[^"]+)"/g)].map((m) => ({ from: folderOf(file), file: relative(src, resolve(dirname(file), m[1]!)) })),
+  );
+}
+
 describe("the tree", () => {
   const graph = folderGraph();
 
@@ -74,6 +81,12 @@ describe("the tree", () => {
   it("keeps build-step code out of the frontend process: only cli.ts imports src/build-step", () => {
     const importers = [...graph].filter(([, to]) => to.has("build-step")).map(([from]) => from);
     expect(importers).toEqual(["cli.ts"]);
+  });
+
+  it("lets the frontend's code read only the text of a build step's Python program from src/build-step (to pass it into the step), nothing else", () => {
+    const reads = dataReads().filter((r) => r.from !== "build-step" && r.file.startsWith("build-step/"));
+    expect(reads.map((r) => r.file)).toEqual(["build-step/python/pip_step.py"]);
+    expect(reads.every((r) => r.file.startsWith("build-step/python/") && r.file.endsWith(".py"))).toBe(true);
   });
 
   it("lets build-step code use only the shared conda and input modules", () => {
