@@ -4,7 +4,7 @@ import { compareStrings } from "../compare";
 import { isMap, isScalar, type Node } from "yaml";
 import { writeYaml } from "./yaml-writer";
 import { show, SpecError, type Problem } from "./errors";
-import { type SourceFile, sourceFile } from "./source";
+import { type Located, type SourceFile, sourceFile } from "./source";
 import { got, YamlReader } from "./yaml-reader";
 import { unsafeNamePart } from "./package-names";
 
@@ -109,8 +109,8 @@ export function writeCondaLock(lock: Lock): string {
 const hexOf = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
 
 export function readCondaLock(fileName: string, text: string): Lock {
-  const file = sourceFile(fileName, text);
-  const r = new YamlReader(file);
+  // One parse, into nodes that keep their source ranges: every problem below names its line.
+  const r = new YamlReader(sourceFile(fileName, text));
   const root = r.root();
   if (!root) {
     if (!r.problems.length) r.problems.push({ message: "the lock file is empty" });
@@ -120,78 +120,13 @@ export function readCondaLock(fileName: string, text: string): Lock {
   const lock: Lock = { version: 1, platforms: [], channels: [], contentHash: {}, sources: [], packages: [], ours: false };
   // Read from the nodes, not the document's JS value: that resolves aliases, which can fail or
   // grow exponentially (a "billion laughs" file).
-  const versionNode = root.get("version", true) as Node | undefined;
-  if (!isScalar(versionNode) || versionNode.value !== 1) {
-    r.fail(versionNode ?? null, `unsupported conda-lock version ${isScalar(versionNode) ? show(versionNode.value) : versionNode ? got(versionNode) : "undefined"}: expected 1 (the unified conda-lock.yml format)`);
-  }
+  checkLockVersion(r, root.get("version", true) as Node | undefined);
   for (const { key, value } of r.entries(root, "lock")) {
-    if (key === "metadata") {
-      const meta = r.mapping(value, "metadata");
-      if (!meta) continue;
-      for (const e of r.entries(meta, "metadata")) {
-        if (e.key === "platforms") lock.platforms = r.stringList(e.value, "metadata.platforms").map((p) => p.value);
-        else if (e.key === "sources") lock.sources = r.stringList(e.value, "metadata.sources").map((p) => p.value);
-        else if (e.key === "content_hash") lock.contentHash = Object.fromEntries(r.stringMap(e.value, "metadata.content_hash").map((x) => [x.key.value, x.value.value]));
-        else if (e.key === "channels") {
-          for (const [i, item] of (r.sequence(e.value, "metadata.channels") ?? []).entries()) {
-            const c = r.mapping(item, `metadata.channels[${i}]`);
-            const url = c ? r.string(c.get("url", true) as never, `metadata.channels[${i}].url`) : undefined;
-            if (url) lock.channels.push(url.value);
-          }
-        } else if (e.key === "custom_metadata") {
-          lock.ours = isMap(e.value) && e.value.has(lockMarker);
-        }
-      }
-    } else if (key === "package") {
+    if (key === "metadata") readLockMetadata(r, value, lock);
+    else if (key === "package") {
       for (const [i, item] of (r.sequence(value, "package") ?? []).entries()) {
-        const where = `package[${i}]`;
-        const m = r.mapping(item, where);
-        if (!m) continue;
-        const get = (k: string) => (m.get(k, true) as never) ?? null;
-        const name = r.string(get("name"), `${where}.name`);
-        const version = r.string(get("version"), `${where}.version`, true);
-        const manager = r.oneOf(get("manager"), `${where}.manager`, ["conda", "pip"] as const);
-        const platform = r.string(get("platform"), `${where}.platform`);
-        const url = r.string(get("url"), `${where}.url`);
-        const deps = get("dependencies") ? r.stringMap(get("dependencies"), `${where}.dependencies`) : [];
-        const hash = r.mapping(get("hash"), `${where}.hash`);
-        // Coerced: an unquoted all-digit (or 123e456-shaped) hash is a number to YAML.
-        const md5 = hash?.get("md5", true) ? r.string(hash.get("md5", true) as never, `${where}.hash.md5`, true) : undefined;
-        const sha256 = hash?.get("sha256", true) ? r.string(hash.get("sha256", true) as never, `${where}.hash.sha256`, true) : undefined;
-        if (!name || !version || !manager || !platform || !url) continue;
-        if (md5 && !hexOf(32).test(md5.value)) r.problems.push({ message: `${where}.hash.md5: expected 32 hex digits, got ${show(md5.value)}`, range: md5.range });
-        if (sha256 && !hexOf(64).test(sha256.value)) r.problems.push({ message: `${where}.hash.sha256: expected 64 hex digits, got ${show(sha256.value)}`, range: sha256.range });
-        if (!md5 && !sha256) r.problems.push({ message: `${where}: no hash (md5 or sha256) for ${name.value}`, range: name.range });
-        let filename = "";
-        let build = "";
-        try {
-          filename = archiveNameOf(url.value);
-          build = manager.value === "conda" ? splitArchiveName(filename)?.build ?? "" : "";
-          if (manager.value === "conda" && !build) r.problems.push({ message: `${where}.url: not a conda archive URL (name-version-build.conda or .tar.bz2): ${show(url.value)}`, range: url.range });
-          const bad = unsafeNames({ ...(manager.value === "conda" ? { "file name": filename } : {}), name: name.value, version: version.value });
-          if (bad) r.problems.push({ message: `${where}: ${bad}`, range: bad.startsWith("file") ? url.range : name.range });
-          const parts = manager.value === "conda" ? splitArchiveName(filename) : undefined;
-          if (parts && (parts.name !== name.value || parts.version !== version.value)) {
-            r.problems.push({ message: `${where}: the URL's file ${show(filename)} is not ${name.value} ${version.value}, the package's name and version`, range: url.range });
-          }
-        } catch {
-          r.problems.push({ message: `${where}.url: not a URL: ${show(url.value)}`, range: url.range });
-        }
-        const category = m.get("category");
-        lock.packages.push({
-          name: name.value,
-          version: version.value,
-          build,
-          platform: platform.value,
-          manager: manager.value,
-          url: url.value,
-          filename,
-          md5: md5?.value,
-          sha256: sha256?.value,
-          dependencies: Object.fromEntries(deps.map((d) => [d.key.value, d.value.value])),
-          category: typeof category === "string" ? category : "main",
-          optional: m.get("optional") === true,
-        });
+        const pkg = readLockedPackage(r, item, `package[${i}]`);
+        if (pkg) lock.packages.push(pkg);
       }
     }
   }
@@ -199,6 +134,104 @@ export function readCondaLock(fileName: string, text: string): Lock {
   r.throwIfProblems();
   if (!lock.platforms.length) lock.platforms = [...new Set(lock.packages.map((p) => p.platform))].sort();
   return lock;
+}
+
+function checkLockVersion(r: YamlReader, versionNode: Node | undefined): void {
+  if (!isScalar(versionNode) || versionNode.value !== 1) {
+    r.fail(versionNode ?? null, `unsupported conda-lock version ${isScalar(versionNode) ? show(versionNode.value) : versionNode ? got(versionNode) : "undefined"}: expected 1 (the unified conda-lock.yml format)`);
+  }
+}
+
+/** `metadata:` into `lock`: platforms, sources, content hashes, channel URLs, and whether we wrote it. */
+function readLockMetadata(r: YamlReader, node: Node | null, lock: Lock): void {
+  const meta = r.mapping(node, "metadata");
+  if (!meta) return;
+  for (const e of r.entries(meta, "metadata")) {
+    if (e.key === "platforms") lock.platforms = r.stringList(e.value, "metadata.platforms").map((p) => p.value);
+    else if (e.key === "sources") lock.sources = r.stringList(e.value, "metadata.sources").map((p) => p.value);
+    else if (e.key === "content_hash") lock.contentHash = Object.fromEntries(r.stringMap(e.value, "metadata.content_hash").map((x) => [x.key.value, x.value.value]));
+    else if (e.key === "channels") {
+      for (const [i, item] of (r.sequence(e.value, "metadata.channels") ?? []).entries()) {
+        const c = r.mapping(item, `metadata.channels[${i}]`);
+        const url = c ? r.string(c.get("url", true) as never, `metadata.channels[${i}].url`) : undefined;
+        if (url) lock.channels.push(url.value);
+      }
+    } else if (e.key === "custom_metadata") {
+      lock.ours = isMap(e.value) && e.value.has(lockMarker);
+    }
+  }
+}
+
+/**
+ * One entry of `package:`, or undefined when a required field is missing or wrong (its problem
+ * recorded). Problems that do not stop reading it (a bad hash, a URL that does not match) are
+ * recorded too, and the entry returned: the lock is thrown out as a whole at the end.
+ */
+function readLockedPackage(r: YamlReader, item: Node, where: string): LockedPackage | undefined {
+  const m = r.mapping(item, where);
+  if (!m) return undefined;
+  const get = (k: string) => (m.get(k, true) as never) ?? null;
+  const name = r.string(get("name"), `${where}.name`);
+  const version = r.string(get("version"), `${where}.version`, true);
+  const manager = r.oneOf(get("manager"), `${where}.manager`, ["conda", "pip"] as const);
+  const platform = r.string(get("platform"), `${where}.platform`);
+  const url = r.string(get("url"), `${where}.url`);
+  const deps = get("dependencies") ? r.stringMap(get("dependencies"), `${where}.dependencies`) : [];
+  const { md5, sha256 } = readHashes(r, get("hash"), `${where}.hash`);
+  if (!name || !version || !manager || !platform || !url) return undefined;
+  if (md5 && !hexOf(32).test(md5.value)) r.problems.push({ message: `${where}.hash.md5: expected 32 hex digits, got ${show(md5.value)}`, range: md5.range });
+  if (sha256 && !hexOf(64).test(sha256.value)) r.problems.push({ message: `${where}.hash.sha256: expected 64 hex digits, got ${show(sha256.value)}`, range: sha256.range });
+  if (!md5 && !sha256) r.problems.push({ message: `${where}: no hash (md5 or sha256) for ${name.value}`, range: name.range });
+  const { filename, build } = lockedArchive(r, where, manager.value, name, version, url);
+  const category = m.get("category");
+  return {
+    name: name.value,
+    version: version.value,
+    build,
+    platform: platform.value,
+    manager: manager.value,
+    url: url.value,
+    filename,
+    md5: md5?.value,
+    sha256: sha256?.value,
+    dependencies: Object.fromEntries(deps.map((d) => [d.key.value, d.value.value])),
+    category: typeof category === "string" ? category : "main",
+    optional: m.get("optional") === true,
+  };
+}
+
+/** `hash:`'s md5 and sha256 as written, not yet checked. */
+function readHashes(r: YamlReader, node: Node | null, where: string): { md5?: Located<string>; sha256?: Located<string> } {
+  const hash = r.mapping(node, where);
+  // Coerced: an unquoted all-digit (or 123e456-shaped) hash is a number to YAML.
+  const read = (key: string) => {
+    const value = hash?.get(key, true) as Node | undefined;
+    return value ? r.string(value, `${where}.${key}`, true) : undefined;
+  };
+  return { md5: read("md5"), sha256: read("sha256") };
+}
+
+/**
+ * The archive's file name (from the URL) and build (from the file name: "" for pip), checked
+ * against the entry: the file name of a conda package must be name-version-build of this name
+ * and version, and every name that becomes a path must be one plain path segment.
+ */
+function lockedArchive(r: YamlReader, where: string, manager: LockedPackage["manager"], name: Located<string>, version: Located<string>, url: Located<string>): { filename: string; build: string } {
+  let filename: string;
+  try {
+    filename = archiveNameOf(url.value);
+  } catch {
+    r.problems.push({ message: `${where}.url: not a URL: ${show(url.value)}`, range: url.range });
+    return { filename: "", build: "" };
+  }
+  const parts = manager === "conda" ? splitArchiveName(filename) : undefined;
+  if (manager === "conda" && !parts) r.problems.push({ message: `${where}.url: not a conda archive URL (name-version-build.conda or .tar.bz2): ${show(url.value)}`, range: url.range });
+  const bad = unsafeNames({ ...(manager === "conda" ? { "file name": filename } : {}), name: name.value, version: version.value });
+  if (bad) r.problems.push({ message: `${where}: ${bad}`, range: bad.startsWith("file") ? url.range : name.range });
+  if (parts && (parts.name !== name.value || parts.version !== version.value)) {
+    r.problems.push({ message: `${where}: the URL's file ${show(filename)} is not ${name.value} ${version.value}, the package's name and version`, range: url.range });
+  }
+  return { filename, build: parts?.build ?? "" };
 }
 
 /** conda's explicit format: `@EXPLICIT`, then one `url#md5` (or `url#sha256:<hex>`) per line. */
@@ -222,45 +255,41 @@ export function readExplicitLock(fileName: string, text: string, fallbackPlatfor
       explicit = true;
       return;
     }
-    if (!explicit) {
-      problems.push({ message: `expected @EXPLICIT before the package URLs, got ${show(line)}`, range });
-      return;
-    }
-    const hashAt = line.lastIndexOf("#");
-    const url = hashAt >= 0 ? line.slice(0, hashAt) : line;
-    const hash = hashAt >= 0 ? line.slice(hashAt + 1) : "";
-    let filename = "";
-    try {
-      filename = archiveNameOf(url);
-    } catch {
-      problems.push({ message: `not a URL: ${show(url)}`, range });
-      return;
-    }
-    const parts = splitArchiveName(filename);
-    if (!parts) {
-      problems.push({ message: `not a conda archive (name-version-build.conda or .tar.bz2): ${show(filename)}`, range });
-      return;
-    }
-    const bad = unsafeNames({ "file name": filename, ...parts });
-    if (bad) {
-      problems.push({ message: bad, range });
-      return;
-    }
-    let md5: string | undefined;
-    let sha256: string | undefined;
-    if (hexOf(32).test(hash)) md5 = hash;
-    else if (/^sha256:[0-9a-f]{64}$/.test(hash)) sha256 = hash.slice(7);
-    else {
-      problems.push({ message: `${parts.name}: expected #<md5> or #sha256:<hex> after the URL, got ${show(hash || "nothing")}`, range });
-      return;
-    }
-    packages.push({ ...parts, platform: "", manager: "conda", url, filename, md5, sha256, dependencies: {}, category: "main", optional: false });
+    const read = explicit ? explicitPackage(line) : { problem: `expected @EXPLICIT before the package URLs, got ${show(line)}` };
+    if ("problem" in read) problems.push({ message: read.problem, range });
+    else packages.push(read.package);
   });
   if (!explicit && !problems.length) problems.push({ message: "not an explicit lock: no @EXPLICIT line" });
   if (!platform && !problems.length) problems.push({ message: "the explicit lock does not say its platform (a `# platform: linux-64` line)" });
   if (problems.length) throw new SpecError(file, problems);
   for (const p of packages) p.platform = platform!;
   return { version: 1, platforms: [platform!], channels: [], contentHash: {}, sources: [fileName], packages, ours: false };
+}
+
+/**
+ * One package line of an explicit lock, `url#md5` or `url#sha256:<hex>`: the package (its
+ * platform is the file's, set once the whole file is read), or what is wrong with the line.
+ */
+function explicitPackage(line: string): { package: LockedPackage } | { problem: string } {
+  const hashAt = line.lastIndexOf("#");
+  const url = hashAt >= 0 ? line.slice(0, hashAt) : line;
+  const hash = hashAt >= 0 ? line.slice(hashAt + 1) : "";
+  let filename: string;
+  try {
+    filename = archiveNameOf(url);
+  } catch {
+    return { problem: `not a URL: ${show(url)}` };
+  }
+  const parts = splitArchiveName(filename);
+  if (!parts) return { problem: `not a conda archive (name-version-build.conda or .tar.bz2): ${show(filename)}` };
+  const bad = unsafeNames({ "file name": filename, ...parts });
+  if (bad) return { problem: bad };
+  let md5: string | undefined;
+  let sha256: string | undefined;
+  if (hexOf(32).test(hash)) md5 = hash;
+  else if (/^sha256:[0-9a-f]{64}$/.test(hash)) sha256 = hash.slice(7);
+  else return { problem: `${parts.name}: expected #<md5> or #sha256:<hex> after the URL, got ${show(hash || "nothing")}` };
+  return { package: { ...parts, platform: "", manager: "conda", url, filename, md5, sha256, dependencies: {}, category: "main", optional: false } };
 }
 
 /** Either format, told apart by content. */
