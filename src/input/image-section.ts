@@ -57,88 +57,86 @@ const imageKeys = [
   "private-channels",
 ] as const;
 
+type ImageKey = (typeof imageKeys)[number];
+
+/** How each key of `image:` is read: the part of the spec its value gives (problems go to `r`). */
+const imageFields: { [K in ImageKey]: (r: YamlReader, value: Node | null, where: string) => Partial<ImageSpec> } = {
+  base: (r, value, where) => ({ base: r.string(value, where) }),
+  prefix: (r, value, where) => ({ prefix: absolutePath(r, value, where) }),
+  entrypoint: (r, value, where) => ({ entrypoint: command(r, value, where) }),
+  cmd: (r, value, where) => ({ cmd: command(r, value, where) }),
+  workdir: (r, value, where) => ({ workdir: absolutePath(r, value, where) }),
+  user: (r, value, where) => ({ user: user(r, value, where) }),
+  env: (r, value, where) => ({ env: environmentVariables(r, value, where) }),
+  ports: (r, value, where) => ({ ports: ports(r, value, where) }),
+  labels: (r, value, where) => ({ labels: r.stringMap(value, where) }),
+  healthcheck: (r, value, where) => ({ healthcheck: healthcheck(r, value, where) }),
+  "stop-signal": (r, value, where) => ({ stopSignal: stopSignal(r, value, where) }),
+  app: (r, value, where) => ({ app: app(r, value, where) }),
+  lockfile: (r, value, where) => ({ lockfile: r.string(value, where) }),
+  prune: (r, value, where) => ({ prune: prune(r, value, where) }),
+  platforms: (r, value, where) => ({ platforms: r.stringList(value, where) }),
+  "virtual-packages": (r, value, where) => ({ virtualPackages: virtualPackages(r, value, where) }),
+  "post-link": (r, value, where) => ({ postLink: r.oneOf(value, where, ["run", "skip"] as const) }),
+  "compile-pyc": (r, value, where) => ({ compilePyc: r.boolean(value, where) }),
+  "private-channels": (r, value, where) => ({ privateChannels: privateChannels(r, value, where) }),
+};
+
 export function readImageSection(r: YamlReader, node: Node | null): ImageSpec {
   const image: ImageSpec = { env: [], ports: [], labels: [], app: { copy: [] }, platforms: [], virtualPackages: [], privateChannels: [] };
   const map = r.mapping(node, "image");
   if (!map) return image;
   for (const { key, keyNode, value } of r.entries(map, "image")) {
-    const where = `image.${key}`;
-    switch (key) {
-      case "base":
-        image.base = r.string(value, where);
-        break;
-      case "prefix":
-        image.prefix = absolutePath(r, value, where);
-        break;
-      case "workdir":
-        image.workdir = absolutePath(r, value, where);
-        break;
-      case "entrypoint":
-        image.entrypoint = command(r, value, where);
-        break;
-      case "cmd":
-        image.cmd = command(r, value, where);
-        break;
-      case "user":
-        image.user = user(r, value, where);
-        break;
-      case "env":
-        image.env = r.stringMap(value, where);
-        for (const e of image.env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.key.value)) r.problems.push({ message: `${where}: invalid variable name ${show(e.key.value)}`, range: e.key.range });
-        break;
-      case "ports":
-        image.ports = r.stringList(value, where, true).flatMap((p) => {
-          if (/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p.value) && Number(p.value.split("/")[0]) <= 65535) return [p];
-          r.problems.push({ message: `${where}: invalid port ${show(p.value)}; expected e.g. 8080 or 53/udp`, range: p.range });
-          return [];
-        });
-        break;
-      case "labels":
-        image.labels = r.stringMap(value, where);
-        break;
-      case "healthcheck":
-        image.healthcheck = healthcheck(r, value, where);
-        break;
-      case "stop-signal":
-        image.stopSignal = r.string(value, where, true);
-        if (image.stopSignal && !/^(SIG[A-Z0-9+-]+|[A-Z0-9+-]+|\d+)$/.test(image.stopSignal.value)) {
-          r.problems.push({ message: `${where}: invalid signal ${show(image.stopSignal.value)}; expected e.g. SIGTERM or 15`, range: image.stopSignal.range });
-        }
-        break;
-      case "app":
-        image.app = app(r, value, where);
-        break;
-      case "lockfile":
-        image.lockfile = r.string(value, where);
-        break;
-      case "prune":
-        image.prune = prune(r, value, where);
-        break;
-      case "platforms":
-        image.platforms = r.stringList(value, where);
-        break;
-      case "virtual-packages":
-        image.virtualPackages = r.stringMap(value, where);
-        for (const v of image.virtualPackages) if (!v.key.value.startsWith("__")) r.problems.push({ message: `${where}: virtual package names start with "__", got ${show(v.key.value)}`, range: v.key.range });
-        break;
-      case "post-link":
-        image.postLink = r.oneOf(value, where, ["run", "skip"] as const);
-        break;
-      case "compile-pyc":
-        image.compilePyc = r.boolean(value, where);
-        break;
-      case "private-channels":
-        image.privateChannels = r.stringList(value, where).flatMap((c) => {
-          if (/^https?:\/\/[^/\s]+/.test(c.value) && !/@|\/t\//.test(c.value)) return [{ value: c.value.replace(/\/+$/, ""), range: c.range }];
-          r.problems.push({ message: `${where}: expected a channel URL without credentials (the token goes in the conda-auth secret), got ${show(c.value)}`, range: c.range });
-          return [];
-        });
-        break;
-      default:
-        r.unknownKey(keyNode, "image", key, imageKeys);
-    }
+    // Own keys only: "constructor" or "__proto__" in the file is an unknown key, not Object's.
+    if (Object.hasOwn(imageFields, key)) Object.assign(image, imageFields[key as ImageKey](r, value, `image.${key}`));
+    else r.unknownKey(keyNode, "image", key, imageKeys);
   }
   return image;
+}
+
+/** `env:`, with variable names as a POSIX shell takes them. */
+function environmentVariables(r: YamlReader, node: Node | null, where: string): ImageSpec["env"] {
+  const env = r.stringMap(node, where);
+  for (const e of env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.key.value)) r.problems.push({ message: `${where}: invalid variable name ${show(e.key.value)}`, range: e.key.range });
+  return env;
+}
+
+/** `ports:`, each a port number with an optional protocol: 8080, 53/udp. */
+function ports(r: YamlReader, node: Node | null, where: string): Located<string>[] {
+  return r.stringList(node, where, true).flatMap((p) => {
+    if (/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p.value) && Number(p.value.split("/")[0]) <= 65535) return [p];
+    r.problems.push({ message: `${where}: invalid port ${show(p.value)}; expected e.g. 8080 or 53/udp`, range: p.range });
+    return [];
+  });
+}
+
+/** `stop-signal:`, a name (SIGTERM, TERM) or a number. */
+function stopSignal(r: YamlReader, node: Node | null, where: string): Located<string> | undefined {
+  const signal = r.string(node, where, true);
+  if (signal && !/^(SIG[A-Z0-9+-]+|[A-Z0-9+-]+|\d+)$/.test(signal.value)) {
+    r.problems.push({ message: `${where}: invalid signal ${show(signal.value)}; expected e.g. SIGTERM or 15`, range: signal.range });
+  }
+  return signal;
+}
+
+/** `virtual-packages:`, name -> version; the names are conda's virtual ones (__cuda, __glibc). */
+function virtualPackages(r: YamlReader, node: Node | null, where: string): ImageSpec["virtualPackages"] {
+  const packages = r.stringMap(node, where);
+  for (const v of packages) if (!v.key.value.startsWith("__")) r.problems.push({ message: `${where}: virtual package names start with "__", got ${show(v.key.value)}`, range: v.key.range });
+  return packages;
+}
+
+/**
+ * `private-channels:`, channel URLs without a trailing slash. One with credentials in it (user@
+ * or a /t/<token>/ path) is refused: channel URLs go into the build's steps and the lock, the
+ * token only into the conda-auth secret.
+ */
+function privateChannels(r: YamlReader, node: Node | null, where: string): Located<string>[] {
+  return r.stringList(node, where).flatMap((c) => {
+    if (/^https?:\/\/[^/\s]+/.test(c.value) && !/@|\/t\//.test(c.value)) return [{ value: c.value.replace(/\/+$/, ""), range: c.range }];
+    r.problems.push({ message: `${where}: expected a channel URL without credentials (the token goes in the conda-auth secret), got ${show(c.value)}`, range: c.range });
+    return [];
+  });
 }
 
 function absolutePath(r: YamlReader, node: Node | null, where: string): Located<string> | undefined {
