@@ -3,9 +3,11 @@
 // One HTTP/2 (h2c) session over the two pipes, opened once: there is only one stdin, so there can
 // be only one connection, and nothing here ever reconnects. Each call is a gRPC unary exchange: a
 // length-prefixed message out, one back, and the status in the trailers (or in the headers of a
-// trailers-only answer). We started on @grpc/grpc-js spliced onto stdio through a unix socket;
-// it worked, but loading and connecting it cost ~75 ms of every build (see docs/benchmarks.md),
-// and its reconnect machinery is exactly what this single-pipe transport must not have.
+// trailers-only answer). @grpc/grpc-js spliced onto stdio through a unix socket
+// (grpc-js-transport.ts) passes the same tests but costs far more than the 15 ms we would pay
+// for it: +168 ms from process start to Return, median of 30 interleaved builds, measured with the
+// V8 startup snapshot (docs/benchmarks.md, "Gateway transport"); and its reconnect machinery is
+// exactly what this single-pipe transport must not have.
 import type * as http2 from "node:http2";
 import { Duplex, type Readable, type Writable } from "node:stream";
 
