@@ -5,7 +5,7 @@
 // length-prefixed message out, one back, and the status in the trailers (or in the headers of a
 // trailers-only answer). @grpc/grpc-js spliced onto stdio through a unix socket
 // (grpc-js-transport.ts) passes the same tests but costs far more than the 15 ms we would pay
-// for it: +168 ms from process start to Return, median of 30 interleaved builds, measured with the
+// for it: +63 ms from process start to Return, median of 30 interleaved builds, measured with the
 // V8 startup snapshot (docs/benchmarks.md, "Gateway transport"); and its reconnect machinery is
 // exactly what this single-pipe transport must not have.
 import type * as http2 from "node:http2";
