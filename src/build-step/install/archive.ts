@@ -179,9 +179,11 @@ async function readZstdTar(pkg: OpenPackage, member: ZipMember, onEntry: EntryHa
   }
 }
 
-/** Feeds a .tar.bz2 to a tar reader: seek-bzip decodes synchronously, one byte at a time, into 1 MiB chunks. */
-function readBzip2Tar(file: RandomAccess, onEntry: EntryHandler): void {
-  const tar = new TarReader(onEntry);
+/**
+ * seek-bzip's input over a file: one byte at a time, from reads of a chunk. A complete stream is
+ * never read past its end, so running out of bytes means the file was cut short.
+ */
+function bzip2Input(file: RandomAccess) {
   let inBuf: Buffer = Buffer.alloc(0);
   let inStart = 0; // file offset of inBuf[0]
   let pos = 0;
@@ -190,7 +192,6 @@ function readBzip2Tar(file: RandomAccess, onEntry: EntryHandler): void {
       if (pos - inStart >= inBuf.length) {
         inStart = pos;
         inBuf = file.read(pos, chunkSize);
-        // A complete stream is never read past its end: this one was cut short.
         if (!inBuf.length) throw new ArchiveError("the bzip2 stream ends early (truncated)");
       }
       return inBuf[pos++ - inStart]!;
@@ -202,39 +203,55 @@ function readBzip2Tar(file: RandomAccess, onEntry: EntryHandler): void {
     },
     eof: () => pos >= file.size,
   };
+  return input;
+}
+
+/**
+ * seek-bzip's output: bytes gathered into chunks handed to `push` as each fills; `flush` hands
+ * over the last, partial one. Every chunk is a new buffer: the tar reader's sinks may keep views.
+ */
+function chunkedOutput(push: (chunk: Buffer) => void) {
   let out = Buffer.allocUnsafe(chunkSize);
   let outPos = 0;
+  return {
+    writeByte(b: number) {
+      out[outPos++] = b;
+      if (outPos === out.length) {
+        const full = out;
+        out = Buffer.allocUnsafe(chunkSize);
+        outPos = 0;
+        push(full);
+      }
+    },
+    flush() {
+      if (outPos) push(out.subarray(0, outPos));
+    },
+  };
+}
+
+/** Feeds a .tar.bz2 to a tar reader: seek-bzip decodes synchronously, one byte at a time, into 1 MiB chunks. */
+function readBzip2Tar(file: RandomAccess, onEntry: EntryHandler): void {
+  const tar = new TarReader(onEntry);
   // What the tar reader or its handlers threw, told apart from seek-bzip's own errors, which
   // are all the archive's (it throws TypeErrors, and RangeErrors on some damaged input).
   let fromReader: unknown;
-  const push = (chunk: Buffer) => {
+  const output = chunkedOutput((chunk) => {
     try {
       tar.push(chunk);
     } catch (e) {
       fromReader = e;
       throw e;
     }
-  };
-  const output = {
-    writeByte(b: number) {
-      out[outPos++] = b;
-      if (outPos === out.length) {
-        const full = out;
-        out = Buffer.allocUnsafe(chunkSize); // a new one: the tar reader's sinks may keep views
-        outPos = 0;
-        push(full);
-      }
-    },
-  };
+  });
   try {
     try {
-      Bunzip.decode(input, output, true);
+      Bunzip.decode(bzip2Input(file), output, true);
     } catch (e) {
       if (fromReader !== undefined) throw fromReader;
       if (e instanceof ArchiveError) throw e;
       throw new ArchiveError((e as Error).message ?? String(e));
     }
-    if (outPos) tar.push(out.subarray(0, outPos));
+    output.flush();
     tar.end();
   } catch (e) {
     throw inMember(e, "corrupt .tar.bz2");
