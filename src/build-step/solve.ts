@@ -65,6 +65,7 @@ function installFetch(platform: SolvePlatform, privateChannels: string[], header
       if (!isPrivate(url, privateChannels)) {
         const res = await realFetch(input, init);
         if (res.status === 401 || res.status === 403) failures.push(`${url}: HTTP ${res.status}; if the channel needs a token, list it in image.private-channels and pass the ${authSecretId} secret`);
+        if (res.status >= 500) failures.push(`${url}: HTTP ${res.status}`);
         return res;
       }
       const req = new Request(input, init);
@@ -113,6 +114,10 @@ export async function solvePlatform(rattler: Rattler, req: SolveRequest, platfor
   } catch (e) {
     const message = String((e as Error)?.message ?? e);
     if (fetchHook.failures.length) throw new ChannelUnreachable(`cannot reach the channel: ${fetchHook.failures[0]}`);
+    // A channel answering 404 for every form of a subdir's repodata: a wrong URL, or a server that
+    // is not serving right now. Not a result of solving: a failed step is not cached, a written
+    // "cannot solve" result would be, and would keep failing after the server is back.
+    if (/could not find subdir/i.test(message)) throw new ChannelUnreachable(`cannot read the channel: ${message.trim()}`);
     const kind = /parse|invalid/i.test(message) && !/cannot solve/i.test(message) ? "invalid-spec" : "unsatisfiable";
     return { ok: false, kind, platform: platform.subdir, message };
   } finally {
