@@ -21,6 +21,7 @@ import { imageGraph, lockGraph } from "../stages/image";
 import { mark, timingReport } from "../timing";
 import { PlanCompletion } from "./complete-plan";
 import { postLinkPackages, readEnvironment } from "./install";
+import { showNotices } from "./notices";
 import { explainDownloadFailure } from "./download-errors";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 
@@ -42,6 +43,7 @@ async function imageForPlatform(bridge: Bridge, plan: ImagePlan, p: PlatformPlan
     const installed = await readEnvironment(bridge, plan, p, graph.environment, baseConfig.config, sourceInfo);
     condaEnv = installed.env;
     for (const w of installed.warnings) await bridge.warn(`${formatPlatform(p.platform)}: ${w}`);
+    await showNotices(bridge, installed.notices.map((n) => `${formatPlatform(p.platform)}: ${n}`));
   }
   const { build } = plan;
   // The environment's variables first; image.env, the user's explicit word, last.

@@ -27,7 +27,10 @@ const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 export interface InstalledEnvironment {
   /** Variables for the image config, in order (later wins). */
   env: [string, string][];
+  /** What the user should fix or know is not done (BuildKit warnings). */
   warnings: string[];
+  /** Information: the size summary, what was done as asked (progress output, notices.ts). */
+  notices: string[];
 }
 
 /**
@@ -95,7 +98,8 @@ export async function readEnvironment(bridge: Bridge, plan: ImagePlan, p: Platfo
   const [installReports, pipReports] = await Promise.all([readReports(bridge, installFolder, plan, sourceInfo), pipFolder ? readReports(bridge, pipFolder, plan, sourceInfo) : []]);
   mark("reports");
   const reports = inLayerOrder(installReports, environment.order);
-  const warnings: string[] = [...environment.warnings];
+  const warnings: string[] = [];
+  const notices: string[] = [...environment.notices];
   const basePath = getEnv(baseConfig.Env, "PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   const env: [string, string][] = [
     ["PATH", `${build.prefix}/bin:${basePath}`],
@@ -111,11 +115,11 @@ export async function readEnvironment(bridge: Bridge, plan: ImagePlan, p: Platfo
   const ran = p.postLink ?? [];
   const scripts = postLinkNames(reports);
   if (ran.length) {
-    warnings.push(`ran the post-link scripts of ${ran.join(", ")} (image.post-link: run)`);
+    notices.push(`ran the post-link scripts of ${ran.join(", ")} (image.post-link: run)`);
   } else if (scripts.length) {
     warnings.push(`these packages ship post-link scripts, which were not run (the default; image.post-link: run runs them, executing the package's code at build time): ${scripts.join(", ")}`);
   }
   const notes = environment.compilePyc && removesPyc(build.conda.prune) ? [".pyc files were not compiled (the prune rules remove __pycache__)"] : [];
-  warnings.push(formatSummary(build.prefix, build.conda.prune.preset, [...reports, ...pipReports], notes));
-  return { env, warnings };
+  notices.push(formatSummary(build.prefix, build.conda.prune.preset, [...reports, ...pipReports], notes));
+  return { env, warnings, notices };
 }

@@ -16,6 +16,7 @@ import { type Lock, type LockedPackage, readLock, writeCondaLock } from "../inpu
 import { type ImagePlan, planJson, type ToolImage } from "../plan/image-plan";
 import { type BuildPlan, planBuild } from "../plan/plan";
 import { imageGraph, lockGraph } from "../stages/image";
+import { noticeGraph } from "./notices";
 import { solveRequest } from "../plan/lock-request";
 
 const sampleInput = `name: warm-up
@@ -76,6 +77,7 @@ function warmGraphs(plan: ImagePlan, sourceInfo: { filename: string; data: Uint8
     encode(frontend + "SolveRequest", { Definition: definition, allowResultReturn: true, allowResultArrayRef: true });
   }
   marshal(lockGraph(plan));
+  marshal(noticeGraph(["linux/amd64: environment /opt/conda: 1 MiB in 10 files from 3 packages"]));
   planJson(plan);
   const reports: StepReport[] = plan.lock!.lock.packages.map((p) => ({ kind: "package", name: p.name, written: { files: 10, bytes: 1000 }, pruned: { "include/**": { files: 1, bytes: 10 } } }));
   formatSummary(plan.build.prefix, plan.build.conda.prune.preset, reports.filter((r) => isStepReport(JSON.parse(JSON.stringify(r)))));

@@ -27,7 +27,8 @@ export interface EnvironmentLayers {
   packages: LockedPackage[];
   /** Whether the install steps compile .pyc (asked for, and the build machine can run python). */
   compilePyc: boolean;
-  warnings: string[];
+  /** Information for the user about the environment (e.g. .pyc not compiled for a foreign platform). */
+  notices: string[];
 }
 
 export interface ImageGraph {
@@ -91,9 +92,9 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   const packages = platformPackages(plan, p.platform);
   // The environment's python runs in the install steps, on the build machine's platform.
   const compilePyc = build.conda.compilePyc && formatPlatform(p.platform) === formatPlatform(tool.platform);
-  const warnings: string[] = [];
+  const notices: string[] = [];
   if (build.conda.compilePyc && !compilePyc) {
-    warnings.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
+    notices.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
   }
   const stage = installStage({
     tool,
@@ -115,7 +116,7 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   });
   const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
   const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
-  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, warnings };
+  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices };
 }
 
 /**

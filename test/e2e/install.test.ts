@@ -261,3 +261,14 @@ describe("pruning while installing (classic store)", () => {
     expect(res.output).toMatch(/environment\.yml:13: image\.prune\.remove: invalid glob "share\/\{doc": unclosed \{/);
   });
 });
+
+describe.each(engines)("what a clean build prints on $label", (engine) => {
+  it("no warning at all, and the size summary as a step of its own in the progress output", () => {
+    const dir = project({ "environment.yml": envYml(["python=3.12", "greet"]) });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
+    expect(res.code, res.output).toBe(0);
+    // buildx ends a build that had warnings with "N warning(s) found" and lists them under WARN.
+    expect(res.output, res.output).not.toMatch(/warnings? found|^WARN/m);
+    expect(res.output).toMatch(/^#\d+ \[info\] linux\/amd64: environment \/opt\/conda: [\d.]+ MiB in \d+ files from \d+ packages/m);
+  });
+});
