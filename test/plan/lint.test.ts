@@ -1,5 +1,7 @@
 // The lint rules of --call check: each rule on a file that breaks it and on one that does not,
 // with the line each finding points at.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveChannel } from "../../src/conda/channels";
 import { parseBuildOptions } from "../../src/gateway/options";
@@ -36,6 +38,12 @@ describe("lint rules", () => {
       expect(r.description.length).toBeGreaterThan(10);
       expect(r.url).toBe(`https://github.com/org/conda-frontend#${r.name.toLowerCase()}`);
     }
+  });
+
+  it("every rule's URL lands on a README heading of its own under Lint rules (GitHub's anchor of \"#### Name\" is the lower-cased name)", () => {
+    const readme = readFileSync(resolve(__dirname, "../../README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### Lint rules"));
+    for (const r of allRules) expect(section, r.name).toMatch(new RegExp(`^#### ${r.name}$`, "m"));
   });
 
   it("a fully pinned file without a lock has no findings and no build error", () => {
