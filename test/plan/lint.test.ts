@@ -4,28 +4,22 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveChannel } from "../../src/conda/channels";
-import { parseBuildOptions } from "../../src/gateway/options";
 import { parseEnvironment } from "../../src/input/environment";
 import { type LockedPackage, splitArchiveName, writeCondaLock } from "../../src/input/lock";
 import { allRules, type LintLock, lint, pinsConflict, rules } from "../../src/plan/lint";
 import { lockContentHash } from "../../src/plan/lock-request";
 import { planBuild } from "../../src/plan/plan";
-import { host } from "./helpers";
+import { planOptions } from "./helpers";
 
-function options(...raw: string[]) {
-  const env: Record<string, string> = {};
-  raw.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
-  return parseBuildOptions(env, host);
-}
 
-const check = (text: string, lock?: LintLock, ...raw: string[]) => lint("environment.yml", text, options(...raw), lock);
+const check = (text: string, lock?: LintLock, ...raw: string[]) => lint("environment.yml", text, planOptions(...raw), lock);
 /** rule name @ first line, for compact assertions. */
 const found = (text: string, lock?: LintLock, ...raw: string[]) => check(text, lock, ...raw).warnings.map((w) => `${w.rule.name}@${w.ranges[0]?.start.line ?? "-"}`);
 
 const pinned = "name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.12\n  - numpy=1.26\n";
 
 function ourLock(envText: string): string {
-  const conda = planBuild(parseEnvironment("environment.yml", envText), options()).conda;
+  const conda = planBuild(parseEnvironment("environment.yml", envText), planOptions()).conda;
   const filename = "python-3.12.1-hab00c5b_1_cpython.conda";
   const pkg: LockedPackage = { ...splitArchiveName(filename)!, platform: "linux-64", manager: "conda", url: `https://conda.anaconda.org/conda-forge/linux-64/${filename}`, filename, md5: "a".repeat(32), sha256: "b".repeat(64), dependencies: {}, category: "main", optional: false };
   return writeCondaLock({ version: 1, platforms: ["linux-64"], channels: ["https://conda.anaconda.org/conda-forge"], contentHash: { "linux-64": lockContentHash(conda, "linux-64") }, sources: ["environment.yml"], packages: [pkg], ours: true });

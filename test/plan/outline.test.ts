@@ -1,16 +1,10 @@
 // What --call targets and --call outline report: targets with their lines, build args with their
 // values (given, from the file, or default) and where the file sets them, and the secrets.
 import { describe, expect, it } from "vitest";
-import { parseBuildOptions } from "../../src/gateway/options";
 import { parseEnvironment } from "../../src/input/environment";
 import { outline, targetList } from "../../src/plan/outline";
-import { host } from "./helpers";
+import { planOptions } from "./helpers";
 
-function options(...raw: string[]) {
-  const env: Record<string, string> = {};
-  raw.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
-  return parseBuildOptions(env, host);
-}
 
 const text = `name: x
 channels: [conda-forge]
@@ -51,7 +45,7 @@ describe("targetList", () => {
 
 describe("outline", () => {
   it("takes values from the image section with their lines when no build arg is given", () => {
-    const o = outline(spec(), options());
+    const o = outline(spec(), planOptions());
     expect([arg(o, "BASE_IMAGE").value, arg(o, "BASE_IMAGE").range?.start.line]).toEqual(["registry.example/base:1", 9]);
     expect([arg(o, "LOCKFILE").value, arg(o, "LOCKFILE").range?.start.line]).toEqual(["env.lock", 10]);
     expect([arg(o, "CONDA_OVERRIDE_CUDA").value, arg(o, "CONDA_OVERRIDE_CUDA").range?.start.line]).toEqual(["12.2", 12]);
@@ -63,7 +57,7 @@ describe("outline", () => {
   });
 
   it("a build arg's value wins and keeps the line of the setting it overrides; --platform wins over image.platforms", () => {
-    const o = outline(spec(), options("build-arg:BASE_IMAGE=other:2", "build-arg:CONDA_OVERRIDE_GLIBC=2.31", "build-arg:CONDA_OVERRIDE_FOO=1", "platform=linux/arm64", "target=lock"));
+    const o = outline(spec(), planOptions("build-arg:BASE_IMAGE=other:2", "build-arg:CONDA_OVERRIDE_GLIBC=2.31", "build-arg:CONDA_OVERRIDE_FOO=1", "platform=linux/arm64", "target=lock"));
     expect([arg(o, "BASE_IMAGE").value, arg(o, "BASE_IMAGE").range?.start.line]).toEqual(["other:2", 9]);
     expect(arg(o, "CONDA_OVERRIDE_GLIBC").value).toBe("2.31");
     expect(arg(o, "CONDA_OVERRIDE_FOO").value).toBe("1");
@@ -72,7 +66,7 @@ describe("outline", () => {
   });
 
   it("names every build arg the README lists", () => {
-    expect(outline(spec(), options()).args.map((a) => a.name)).toEqual([
+    expect(outline(spec(), planOptions()).args.map((a) => a.name)).toEqual([
       "BASE_IMAGE", "PREFIX", "LOCKFILE", "CONDA_CHANNEL_ALIAS",
       "CONDA_OVERRIDE_GLIBC", "CONDA_OVERRIDE_LINUX", "CONDA_OVERRIDE_CUDA", "CONDA_OVERRIDE_ARCHSPEC",
       "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TRUSTED_HOST",
@@ -81,12 +75,12 @@ describe("outline", () => {
   });
 
   it("secrets: conda-auth is required with image.private-channels (at its line); pip-conf and netrc are optional, at the pip: list", () => {
-    expect(outline(spec(), options()).secrets.map((s) => [s.name, s.required, s.range?.start.line])).toEqual([
+    expect(outline(spec(), planOptions()).secrets.map((s) => [s.name, s.required, s.range?.start.line])).toEqual([
       ["conda-auth", true, 14],
       ["pip-conf", false, 7],
       ["netrc", false, 7],
     ]);
-    const plain = outline(parseEnvironment("environment.yml", "dependencies: [python=3.12]\n"), options());
+    const plain = outline(parseEnvironment("environment.yml", "dependencies: [python=3.12]\n"), planOptions());
     expect(plain.secrets.map((s) => [s.name, s.required, s.range])).toEqual([
       ["conda-auth", false, undefined],
       ["pip-conf", false, undefined],
