@@ -129,9 +129,8 @@ function parsedDependencies(spec: EnvironmentSpec): Dependency[] {
   });
 }
 
-export function versionPart(spec: MatchSpec): string {
-  const rest = spec.solverSpec.slice(spec.name.length).replace(/\[.*\]$/, "").trim();
-  return rest;
+function versionPart(spec: MatchSpec): string {
+  return spec.solverSpec.slice(spec.name.length).replace(/\[.*\]$/, "").trim();
 }
 
 function dependencyFindings(spec: EnvironmentSpec, hasLock: boolean): LintWarning[] {
@@ -176,7 +175,7 @@ function repeated(entries: { name: string; version: string; range: SourceRange }
 }
 
 /** `=1.2`, `==1.2.3`, `1.2`, `1.2.*`: the version a plain pin names, or undefined for ranges and the like. */
-export function pinnedVersion(version: string): string | undefined {
+function pinnedVersion(version: string): string | undefined {
   const m = /^(?:==?)?\s*([A-Za-z0-9_.+!]+?)(?:\.\*)?$/.exec(version.trim());
   return m ? m[1] : undefined;
 }
