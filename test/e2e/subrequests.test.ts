@@ -2,7 +2,9 @@
 // reads our result.json with its own printers, so these check the shapes as buildx understands
 // them. --call needs buildx 0.14+: of the containerd-store engines, only those whose buildx has it.
 import { describe, expect, it } from "vitest";
-import { baseImage, build, cacheEngines, docker, type Engine, executedSteps, header, project } from "./harness";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { baseImage, build, cacheEngines, channelUrl, docker, type Engine, executedSteps, header, project } from "./harness";
 
 const callEngines = cacheEngines.filter((e) => docker(e, ["buildx", "build", "--help"]).stdout.includes("--call"));
 
@@ -102,6 +104,21 @@ describe.each(callEngines)("--call and --check on $label", (on) => {
     const missing = build(on, dir, ["-f", "environment.yml", "--check", "--build-arg", "LOCKFILE=locks/none.lock", "."]);
     expect(missing.code, missing.output).not.toBe(0);
     expect(missing.output).toContain('WARNING: UnreadableLock - https://github.com/org/conda-frontend#unreadablelock\ncannot find the lock file "locks/none.lock" beside the input file');
+  });
+
+  it("--check accepts the conda-lock.yml a --target lock build wrote for the same file, and calls it StaleLock (at the dependency's line 6) once a pin changes", () => {
+    const text = `${header()}name: sub\nchannels:\n  - ${channelUrl}\ndependencies:\n  - python=3.12\nimage:\n  base: ${baseImage}\n`;
+    const dir = project({ "environment.yml": text });
+    const lock = build(on, dir, ["--network=host", "-f", "environment.yml", "--target", "lock", "--output", `type=local,dest=${join(dir, "out")}`, "."]);
+    expect(lock.code, lock.output).toBe(0);
+    copyFileSync(join(dir, "out/conda-lock.yml"), join(dir, "conda-lock.yml"));
+    const fresh = build(on, dir, ["-f", "environment.yml", "--check", "."]);
+    expect(fresh.code, fresh.output).toBe(0);
+    expect(fresh.output).toContain("Check complete, no warnings found.");
+    writeFileSync(join(dir, "environment.yml"), readFileSync(join(dir, "environment.yml"), "utf8").replace("python=3.12\n", "python=3.12.1\n"));
+    const stale = build(on, dir, ["-f", "environment.yml", "--check", "."]);
+    expect(stale.code, stale.output).not.toBe(0);
+    expect(stale.output).toContain("WARNING: StaleLock - https://github.com/org/conda-frontend#stalelock\nconda-lock.yml is stale: it was made from a different environment.yml (content hash for linux-64 differs); refresh it with --target lock\nenvironment.yml:6\n");
   });
 
   it("a clean file passes --check: exit 0 and buildx's no-warnings line", () => {
