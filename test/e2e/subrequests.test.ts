@@ -46,6 +46,13 @@ describe("subrequests", () => {
 });
 
 describe.each(callEngines)("--call and --check on $label", (on) => {
+  it("--call subrequests.describe lists the four requests answered: outline, targets, lint, subrequests.describe", () => {
+    const r = call(on, clean, "--call", "subrequests.describe");
+    expect(r.code, r.output).toBe(0);
+    const names = r.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual(["outline", "targets", "lint", "subrequests.describe"]);
+  });
+
   it("--call targets prints image (default), lock and plan with their descriptions, and builds nothing", () => {
     const r = call(on, clean, "--call", "targets");
     expect(r.code, r.output).toBe(0);
