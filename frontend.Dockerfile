@@ -29,9 +29,10 @@ COPY --from=build /src/dist/cli.cjs /src/dist/js_rattler_bg.wasm /frontend/dist/
 # compiling and initialising it each time (~40 ms of every start; docs/benchmarks.md).
 RUN ["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "--build-snapshot", "/frontend/dist/cli.cjs"]
 # The frontend process itself needs no network (its build steps get what they ask for).
-# It answers no subrequests (--call) and takes no named contexts yet, so it claims no caps.
+# The caps BuildKit's gateway checks a client's asks against (buildx asks for subrequests on
+# --call/--check and for contexts on --build-context): the same three Docker's Dockerfile frontend claims.
 LABEL moby.buildkit.frontend.network.none="true" \
-      moby.buildkit.frontend.caps="" \
+      moby.buildkit.frontend.caps="moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts" \
       org.opencontainers.image.title="conda-frontend" \
       org.opencontainers.image.description="BuildKit frontend: conda environment.yml -> slim distroless image"
 WORKDIR /frontend

@@ -24,6 +24,7 @@ import { postLinkPackages, readEnvironment } from "./install";
 import { showNotices } from "./notices";
 import { explainDownloadFailure } from "./download-errors";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
+import { answerSubrequest } from "./subrequests";
 
 /** One platform's image: its graph solved in one Solve, then its steps' reports read, then its config. */
 async function imageForPlatform(bridge: Bridge, plan: ImagePlan, p: PlatformPlan, input: InputFile, sourceInfo: PbSourceInfo): Promise<PlatformResult> {
@@ -70,7 +71,7 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   const workerPlatform = bridge.workerPlatforms[0] ? normalizePlatform(bridge.workerPlatforms[0]) : hostPlatform();
   const opts = parseBuildOptions(env, workerPlatform);
   bridge.importCaches(opts.cacheImports);
-  if (opts.requestId) throw new OptionError(`this frontend does not answer ${opts.requestId} requests (--call / --print) yet`);
+  if (opts.requestId) return answerSubrequest(bridge, opts, opts.requestId);
   // Both reads are small local transfers; doing them together saves a round trip.
   const contextIgnore = readContextIgnore(bridge, opts);
   contextIgnore.catch(() => undefined); // awaited when the plan is completed; an early failure elsewhere must not leave it unhandled

@@ -6,10 +6,15 @@ import { planBuild } from "../../src/plan/plan";
 
 export const host = { OS: "linux", Architecture: "amd64" };
 
-export function plan(text: string, ...options: string[]) {
+/** The options the daemon would send as "key=value" frontend options, on the host platform. */
+export function planOptions(...options: string[]) {
   const env: Record<string, string> = {};
   options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
-  return planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host));
+  return parseBuildOptions(env, host);
+}
+
+export function plan(text: string, ...options: string[]) {
+  return planBuild(parseEnvironment("environment.yml", text), planOptions(...options));
 }
 
 export function planError(text: string, ...options: string[]): SpecError {
