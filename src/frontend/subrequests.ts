@@ -27,10 +27,10 @@ const request = (name: string, description: string, metadata: string[], opts: { 
 
 /** What frontend.subrequests.describe lists: every request answered here. */
 export const answered = [
-  request(requests.outline, "List all parameters current build target supports", ["result.json", "result.txt"], [{ name: "target", description: "Target build stage" }]),
-  request(requests.targets, "List all targets current build supports", ["result.json", "result.txt"]),
+  request(requests.outline, "The build args, secrets and platforms this environment.yml's build reads", ["result.json", "result.txt"], [{ name: "target", description: "The target to outline (image, lock or plan)" }]),
+  request(requests.targets, "The targets an environment.yml can build", ["result.json", "result.txt"]),
   request(requests.lint, "Lint an environment.yml", ["result.json", "result.txt", "result.statuscode"]),
-  request(requests.describe, "List available subrequest types", ["result.json", "result.txt"]),
+  request(requests.describe, "The requests this frontend answers", ["result.json", "result.txt"]),
 ];
 
 /** A place in the input file as BuildKit's pb.Location: sources[sourceIndex], 1-based lines. */
