@@ -13,7 +13,7 @@ import type { BuildPlan } from "../plan/plan";
 import { appInstall, appLayer, contextIncludes } from "./app";
 import { installStage } from "./install";
 import { pipStage } from "./pip";
-import { sbomStage } from "./sbom";
+import { sbomStage, sbomWithoutPackages } from "./sbom";
 import { lockFileState, solveStage } from "./solve";
 import type { SbomRequest } from "../conda/sbom";
 
@@ -211,18 +211,19 @@ export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
     image = appInstall({ image, prefix: build.prefix, workdir: build.workdir, ignoreCache: build.ignoreCache, sourceRanges: [build.appInstall.range] });
     history.push(`conda-frontend: pip install --no-deps ${build.workdir}`);
   }
-  if (!build.sbom || !environment || !plan.tool) return { image, history, environment };
+  if (!build.sbom) return { image, history, environment };
   // The SBOM on top: it reads every step's report, so it is the last thing made.
-  const sbom = sbomStage({ tool: plan.tool, request: sbomRequest(plan, p, environment), reportFolders: environment.reportFolders, ignoreCache: build.ignoreCache });
+  const request = sbomRequest(plan, p, environment);
+  const sbom = environment && plan.tool ? sbomStage({ tool: plan.tool, request, reportFolders: environment.reportFolders, ignoreCache: build.ignoreCache }) : sbomWithoutPackages(request);
   image = stack([image, sbom.layer], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] add the SBOM` });
   history.push(sbom.history);
   return { image, history, environment, sbom: { file: sbom.file, path: sbom.path } };
 }
 
 /** What the SBOM step is told at graph time: the lock's packages for the platform, the base, the prefix. */
-export function sbomRequest(plan: ImagePlan, p: PlatformPlan, environment: EnvironmentLayers): SbomRequest {
+export function sbomRequest(plan: ImagePlan, p: PlatformPlan, environment: EnvironmentLayers | undefined): SbomRequest {
   const { build, tool } = plan;
-  const packages = environment.packages.map((x) => ({
+  const packages = (environment?.packages ?? []).map((x) => ({
     name: x.name,
     version: x.version,
     build: x.build,

@@ -6,7 +6,8 @@
 // only known from the reports; a step that reads them inside the same Solve puts the file into
 // the image without a second solve of the image. Its output is both the image's
 // <prefix>/conda-meta/sbom.spdx.json layer and the attestation's file: the same bytes.
-import { sbomFileName, type SbomRequest } from "../conda/sbom";
+import { hash } from "node:crypto";
+import { sbomFileName, type SbomRequest, spdxDocument, spdxText } from "../conda/sbom";
 import { FileActions, State } from "../llb";
 import type { ToolImage } from "../plan/image-plan";
 import { toolState } from "./solve";
@@ -42,14 +43,29 @@ export function sbomStage({ tool, request, reportFolders, ignoreCache }: SbomSta
     name: `[sbom ${request.platform}] SPDX document of ${request.packages.length} conda packages${reportFolders.length > 1 ? " and pip's" : ""}`,
     ignoreCache,
   });
-  const file = exec.mount("/out");
+  return placed(exec.mount("/out"), request);
+}
+
+/**
+ * An image without conda packages (no dependencies): nothing to report, so the document is known
+ * at graph time and written by a file op, no step. Dated by SOURCE_DATE_EPOCH, else the epoch:
+ * the graph must not change from one build to the next.
+ */
+export function sbomWithoutPackages(request: SbomRequest): SbomStage {
+  const text = spdxText(spdxDocument({ ...request, packages: [] }, [], 0, (t) => hash("sha256", t, "hex")));
+  const file = State.scratch().file(new FileActions().mkfile(`/${sbomFileName}`, text, { mode: 0o644, timestamp: request.sourceDateEpoch ?? 0 }), { name: `[sbom ${request.platform}] SPDX document` });
+  return placed(file, request);
+}
+
+/** The document at <prefix>/conda-meta/sbom.spdx.json on scratch, as a layer. */
+function placed(file: State, request: SbomRequest): SbomStage {
   const time = request.sourceDateEpoch ?? 0;
   const dest = `${request.prefix}/conda-meta/${sbomFileName}`;
   // Made, then copied onto scratch with the time: see environmentRecords in install.ts (mkdir
   // dates only the last folder it makes).
-  const placed = State.scratch().file(new FileActions().mkdir(`${request.prefix}/conda-meta`, { parents: true, timestamp: time }).copy(file, `/${sbomFileName}`, dest, { timestamp: time }), {
+  const made = State.scratch().file(new FileActions().mkdir(`${request.prefix}/conda-meta`, { parents: true, timestamp: time }).copy(file, `/${sbomFileName}`, dest, { timestamp: time }), {
     name: `[sbom ${request.platform}] ${dest}`,
   });
-  const layer = State.scratch().copy(placed, "/", "/", { contents: true, timestamp: time }, { name: `[sbom ${request.platform}] ${dest}, dated` });
+  const layer = State.scratch().copy(made, "/", "/", { contents: true, timestamp: time }, { name: `[sbom ${request.platform}] ${dest}, dated` });
   return { file, path: `/${sbomFileName}`, layer, history: `conda-frontend: SBOM ${dest}` };
 }

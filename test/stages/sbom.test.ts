@@ -50,3 +50,17 @@ describe("the SBOM step in the image graph", () => {
     expect(llbListing(marshal(graph.image))).not.toContain("sbom");
   });
 });
+
+describe("the SBOM of an image without conda packages", () => {
+  const appOnly = JSON.parse(readFileSync(join(__dirname, "golden/app-only.plan.json"), "utf8")) as ImagePlan;
+  const plan: ImagePlan = { ...appOnly, build: { ...appOnly.build, sbom: true } };
+
+  it("is written by a file op at graph time (no tool step: nothing to report), the same graph on every build", () => {
+    const a = imageGraph(plan, plan.platforms[0]!);
+    const listing = llbListing(marshal(a.sbom!.file));
+    expect(listing).toMatch(/mkfile \/sbom\.spdx\.json mode 644/);
+    expect(listing).not.toContain("exec");
+    expect(llbListing(marshal(imageGraph(plan, plan.platforms[0]!).image))).toBe(llbListing(marshal(a.image)));
+    expect(a.history.at(-1)).toBe(`conda-frontend: SBOM ${plan.build.prefix}/conda-meta/sbom.spdx.json`);
+  });
+});
