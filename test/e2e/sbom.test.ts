@@ -172,4 +172,18 @@ describe.each(cacheEngines)("--sbom and --provenance on $label", (on) => {
     const frontendRepo = frontendImage.slice(0, frontendImage.lastIndexOf(":"));
     expect(mats.filter((m) => decodeURIComponent(m.uri).startsWith(`pkg:docker/${frontendRepo}@`)).map((m) => m.digest.sha256)).toContain(toolDigest);
   });
+
+  it("returns an SPDX attestation for an image without conda packages too (image and base), so no scanner runs", () => {
+    const dir = project({ "environment.yml": `${header()}name: sbom-app-only\nimage:\n  base: ${baseImage}\n  app:\n    copy: [server.py]\n`, "server.py": "print('hi')\n" });
+    const res = build(on, dir, ["-f", "environment.yml", "--sbom=true", "--output", `type=oci,dest=${join(dir, "image.tar")}`, "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).not.toMatch(/syft|scanner/i);
+    const oci = new OciLayout(join(dir, "oci"));
+    mkdirSync(oci.dir);
+    run("tar", ["-xf", join(dir, "image.tar"), "-C", oci.dir]);
+    const { image, attestations } = oci.manifests();
+    const doc = attestations.layers.map((l) => oci.json<Statement>(l.digest)).find((s) => s.predicateType === "https://spdx.dev/Document")!.predicate as Spdx;
+    expect(doc.packages.map((p) => p.name)).toEqual(["sbom-app-only", baseImage]);
+    expect((JSON.parse(oci.fileInLayers(image.layers, "opt/conda/conda-meta/sbom.spdx.json")!) as Spdx).packages).toEqual(doc.packages);
+  });
 });
