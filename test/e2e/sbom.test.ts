@@ -186,4 +186,26 @@ describe.each(cacheEngines)("--sbom and --provenance on $label", (on) => {
     expect(doc.packages.map((p) => p.name)).toEqual(["sbom-app-only", baseImage]);
     expect((JSON.parse(oci.fileInLayers(image.layers, "opt/conda/conda-meta/sbom.spdx.json")!) as Spdx).packages).toEqual(doc.packages);
   });
+
+  it("returns one document per platform of a multi-platform build, each listing that platform's packages", () => {
+    const yml = `${header()}name: sbom-mp\nchannels:\n  - ${channelUrl}\ndependencies:\n  - libgreet=2.0\n  - greet\nimage:\n  base: ${baseImage}\n  virtual-packages:\n    __glibc: "2.36"\n`;
+    const dir = project({ "environment.yml": yml });
+    const res = build(on, dir, ["--network=host", "-f", "environment.yml", "--sbom=true", "--platform", "linux/amd64,linux/arm64", "--output", `type=oci,dest=${join(dir, "image.tar")},name=localhost:5000/cf-e2e-sbom-mp:1`, "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).not.toMatch(/syft|scanner/i);
+    const oci = new OciLayout(join(dir, "oci"));
+    mkdirSync(oci.dir);
+    run("tar", ["-xf", join(dir, "image.tar"), "-C", oci.dir]);
+    const top = oci.json<{ manifests: Descriptor[] }>((JSON.parse(readFileSync(join(oci.dir, "index.json"), "utf8")) as { manifests: Descriptor[] }).manifests[0]!.digest);
+    const archOf = new Map(top.manifests.map((m) => [m.digest, m.platform?.architecture]));
+    const subdirs = top.manifests
+      .filter((m) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest")
+      .map((m) => {
+        const doc = oci.json<{ layers: Descriptor[] }>(m.digest).layers.map((l) => oci.json<Statement>(l.digest)).find((s) => s.predicateType === "https://spdx.dev/Document")!.predicate as Spdx;
+        const subdir = [...new Set(condaPackages(doc).map((p) => /&subdir=([^&]+)/.exec(purlOf(p)!)![1]))];
+        return `${archOf.get(m.annotations!["vnd.docker.reference.digest"]!)} ${subdir.join(",")} ${condaPackages(doc).length}`;
+      })
+      .sort();
+    expect(subdirs).toEqual(["amd64 linux-64 2", "arm64 linux-aarch64 2"]);
+  });
 });
