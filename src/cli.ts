@@ -6,12 +6,13 @@ import { warmUp } from "./frontend/warm-up";
 import { installRequestVariable } from "./conda/install-request";
 import { prepareCodecs } from "./proto/codec";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json>]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json> | sbom <request.json> <out file> <report folder>...]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
   solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
   install    link one package into a prefix under an output folder (a build step); the request
              as a file, or in CONDA_FRONTEND_INSTALL_REQUEST (how the frontend passes it)
-  fetch      download one package of a private channel with the conda-auth secret (a build step)`;
+  fetch      download one package of a private channel with the conda-auth secret (a build step)
+  sbom       write the image's SPDX document from a request and the steps' report folders (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = "frontend", ...rest] = argv;
@@ -42,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
       if (!request) break;
       const { runFetch } = await import("./build-step/fetch");
       return runFetch(request);
+    }
+    case "sbom": {
+      const [request, out, ...reports] = rest;
+      if (!request || !out) break;
+      const { runSbom } = await import("./build-step/sbom");
+      return runSbom(request, out, reports);
     }
     case "help":
     case "--help":

@@ -22,6 +22,7 @@ import { mark, timingReport } from "../timing";
 import { PlanCompletion } from "./complete-plan";
 import { postLinkPackages, readEnvironment } from "./install";
 import { showNotices } from "./notices";
+import { sbomRef } from "./sbom";
 import { explainDownloadFailure } from "./download-errors";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 import { answerSubrequest } from "./subrequests";
@@ -49,7 +50,7 @@ async function imageForPlatform(bridge: Bridge, plan: ImagePlan, p: PlatformPlan
   const { build } = plan;
   // The environment's variables first; image.env, the user's explicit word, last.
   const config = buildImageConfig(baseConfig, { platform: p.platform, ...build.image, env: [...condaEnv, ...build.image.env], sourceDateEpoch: build.sourceDateEpoch, history: graph.history });
-  return { platform: p.platform, refId, config, baseConfig: baseConfigBytes };
+  return { platform: p.platform, refId, config, baseConfig: baseConfigBytes, sbom: await sbomRef(bridge, plan, graph, sourceInfo) };
 }
 
 /** Returns one file as the build's result (for --output type=local). */

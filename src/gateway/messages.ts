@@ -30,6 +30,20 @@ export interface Result {
   ref?: Ref;
   refs?: { refs: Record<string, Ref> };
   metadata?: Record<string, Uint8Array>;
+  /** By platform id (attestations of the image of that platform). */
+  attestations?: Record<string, { attestation: Attestation[] }>;
+}
+
+/** An attestation of a result (gateway.proto): the file at `path` in `ref` is its predicate. */
+export interface Attestation {
+  /** AttestationKind: 0 InToto, 1 Bundle. */
+  kind?: number;
+  metadata?: Record<string, Uint8Array>;
+  ref?: Ref;
+  path?: string;
+  inTotoPredicateType?: string;
+  /** InTotoSubjectKind: 0 Self (the exporter fills in the image), 1 Raw (name and digest given). */
+  inTotoSubjects?: { kind?: number; digest?: string[]; name?: string }[];
 }
 
 export interface SolveRequest {

@@ -48,6 +48,8 @@ export interface BuildPlan {
   /** --network, for the build steps that fetch (solve, private downloads). */
   network: "sandbox" | "host" | "none";
   sourceDateEpoch?: number;
+  /** --sbom (attest:sbom): the image carries an SPDX document and the build returns it as its SBOM attestation. */
+  sbom: boolean;
   conda: CondaPlan;
   /** Things the user should know, shown through BuildKit's warnings. */
   warnings: Problem[];
@@ -254,6 +256,19 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
     network: opts.networkMode,
     ignoreCache: opts.noCache === "all" || (Array.isArray(opts.noCache) && opts.noCache.length > 0),
     sourceDateEpoch: opts.sourceDateEpoch,
+    sbom: sbomRequested(opts.raw),
     warnings,
   };
+}
+
+/**
+ * Whether the client asked for an SBOM: `attest:sbom` (buildx --sbom, buildctl --opt
+ * attest:sbom=) or the build arg BUILDKIT_ATTEST_SBOM, as BuildKit's own frontends read them; an
+ * empty value means yes, `disabled=true` among its comma-separated fields means no.
+ */
+export function sbomRequested(raw: Record<string, string>): boolean {
+  const value = raw["attest:sbom"] ?? raw["build-arg:BUILDKIT_ATTEST_SBOM"];
+  if (value === undefined) return false;
+  const fields = value.split(",").map((f) => f.trim().toLowerCase());
+  return !fields.includes("disabled=true") && value.trim().toLowerCase() !== "false";
 }

@@ -13,7 +13,9 @@ import type { BuildPlan } from "../plan/plan";
 import { appInstall, appLayer, contextIncludes } from "./app";
 import { installStage } from "./install";
 import { pipStage } from "./pip";
+import { sbomStage, sbomWithoutPackages } from "./sbom";
 import { lockFileState, solveStage } from "./solve";
+import type { SbomRequest } from "../conda/sbom";
 
 export interface EnvironmentLayers {
   /** Base image plus the environment's layers (and pip's, and what post-link scripts wrote). */
@@ -36,6 +38,8 @@ export interface ImageGraph {
   image: State;
   history: string[];
   environment?: EnvironmentLayers;
+  /** With --sbom: the SBOM step's output and the document's path in it, for the attestation. */
+  sbom?: { file: State; path: string };
 }
 
 function inputError(plan: ImagePlan, message: string, range: SourceRange | undefined): SpecError {
@@ -208,5 +212,35 @@ export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
     image = appInstall({ image, prefix: build.prefix, workdir: build.workdir, ignoreCache: build.ignoreCache, sourceRanges: [build.appInstall.range] });
     history.push(`conda-frontend: pip install --no-deps ${build.workdir}`);
   }
-  return { image, history, environment };
+  if (!build.sbom) return { image, history, environment };
+  // The SBOM on top: it reads every step's report, so it is the last thing made.
+  const request = sbomRequest(plan, p, environment);
+  const sbom = environment && plan.tool ? sbomStage({ tool: plan.tool, request, reportFolders: environment.reportFolders, ignoreCache: build.ignoreCache }) : sbomWithoutPackages(request);
+  image = stack([image, sbom.layer], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] add the SBOM` });
+  history.push(sbom.history);
+  return { image, history, environment, sbom: { file: sbom.file, path: sbom.path } };
+}
+
+/** What the SBOM step is told at graph time: the lock's packages for the platform, the base, the prefix. */
+export function sbomRequest(plan: ImagePlan, p: PlatformPlan, environment: EnvironmentLayers | undefined): SbomRequest {
+  const { build, tool } = plan;
+  const packages = (environment?.packages ?? []).map((x) => ({
+    name: x.name,
+    version: x.version,
+    build: x.build,
+    url: x.url,
+    filename: x.filename,
+    ...(x.sha256 ? { sha256: x.sha256 } : {}),
+    ...(x.md5 ? { md5: x.md5 } : {}),
+    depends: Object.keys(x.dependencies),
+  }));
+  return {
+    name: build.conda.name ?? plan.input.name,
+    platform: formatPlatform(p.platform),
+    prefix: build.prefix,
+    base: { ref: build.base.ref, ...(p.base.digest ? { digest: p.base.digest } : {}) },
+    ...(build.sourceDateEpoch !== undefined ? { sourceDateEpoch: build.sourceDateEpoch } : {}),
+    packages,
+    tool: tool ? `${tool.ref}${tool.digest ? `@${tool.digest}` : ""}` : "conda-frontend",
+  };
 }

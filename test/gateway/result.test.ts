@@ -1,6 +1,8 @@
 // imageResult(): the Result a build returns for one platform or several.
 import { describe, expect, it } from "vitest";
 import { imageResult } from "../../src/gateway/result";
+import type { Result } from "../../src/gateway/messages";
+import { decode, encode } from "../../src/proto/codec";
 
 const json = (b: Uint8Array | undefined) => JSON.parse(Buffer.from(b!).toString("utf8"));
 const amd64 = { OS: "linux", Architecture: "amd64" };
@@ -41,5 +43,37 @@ describe("imageResult", () => {
         { ID: "linux/arm/v7", Platform: { os: "linux", architecture: "arm", variant: "v7" } },
       ],
     });
+  });
+});
+
+describe("the SBOM attestation", () => {
+  const sbom = { refId: "sbom-ref", path: "/sbom.spdx.json" };
+
+  it("is an in-toto SPDX attestation keyed by the platform, pointing at the document's ref and path, with a Self subject for the exporter to fill in", () => {
+    const r = imageResult([{ platform: amd64, refId: "ref-1", config: {}, sbom }]);
+    expect(r.attestations).toEqual({
+      "linux/amd64": { attestation: [{ kind: 0, metadata: { reason: Buffer.from("sbom") }, ref: { id: "sbom-ref" }, path: "/sbom.spdx.json", inTotoPredicateType: "https://spdx.dev/Document", inTotoSubjects: [{ kind: 0 }] }] },
+    });
+  });
+
+  it("is keyed by each platform's id in a multi-platform result, and left out without an SBOM", () => {
+    const r = imageResult([{ platform: amd64, refId: "a", config: {}, sbom }, { platform: armv7, refId: "b", config: {}, sbom: { ...sbom, refId: "sbom-b" } }]);
+    expect(Object.keys(r.attestations!)).toEqual(["linux/amd64", "linux/arm/v7"]);
+    expect(r.attestations!["linux/arm/v7"]!.attestation[0]!.ref).toEqual({ id: "sbom-b" });
+    expect(imageResult([{ platform: amd64, refId: "a", config: {} }]).attestations).toBeUndefined();
+  });
+
+  it("encodes as gateway.proto's Result.attestations (field 12) and decodes back to the same attestation", () => {
+    const r = imageResult([{ platform: amd64, refId: "ref-1", config: {}, sbom }]);
+    const bytes = encode("moby.buildkit.v1.frontend.Result", r);
+    const back = decode<Result>("moby.buildkit.v1.frontend.Result", bytes);
+    const att = back.attestations!["linux/amd64"]!.attestation[0]!;
+    expect(att.ref).toEqual({ id: "sbom-ref" });
+    expect(att.path).toBe("/sbom.spdx.json");
+    expect(att.inTotoPredicateType).toBe("https://spdx.dev/Document");
+    expect(Buffer.from(att.metadata!.reason!).toString()).toBe("sbom");
+    // proto3 leaves zero enums (InToto, Self) off the wire: the subject is an empty message.
+    expect(att.kind ?? 0).toBe(0);
+    expect(att.inTotoSubjects).toHaveLength(1);
   });
 });

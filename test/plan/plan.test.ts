@@ -115,3 +115,17 @@ describe("planBuild", () => {
     expect(plan("name: x\n", "no-cache=,").ignoreCache).toBe(false);
   });
 });
+
+describe("--sbom in the plan", () => {
+  it("is asked for by attest:sbom (empty value or fields), or the BUILDKIT_ATTEST_SBOM build arg", () => {
+    expect(plan("name: x\n").sbom).toBe(false);
+    expect(plan("name: x\n", "attest:sbom=").sbom).toBe(true);
+    expect(plan("name: x\n", "attest:sbom=generator=docker/buildkit-syft-scanner").sbom).toBe(true);
+    expect(plan("name: x\n", "build-arg:BUILDKIT_ATTEST_SBOM=").sbom).toBe(true);
+  });
+
+  it("is off when the client says disabled=true (buildx --sbom=false)", () => {
+    expect(plan("name: x\n", "attest:sbom=disabled=true").sbom).toBe(false);
+    expect(plan("name: x\n", "attest:sbom=false").sbom).toBe(false);
+  });
+});

@@ -279,7 +279,7 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   settleFolderTimes(req, { files: [...linked.files, `conda-meta/${metaName}`], directories: linked.directories }, pycFolders, epoch);
   // What the step's layer carries: every file and link written, and the files' bytes.
   const written = { files: linked.files.length + 1, bytes: writtenBytes + metaText.length };
-  const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned, ...activationOf(req, linked.files, linked.scripts) };
+  const report: StepReport = { kind: "package", name: meta.index.name, written, pruned: linked.pruned, ...activationOf(req, linked.files, linked.scripts), ...(typeof meta.index.license === "string" && meta.index.license ? { license: meta.index.license } : {}) };
   return { scripts: linked.scripts, files: linked.files.length, report, modeChanges: linker.modeChanges, warnings: linker.warnings };
 }
 

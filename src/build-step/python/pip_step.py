@@ -7,7 +7,7 @@
 # the rules into the step's input, so all three are part of the step's cache key. The program runs
 # pip on the requirements, then removes what the prune rules exclude from the files pip recorded
 # (RECORD) for the distributions it installed (not those of conda packages), and writes the step's
-# size report (src/conda/prune/report.ts reads it). The rules come from the frontend
+# report: sizes, and the distributions installed (name, version) for the SBOM (src/conda/prune/report.ts reads it). The rules come from the frontend
 # (src/conda/prune/rules.ts, the source of truth) as regular expressions over paths relative to the
 # prefix: {"compile": bool, "remove": [[glob, regex], ...], "keep": [regex, ...]}; this file holds
 # no rule of its own.
@@ -40,6 +40,24 @@ def recorded(dist_info):
     base = os.path.dirname(dist_info)
     with open(record, encoding="utf-8") as f:
         return [os.path.normpath(os.path.join(base, line.rsplit(",", 2)[0])) for line in f if line.strip()]
+
+
+def distribution(dist_info):
+    """{"name", "version"} of a distribution (for the SBOM): its METADATA's Name and Version headers,
+    else what the folder's name says (name-version.dist-info)."""
+    folder = os.path.basename(dist_info)[: -len(".dist-info")]
+    name, _, version = folder.partition("-")
+    headers = {}
+    path = os.path.join(dist_info, "METADATA")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the headers end at the first empty line; the description follows
+                key, sep, value = line.partition(":")
+                if sep and key in ("Name", "Version") and key not in headers:
+                    headers[key] = value.strip()
+    return {"name": headers.get("Name", name), "version": headers.get("Version", version)}
 
 
 def load_rules(path):
@@ -81,9 +99,11 @@ def prune(paths, prefix, remove, keep):
     return written, pruned
 
 
-def step_report(written, pruned):
+def step_report(written, pruned, distributions):
     """The step's report, as src/conda/prune/report.ts reads it."""
-    return {"kind": "pip", "name": "pip", "written": written, "pruned": {g: {"files": n, "bytes": b} for g, (n, b) in sorted(pruned.items())}}
+    report = {"kind": "pip", "name": "pip", "written": written, "pruned": {g: {"files": n, "bytes": b} for g, (n, b) in sorted(pruned.items())}}
+    report["distributions"] = sorted(distributions, key=lambda d: (d["name"].lower(), d["version"]))
+    return report
 
 
 def pip_command(requirements, compile_pyc):
@@ -103,10 +123,12 @@ def main(argv):
     before = dist_infos(site)
     if subprocess.run(pip_command(requirements, compile_pyc)).returncode:
         return 1
-    paths = [p for d in sorted(dist_infos(site) - before) for p in recorded(d)]
+    installed = sorted(dist_infos(site) - before)
+    paths = [p for d in installed for p in recorded(d)]
+    distributions = [distribution(d) for d in installed]
     written, pruned = prune(paths, sys.prefix, remove, keep)
     with open(report_file, "w") as f:
-        json.dump(step_report(written, pruned), f)
+        json.dump(step_report(written, pruned, distributions), f)
     if pruned:
         print("pruned from pip's files: " + ", ".join("%s %d KiB" % (g, b // 1024) for g, (n, b) in sorted(pruned.items())))
     return 0

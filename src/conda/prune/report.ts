@@ -25,6 +25,15 @@ export interface StepReport {
   envVarFiles?: Record<string, string>;
   activateScripts?: string[];
   postLinkScripts?: string[];
+  /** The package's license as its info/index.json states it (for the SBOM); absent when it states none. */
+  license?: string;
+  /** The pip step: the distributions it installed (for the SBOM), by name and version. */
+  distributions?: Distribution[];
+}
+
+export interface Distribution {
+  name: string;
+  version: string;
 }
 
 export function isStepReport(x: unknown): x is StepReport {
@@ -41,7 +50,9 @@ export function isStepReport(x: unknown): x is StepReport {
     Object.values(r.pruned).every(tally) &&
     files(r.envVarFiles) &&
     strings(r.activateScripts) &&
-    strings(r.postLinkScripts)
+    strings(r.postLinkScripts) &&
+    (r.license === undefined || typeof r.license === "string") &&
+    (r.distributions === undefined || (Array.isArray(r.distributions) && r.distributions.every((d: Distribution) => typeof d?.name === "string" && typeof d?.version === "string")))
   );
 }
 

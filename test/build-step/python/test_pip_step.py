@@ -62,7 +62,7 @@ for dist, files in scenario["dists"].items():
                 f.write(content)
         lines.append("%s,sha256=x,%d" % (rel, len(content)))
     with open(os.path.join(info, "METADATA"), "w") as f:
-        f.write("Name: %s\n" % dist)
+        f.write("Name: %s\nVersion: %s\n\nDescription: Version: not a header\n" % tuple(dist.split("-", 1)))
     lines += [dist + ".dist-info/METADATA,,", dist + ".dist-info/RECORD,,"]
     with open(os.path.join(info, "RECORD"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -147,6 +147,7 @@ class PipStepTest(unittest.TestCase):
             "name": "pip",
             "written": {"files": 7, "bytes": 6 + 9 + meta},
             "pruned": {"*.a": {"files": 2, "bytes": 2148}, "include/**": {"files": 1, "bytes": 10}, "lib/python*/site-packages/**/*.c": {"files": 1, "bytes": 3000}},
+            "distributions": [{"name": "greet", "version": "1.0"}, {"name": "other", "version": "2.0"}],
         })
         self.assertEqual(out, "pruned from pip's files: *.a 2 KiB, include/** 0 KiB, lib/python*/site-packages/**/*.c 2 KiB\n")
 
@@ -181,7 +182,7 @@ class PipStepTest(unittest.TestCase):
         status, out, _ = self.env.run(rules([("*.a", A)]))
         self.assertEqual(status, 0)
         self.assertEqual(out, "")
-        self.assertEqual(self.env.report(), {"kind": "pip", "name": "pip", "written": {"files": 0, "bytes": 0}, "pruned": {}})
+        self.assertEqual(self.env.report(), {"kind": "pip", "name": "pip", "written": {"files": 0, "bytes": 0}, "pruned": {}, "distributions": []})
 
     def test_tells_pip_not_to_compile_when_the_rules_say_so(self):
         _, _, argv = self.env.run(rules([], compile_pyc=False))
