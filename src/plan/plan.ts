@@ -6,10 +6,11 @@ import type { PbPlatform } from "../llb/pb";
 import { parsePlatform, uniquePlatforms } from "../llb/platform";
 import type { EnvironmentSpec } from "../input/environment";
 import { type Problem, show, SpecError } from "../input/errors";
-import { defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../input/image-section";
+import { type AppCopy, defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../input/image-section";
 import type { Located, SourceRange } from "../input/source";
 import { ChannelError, resolveChannels, type ResolvedChannel } from "../conda/channels";
 import { type MatchSpec, MatchSpecError, parseMatchSpec } from "../conda/matchspec";
+import { ContextError, contextOptions, localSessionOptions, type NamedContext, parseNamedContext } from "./contexts";
 import { GlobError, globToRegExp, type PrunePolicy, presets } from "../conda/prune/rules";
 
 /**
@@ -36,10 +37,13 @@ export type Target = (typeof targets)[number];
 export interface BuildPlan {
   target: Target;
   platforms: PbPlatform[];
-  base: { ref: string; range?: SourceRange; origin: string };
+  /** `context` names the build context the base came from (--build-context base=docker-image://...). */
+  base: { ref: string; range?: SourceRange; origin: string; context?: string };
   prefix: string;
   workdir: string;
-  appCopy: Located<string>[];
+  appCopy: AppCopy[];
+  /** The named build contexts app.copy reads (`from:`), by name; absent when none. */
+  contexts?: Record<string, NamedContext>;
   /** image.app.install: pip - pip-install the copied app (no dependencies) into the environment. */
   appInstall?: { range: SourceRange };
   /** Image settings shared by every platform (the platform is filled in per platform). */
@@ -174,8 +178,13 @@ function pick<T>(arg: string | undefined, fromFile: Located<T> | undefined, fall
   return { value: fallback, origin: "default" };
 }
 
-function planBase(args: Record<string, string>, img: EnvironmentSpec["image"], problems: Problem[]): BuildPlan["base"] {
-  const choice = pick(args.BASE_IMAGE, img.base, defaultBase);
+/** The name of the build context that replaces the base image. */
+export const baseContextName = "base";
+
+function planBase(opts: PlanOptions, img: EnvironmentSpec["image"], problems: Problem[]): BuildPlan["base"] {
+  const fromContext = contextOptions(opts.raw)[baseContextName];
+  if (fromContext !== undefined) return baseFromContext(fromContext, opts.buildArgs, problems);
+  const choice = pick(opts.buildArgs.BASE_IMAGE, img.base, defaultBase);
   let ref = String(choice.value);
   try {
     ref = normalizeReference(ref);
@@ -183,6 +192,51 @@ function planBase(args: Record<string, string>, img: EnvironmentSpec["image"], p
     problems.push({ message: `image.base (${choice.origin}): ${(e as Error).message}`, range: choice.range });
   }
   return { ref, range: choice.range, origin: choice.origin };
+}
+
+/**
+ * --build-context base=docker-image://<ref> replaces image.base, as a named context replaces a
+ * Dockerfile's FROM. BASE_IMAGE as well is ambiguous (both are the command line's word): an error.
+ */
+function baseFromContext(value: string, args: Record<string, string>, problems: Problem[]): BuildPlan["base"] {
+  const origin = `build context ${baseContextName}`;
+  const fail = (message: string) => {
+    problems.push({ message });
+    return { ref: "", origin, context: baseContextName };
+  };
+  if (args.BASE_IMAGE) return fail(`image.base: both --build-context ${baseContextName}=... and --build-arg BASE_IMAGE=... name the base image; pass one`);
+  let context: NamedContext;
+  try {
+    context = parseNamedContext(baseContextName, value);
+  } catch (e) {
+    if (!(e instanceof ContextError)) throw e;
+    return fail(`image.base: ${e.message}`);
+  }
+  if (context.kind !== "image") return fail(`image.base: build context "${baseContextName}" is a folder; the base must be an image: --build-context ${baseContextName}=docker-image://<ref>`);
+  return { ref: context.ref, origin, context: baseContextName };
+}
+
+/** The named contexts app.copy's `from:` entries read: each must have been passed, and be a kind we can copy from. */
+function planContexts(copy: AppCopy[], opts: PlanOptions, problems: Problem[]): Record<string, NamedContext> | undefined {
+  const given = contextOptions(opts.raw);
+  const sessions = localSessionOptions(opts.raw);
+  const contexts: Record<string, NamedContext> = {};
+  for (const entry of copy) {
+    const name = entry.from;
+    if (name === undefined || Object.hasOwn(contexts, name)) continue;
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
+    if (value === undefined) {
+      problems.push({ message: `image.app.copy: no build context named ${show(name)}; pass --build-context ${name}=<folder or docker-image://ref>`, range: entry.range });
+      continue;
+    }
+    try {
+      contexts[name] = parseNamedContext(name, value, sessions);
+    } catch (e) {
+      if (!(e instanceof ContextError)) throw e;
+      problems.push({ message: `image.app.copy: ${e.message}`, range: entry.range });
+    }
+  }
+  return Object.keys(contexts).length ? contexts : undefined;
 }
 
 function planPrefix(args: Record<string, string>, img: EnvironmentSpec["image"], problems: Problem[]): string {
@@ -231,7 +285,8 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
 
   const target = (opts.target ?? "image") as Target;
   if (!targets.includes(target)) problems.push({ message: `unknown build target ${show(opts.target)}; available targets: ${targets.join(", ")}` });
-  const base = planBase(opts.buildArgs, img, problems);
+  const base = planBase(opts, img, problems);
+  const contexts = planContexts(img.app.copy, opts, problems);
   const prefix = planPrefix(opts.buildArgs, img, problems);
   const platforms = planPlatforms(opts, img, problems);
   const conda = planConda(spec, opts, problems, warnings);
@@ -248,6 +303,7 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
     prefix,
     workdir,
     appCopy: img.app.copy,
+    ...(contexts ? { contexts } : {}),
     appInstall: img.app.install?.value === "pip" ? { range: img.app.install.range } : undefined,
     image: planImage(img, opts, workdir),
     conda,

@@ -10,7 +10,7 @@ import type { PbPlatform } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
 import type { ImagePlan, PlatformPlan } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
-import { appInstall, appLayer, contextIncludes } from "./app";
+import { appInstall, appLayer, contextIncludes, describeCopy } from "./app";
 import { installStage } from "./install";
 import { pipStage } from "./pip";
 import { lockFileState, solveStage } from "./solve";
@@ -182,11 +182,31 @@ export function contextState(plan: ImagePlan): State {
   const { context } = plan;
   return State.local(context.name, {
     sessionId: context.sessionId,
-    include: contextIncludes(plan.build.appCopy),
+    include: contextIncludes(plan.build.appCopy.filter((c) => c.from === undefined)),
     exclude: context.exclude,
     sharedKeyHint: context.name,
     name: "[internal] load build context",
   });
+}
+
+/**
+ * The named build contexts app.copy reads: a client folder (only the paths copied from it are
+ * sent) or an image's filesystem for this platform.
+ */
+export function namedContextStates(plan: ImagePlan, p: PlatformPlan): Record<string, State> {
+  const states: Record<string, State> = {};
+  for (const [name, context] of Object.entries(plan.build.contexts ?? {})) {
+    states[name] =
+      context.kind === "local"
+        ? State.local(context.local, {
+            sessionId: context.sessionId ?? plan.context.sessionId,
+            include: contextIncludes(plan.build.appCopy.filter((c) => c.from === name)),
+            sharedKeyHint: `context:${name}`,
+            name: `[context ${name}] load ${context.local}`,
+          })
+        : State.image(context.ref, p.platform, { resolveMode: plan.daemon.imageResolveMode, name: `[context ${name}] ${context.ref}` });
+  }
+  return states;
 }
 
 /** The whole image of one platform: base, environment, app layer, app install. */
@@ -197,9 +217,9 @@ export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
   // What the frontend reads back (the lock, the steps' reports) travels with the image's cache.
   const solved = solveGraph(plan);
   const carry = [...(solved ? [solved] : []), ...(environment?.reportFolders ?? [])];
-  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), timestamp: build.sourceDateEpoch, carry });
+  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), named: namedContextStates(plan, p), timestamp: build.sourceDateEpoch, carry });
   let image = stack([environment?.state ?? baseState(plan, p), app], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] stack layers` });
-  history.push(`conda-frontend: ${build.appCopy.length ? `copy ${build.appCopy.map((c) => c.value).join(" ")} to` : "create"} ${build.workdir}`);
+  history.push(`conda-frontend: ${build.appCopy.length ? `copy ${build.appCopy.map(describeCopy).join(" ")} to` : "create"} ${build.workdir}`);
   if (build.appInstall) {
     if (!environment?.packages.some((x) => x.name === "pip")) {
       throw inputError(plan, "image.app.install: pip needs pip in the environment; add `- pip` to dependencies", build.appInstall.range);
