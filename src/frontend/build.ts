@@ -21,6 +21,7 @@ import { imageGraph, lockGraph } from "../stages/image";
 import { mark, timingReport } from "../timing";
 import { PlanCompletion } from "./complete-plan";
 import { postLinkPackages, readEnvironment } from "./install";
+import { explainContextCopyFailure } from "./context-errors";
 import { explainDownloadFailure } from "./download-errors";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 
@@ -32,7 +33,7 @@ async function imageForPlatform(bridge: Bridge, plan: ImagePlan, p: PlatformPlan
   const definition = marshal(graph.image, { caps: bridge.llbCaps, ignoreCache: plan.build.ignoreCache, sourceInfo });
   mark("marshalled");
   const refId = await bridge.solve(definition, { evaluate: true }).catch((e: unknown) => {
-    throw explainDownloadFailure(e, plan.build, input);
+    throw explainContextCopyFailure(explainDownloadFailure(e, plan.build, input), plan.build, input);
   });
   mark("installed");
   const baseConfigBytes = p.base.config !== undefined ? Buffer.from(p.base.config) : undefined;

@@ -1,0 +1,88 @@
+// Named build contexts (`docker buildx build --build-context NAME=...`) through a real BuildKit:
+// an image as the base, files from a client folder into the app layer, and the errors that name
+// the context. App-only builds (no conda packages): what is tested is where files come from.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { imageEntries } from "./async-docker";
+import { allEngines, baseImage, build, daemonUp, docker, type Engine, errorLine, header, project, tag } from "./harness";
+
+/**
+ * An image only this test run has, pushed to the local registry: the distroless test base with
+ * /ctx-base/marker.txt. Built by our frontend too (an app-only build), so no other tool is needed.
+ */
+function pushContextBase(engine: Engine, marker: string): string {
+  const ref = `localhost:5000/cf-e2e-ctx-base:${engine.name}-${process.pid}`;
+  const dir = project({
+    "environment.yml": `${header()}name: ctx-base\nimage:\n  base: ${baseImage}\n  workdir: /ctx-base\n  app:\n    copy: [marker.txt]\n`,
+    "marker.txt": marker,
+  });
+  const built = build(engine, dir, ["-f", "environment.yml", "-t", ref, "--load", "."]);
+  if (built.code !== 0) throw new Error(built.output);
+  const pushed = docker(engine, ["push", "--quiet", ref]);
+  if (pushed.code !== 0) throw new Error(pushed.output);
+  return ref;
+}
+
+/** A project whose app.copy reads the build context and the named context `assets`. */
+function appProject(copyFrom: string): string {
+  const dir = project({
+    "environment.yml": `${header()}name: ctx\nimage:\n  base: ${baseImage}\n  app:\n    copy:\n      - web\n      - ${copyFrom}\n`,
+    "web/main.py": "print('hello')\n",
+  });
+  mkdirSync(join(dir, "assets-dir/static"), { recursive: true });
+  writeFileSync(join(dir, "assets-dir/static/app.css"), "body { color: teal }\n");
+  writeFileSync(join(dir, "assets-dir/not-copied.txt"), "only /static is copied\n");
+  return dir;
+}
+
+describe.each(allEngines)("named build contexts on $label", (engine) => {
+  it("builds on --build-context base=docker-image://..., copies app.copy's from: entries from a client folder, and the plan names the base's context", async () => {
+    const marker = `context base of run ${process.pid} at ${Date.now()}\n`;
+    const baseRef = pushContextBase(engine, marker);
+    const dir = appProject("{from: assets, src: /static, dest: public}");
+    const image = tag("ctx");
+    const contexts = ["--build-context", `base=docker-image://${baseRef}`, "--build-context", "assets=./assets-dir"];
+    const res = build(engine, dir, ["-f", "environment.yml", ...contexts, "-t", image, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/\[app\] copy from build context assets: assets:\/static -> public to \/app/);
+
+    const files = await imageEntries(engine, image, "/", (p) => p.endsWith(".txt") || p.endsWith(".css") || p.endsWith(".py"));
+    // The base is the context's image (its marker file), not image.base.
+    expect(files.get("/ctx-base/marker.txt")?.data?.toString()).toBe(marker);
+    expect(files.get("/app/web/main.py")?.data?.toString()).toBe("print('hello')\n");
+    expect(files.get("/app/public/app.css")?.data?.toString()).toBe("body { color: teal }\n");
+    // Only what app.copy names leaves the named folder.
+    expect([...files.keys()].filter((p) => p.includes("not-copied"))).toEqual([]);
+
+    const planDir = join(dir, "plan-out");
+    const planned = build(engine, dir, ["-f", "environment.yml", ...contexts, "--target", "plan", "--output", `type=local,dest=${planDir}`, "."]);
+    expect(planned.code, planned.output).toBe(0);
+    const plan = JSON.parse(readFileSync(join(planDir, "plan.json"), "utf8")) as { build: { base: unknown; contexts: unknown } };
+    expect(plan.build.base).toEqual({ ref: baseRef, origin: "build context base", context: "base" });
+    expect(plan.build.contexts).toEqual({ assets: { kind: "local", local: "assets" } });
+  });
+
+  it("fails at the app.copy line naming a context the build was not given", () => {
+    const dir = appProject("{from: nope, src: /static}");
+    const res = build(engine, dir, ["-f", "environment.yml", "--build-context", "assets=./assets-dir", "."]);
+    expect(res.code).not.toBe(0);
+    expect(errorLine(res.output), res.output).toBe('environment.yml:8: image.app.copy: no build context named "nope"; pass --build-context nope=<folder or docker-image://ref>');
+    expect(daemonUp(engine)).toBe(true);
+  });
+
+  it("refuses a folder as the base, naming the context", () => {
+    const dir = appProject("{from: assets, src: /static}");
+    const res = build(engine, dir, ["-f", "environment.yml", "--build-context", "assets=./assets-dir", "--build-context", "base=./assets-dir", "."]);
+    expect(res.code).not.toBe(0);
+    expect(errorLine(res.output), res.output).toBe('environment.yml: image.base: build context "base" is a folder; the base must be an image: --build-context base=docker-image://<ref>');
+  });
+
+  it("fails at the app.copy line naming the context when a path is not in it", () => {
+    const dir = appProject("{from: assets, src: /missing}");
+    const res = build(engine, dir, ["-f", "environment.yml", "--build-context", "assets=./assets-dir", "."]);
+    expect(res.code).not.toBe(0);
+    expect(errorLine(res.output), res.output).toBe('environment.yml:8: image.app.copy: /missing is not in build context "assets"');
+    expect(daemonUp(engine)).toBe(true);
+  });
+});
