@@ -42,7 +42,7 @@ export interface BuildPlan {
   prefix: string;
   workdir: string;
   appCopy: AppCopy[];
-  /** The named build contexts app.copy reads (`from:`), by name; absent when none. */
+  /** The named build contexts the build reads (app.copy's `from:`, the lock), by name; absent when none. */
   contexts?: Record<string, NamedContext>;
   /** image.app.install: pip - pip-install the copied app (no dependencies) into the environment. */
   appInstall?: { range: SourceRange };
@@ -64,8 +64,11 @@ export interface CondaPlan {
   /** Where `channels:` is written, for errors about channels. */
   channelsRange?: SourceRange;
   dependenciesRange?: SourceRange;
-  /** A lock to use instead of solving: a path relative to the input file's folder. */
-  lockfile?: { path: string; range?: SourceRange; origin: string; required: boolean };
+  /**
+   * A lock to use instead of solving: a path relative to the input file's folder, or to the
+   * build context `context` names (--build-context lock=...; its source is in BuildPlan.contexts).
+   */
+  lockfile?: { path: string; range?: SourceRange; origin: string; required: boolean; context?: string };
   /** image.virtual-packages (name -> version[=build]). */
   virtualPackages: Record<string, string>;
   /** CONDA_OVERRIDE_* build args, keyed by what follows the prefix. */
@@ -142,16 +145,7 @@ function planConda(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[]
   }
   const overrides: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.buildArgs)) if (k.startsWith("CONDA_OVERRIDE_")) overrides[k.slice("CONDA_OVERRIDE_".length)] = v;
-  const argLock = opts.buildArgs.LOCKFILE;
-  const fileLock = spec.image.lockfile;
-  const lockfile = argLock
-    ? { path: argLock, origin: "build arg LOCKFILE", required: true }
-    : fileLock
-      ? { path: fileLock.value, range: fileLock.range, origin: "image.lockfile", required: true }
-      : undefined;
-  if (lockfile && (lockfile.path.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(lockfile.path))) {
-    problems.push({ message: `${lockfile.origin}: the lock file must be a path inside the input file's folder, got ${show(lockfile.path)}`, range: lockfile.range });
-  }
+  const lockfile = planLockfile(spec, opts, problems);
   return {
     specs,
     pip: spec.pip,
@@ -170,6 +164,33 @@ function planConda(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[]
     prune: planPrune(spec, problems, warnings),
     pipEnv: Object.fromEntries(["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_TRUSTED_HOST"].filter((k) => opts.buildArgs[k] !== undefined).map((k) => [k, opts.buildArgs[k]!])),
   };
+}
+
+/** The name of the build context a lock is read from. */
+export const lockContextName = "lock";
+
+/**
+ * The lock file: LOCKFILE, else image.lockfile, read beside the input file; with
+ * --build-context lock=..., the same path (default conda-lock.yml) is read in that context
+ * instead, and conda-lock.yml beside the file is not looked at.
+ */
+function planLockfile(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[]): CondaPlan["lockfile"] {
+  const argLock = opts.buildArgs.LOCKFILE;
+  const fileLock = spec.image.lockfile;
+  const inContext = Object.hasOwn(contextOptions(opts.raw), lockContextName);
+  const lockfile = argLock
+    ? { path: argLock, origin: "build arg LOCKFILE", required: true }
+    : fileLock
+      ? { path: fileLock.value, range: fileLock.range, origin: "image.lockfile", required: true }
+      : inContext
+        ? { path: conventionalLockName, origin: `build context ${lockContextName}`, required: true }
+        : undefined;
+  if (!lockfile) return undefined;
+  const where = inContext ? `build context ${JSON.stringify(lockContextName)}` : "the input file's folder";
+  if (lockfile.path.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(lockfile.path)) {
+    problems.push({ message: `${lockfile.origin}: the lock file must be a path inside ${where}, got ${show(lockfile.path)}`, range: lockfile.range });
+  }
+  return inContext ? { ...lockfile, context: lockContextName } : lockfile;
 }
 
 function pick<T>(arg: string | undefined, fromFile: Located<T> | undefined, fallback: T): { value: T | string; range?: SourceRange; origin: string } {
@@ -216,11 +237,19 @@ function baseFromContext(value: string, args: Record<string, string>, problems: 
   return { ref: context.ref, origin, context: baseContextName };
 }
 
-/** The named contexts app.copy's `from:` entries read: each must have been passed, and be a kind we can copy from. */
+/** The named contexts the build reads: the lock's, and those app.copy's `from:` entries read: each must have been passed, and be a kind we can copy from. */
 function planContexts(copy: AppCopy[], opts: PlanOptions, problems: Problem[]): Record<string, NamedContext> | undefined {
   const given = contextOptions(opts.raw);
   const sessions = localSessionOptions(opts.raw);
   const contexts: Record<string, NamedContext> = {};
+  if (Object.hasOwn(given, lockContextName)) {
+    try {
+      contexts[lockContextName] = parseNamedContext(lockContextName, given[lockContextName]!, sessions);
+    } catch (e) {
+      if (!(e instanceof ContextError)) throw e;
+      problems.push({ message: `the lock: ${e.message}` });
+    }
+  }
   for (const entry of copy) {
     const name = entry.from;
     if (name === undefined || Object.hasOwn(contexts, name)) continue;

@@ -10,6 +10,7 @@ import type { PbPlatform } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
 import type { ImagePlan, PlatformPlan } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
+import { namedContextState } from "./contexts";
 import { appInstall, appLayer, contextIncludes, describeCopy } from "./app";
 import { installStage } from "./install";
 import { pipStage } from "./pip";
@@ -195,16 +196,11 @@ export function contextState(plan: ImagePlan): State {
  */
 export function namedContextStates(plan: ImagePlan, p: PlatformPlan): Record<string, State> {
   const states: Record<string, State> = {};
-  for (const [name, context] of Object.entries(plan.build.contexts ?? {})) {
-    states[name] =
-      context.kind === "local"
-        ? State.local(context.local, {
-            sessionId: context.sessionId ?? plan.context.sessionId,
-            include: contextIncludes(plan.build.appCopy.filter((c) => c.from === name)),
-            sharedKeyHint: `context:${name}`,
-            name: `[context ${name}] load ${context.local}`,
-          })
-        : State.image(context.ref, p.platform, { resolveMode: plan.daemon.imageResolveMode, name: `[context ${name}] ${context.ref}` });
+  for (const name of new Set(plan.build.appCopy.flatMap((c) => (c.from === undefined ? [] : [c.from])))) {
+    const context = plan.build.contexts?.[name];
+    if (!context) continue; // the app layer says which context is missing
+    const include = contextIncludes(plan.build.appCopy.filter((c) => c.from === name));
+    states[name] = namedContextState(name, context, { platform: p.platform, sessionId: plan.context.sessionId, include, resolveMode: plan.daemon.imageResolveMode });
   }
   return states;
 }

@@ -96,4 +96,23 @@ describe("planBuild with named contexts", () => {
     const e = planError(withFrom, "context:assets=input:assets");
     expect(e.problems.map((p) => [p.range?.start.line, p.message])).toEqual([[6, 'image.app.copy: build context "assets": frontend inputs (input:, e.g. another bake target) are not supported yet']]);
   });
+
+  it("reads the lock in --build-context lock=..., at conda-lock.yml or the path LOCKFILE or image.lockfile names", () => {
+    const p = plan("name: x\n", "context:lock=local:lock");
+    expect(p.conda.lockfile).toEqual({ path: "conda-lock.yml", origin: "build context lock", required: true, context: "lock" });
+    expect(p.contexts).toEqual({ lock: { kind: "local", local: "lock" } });
+    const fromFile = plan("name: x\nimage:\n  lockfile: locks/linux.lock\n", "context:lock=docker-image://localhost:5000/locks:1");
+    expect(fromFile.conda.lockfile).toMatchObject({ path: "locks/linux.lock", origin: "image.lockfile", context: "lock" });
+    expect(fromFile.contexts).toEqual({ lock: { kind: "image", ref: "localhost:5000/locks:1" } });
+    expect(plan("name: x\n", "context:lock=local:lock", "build-arg:LOCKFILE=a.lock").conda.lockfile).toMatchObject({ path: "a.lock", origin: "build arg LOCKFILE", context: "lock" });
+  });
+
+  it("keeps the lock beside the input file without a lock context", () => {
+    expect(plan("name: x\nimage:\n  lockfile: a.lock\n").conda.lockfile).toEqual({ path: "a.lock", origin: "image.lockfile", required: true, range: expect.anything() });
+  });
+
+  it("refuses a lock path leaving the lock context, and a lock context of an unsupported kind, naming it", () => {
+    expect(planError("name: x\n", "context:lock=local:lock", "build-arg:LOCKFILE=../a.lock").problems[0]!.message).toBe('build arg LOCKFILE: the lock file must be a path inside build context "lock", got "../a.lock"');
+    expect(planError("name: x\n", "context:lock=input:lock").problems[0]!.message).toMatch(/^the lock: build context "lock": frontend inputs/);
+  });
 });
