@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { imageEntries } from "./async-docker";
-import { allEngines, baseImage, build, daemonUp, docker, type Engine, errorLine, header, project, tag } from "./harness";
+import { allEngines, baseImage, build, channelUrl, daemonUp, docker, type Engine, errorLine, executedSteps, header, project, tag } from "./harness";
 
 /**
  * An image only this test run has, pushed to the local registry: the distroless test base with
@@ -84,5 +84,27 @@ describe.each(allEngines)("named build contexts on $label", (engine) => {
     expect(res.code).not.toBe(0);
     expect(errorLine(res.output), res.output).toBe('environment.yml:8: image.app.copy: /missing is not in build context "assets"');
     expect(daemonUp(engine)).toBe(true);
+  });
+});
+
+describe.each(allEngines)("the lock from a named context on $label", (engine) => {
+  it("installs from the conda-lock.yml in --build-context lock=<folder> without solving, and names the context when the lock is not there", async () => {
+    const envYml = `${header()}name: ctx-lock\nchannels: [${channelUrl}]\ndependencies:\n  - greet-data\nimage:\n  base: ${baseImage}\n`;
+    const dir = project({ "environment.yml": envYml, "empty/.keep": "" });
+    // The lock made by this frontend, kept in a folder of its own (as a CI job's artifact would be).
+    const locked = build(engine, dir, ["--network=host", "-f", "environment.yml", "--target", "lock", "--output", `type=local,dest=${join(dir, "locks")}`, "."]);
+    expect(locked.code, locked.output).toBe(0);
+
+    const image = tag("ctx-lock");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--build-context", "lock=./locks", "-t", image, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/\[context lock\] load lock/);
+    expect(executedSteps(res.output).filter((s) => s.startsWith("[solve"))).toEqual([]);
+    const files = await imageEntries(engine, image, "/opt/conda/share/greet-data");
+    expect(files.has("/opt/conda/share/greet-data/words.txt")).toBe(true);
+
+    const missing = build(engine, dir, ["--network=host", "-f", "environment.yml", "--build-context", "lock=./empty", "."]);
+    expect(missing.code).not.toBe(0);
+    expect(errorLine(missing.output), missing.output).toBe('environment.yml: build context lock: cannot find the lock file "conda-lock.yml" in build context "lock"');
   });
 });
