@@ -37,10 +37,10 @@ function appProject(copyFrom: string): string {
 }
 
 describe.each(allEngines)("named build contexts on $label", (engine) => {
-  it("builds on --build-context base=docker-image://..., copies app.copy's from: entries from a client folder, and the plan names the base's context", async () => {
+  it("builds on --build-context base=docker-image://..., copies app.copy's from: entries from a client folder and from that image, and the plan names the base's context", async () => {
     const marker = `context base of run ${process.pid} at ${Date.now()}\n`;
     const baseRef = pushContextBase(engine, marker);
-    const dir = appProject("{from: assets, src: /static, dest: public}");
+    const dir = appProject("{from: assets, src: /static, dest: public}\n      - {from: base, src: /ctx-base/marker.txt, dest: from-base.txt}");
     const image = tag("ctx");
     const contexts = ["--build-context", `base=docker-image://${baseRef}`, "--build-context", "assets=./assets-dir"];
     const res = build(engine, dir, ["-f", "environment.yml", ...contexts, "-t", image, "--load", "."]);
@@ -52,6 +52,8 @@ describe.each(allEngines)("named build contexts on $label", (engine) => {
     expect(files.get("/ctx-base/marker.txt")?.data?.toString()).toBe(marker);
     expect(files.get("/app/web/main.py")?.data?.toString()).toBe("print('hello')\n");
     expect(files.get("/app/public/app.css")?.data?.toString()).toBe("body { color: teal }\n");
+    // app.copy reads an image context too: the base's own file, copied into the app layer.
+    expect(files.get("/app/from-base.txt")?.data?.toString()).toBe(marker);
     // Only what app.copy names leaves the named folder.
     expect([...files.keys()].filter((p) => p.includes("not-copied"))).toEqual([]);
 
@@ -60,7 +62,7 @@ describe.each(allEngines)("named build contexts on $label", (engine) => {
     expect(planned.code, planned.output).toBe(0);
     const plan = JSON.parse(readFileSync(join(planDir, "plan.json"), "utf8")) as { build: { base: unknown; contexts: unknown } };
     expect(plan.build.base).toEqual({ ref: baseRef, origin: "build context base", context: "base" });
-    expect(plan.build.contexts).toEqual({ assets: { kind: "local", local: "assets" } });
+    expect(plan.build.contexts).toEqual({ assets: { kind: "local", local: "assets" }, base: { kind: "image", ref: baseRef } });
   });
 
   it("fails at the app.copy line naming a context the build was not given", () => {
