@@ -37,8 +37,11 @@ export type Target = (typeof targets)[number];
 export interface BuildPlan {
   target: Target;
   platforms: PbPlatform[];
-  /** `context` names the build context the base came from (--build-context base=docker-image://...). */
-  base: { ref: string; range?: SourceRange; origin: string; context?: string };
+  /**
+   * `context` names the build context the base came from (--build-context base=...); `ociStore`
+   * is the client's OCI layout store that holds it (base=oci-layout://...), else a registry does.
+   */
+  base: { ref: string; range?: SourceRange; origin: string; context?: string; ociStore?: string };
   prefix: string;
   workdir: string;
   appCopy: AppCopy[];
@@ -233,7 +236,8 @@ function baseFromContext(value: string, args: Record<string, string>, problems: 
     if (!(e instanceof ContextError)) throw e;
     return fail(`image.base: ${e.message}`);
   }
-  if (context.kind !== "image") return fail(`image.base: build context "${baseContextName}" is a folder; the base must be an image: --build-context ${baseContextName}=docker-image://<ref>`);
+  if (context.kind === "local") return fail(`image.base: build context "${baseContextName}" is a folder; the base must be an image: --build-context ${baseContextName}=docker-image://<ref> or oci-layout://<folder>`);
+  if (context.kind === "oci-layout") return { ref: context.ref, origin, context: baseContextName, ociStore: context.store };
   return { ref: context.ref, origin, context: baseContextName };
 }
 

@@ -42,10 +42,12 @@ function inputError(plan: ImagePlan, message: string, range: SourceRange | undef
   return new SpecError(plan.input, [{ message, range }]);
 }
 
+/** What the base's source is made from: the plan, and the session an OCI layout base is served in. */
+type BasePlan = Pick<ImagePlan, "build" | "daemon"> & { context: Pick<ImagePlan["context"], "sessionId"> };
+
 /** The base image as it goes into the image, pinned by the digest the plan resolved. */
-export function baseState(plan: Pick<ImagePlan, "build" | "daemon">, p: PlatformPlan): State {
-  const { base } = plan.build;
-  return State.image(base.ref, p.platform, { digest: p.base.digest, resolveMode: plan.daemon.imageResolveMode, sourceRanges: base.range ? [base.range] : undefined });
+export function baseState(plan: BasePlan, p: PlatformPlan): State {
+  return baseSource(plan, p, {});
 }
 
 /**
@@ -53,15 +55,18 @@ export function baseState(plan: Pick<ImagePlan, "build" | "daemon">, p: Platform
  * A vertex an earlier Solve completed reaches later Solves without its cache keys (see
  * frontend/install.ts), so the image's own base must not be the one read.
  */
-export function baseProbe(plan: Pick<ImagePlan, "build" | "daemon">, p: PlatformPlan): State {
+export function baseProbe(plan: BasePlan, p: PlatformPlan): State {
+  return baseSource(plan, p, { recordType: "internal", name: `[base] ${plan.build.base.ref} (read by the frontend)` });
+}
+
+/** The base from a registry, or from the client's OCI layout store (--build-context base=oci-layout://...). */
+function baseSource(plan: BasePlan, p: PlatformPlan, extra: { recordType?: "internal"; name?: string }): State {
   const { base } = plan.build;
-  return State.image(base.ref, p.platform, {
-    digest: p.base.digest,
-    resolveMode: plan.daemon.imageResolveMode,
-    sourceRanges: base.range ? [base.range] : undefined,
-    recordType: "internal",
-    name: `[base] ${base.ref} (read by the frontend)`,
-  });
+  const sourceRanges = base.range ? [base.range] : undefined;
+  if (base.ociStore !== undefined) {
+    return State.ociLayout(base.ref, p.platform, { sessionId: plan.context.sessionId, storeId: base.ociStore, digest: p.base.digest, sourceRanges, recordType: extra.recordType, name: extra.name ?? `[base] OCI layout ${base.ref}` });
+  }
+  return State.image(base.ref, p.platform, { digest: p.base.digest, resolveMode: plan.daemon.imageResolveMode, sourceRanges, ...extra });
 }
 
 /** The solve step, when the plan's lock was solved by this build (its output holds conda-lock.yml). */

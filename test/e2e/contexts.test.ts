@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { imageEntries } from "./async-docker";
-import { allEngines, baseImage, build, channelUrl, daemonUp, docker, type Engine, errorLine, executedSteps, header, project, tag } from "./harness";
+import { allEngines, baseImage, build, cacheEngines, channelUrl, daemonUp, docker, type Engine, errorLine, executedSteps, header, project, tag } from "./harness";
 
 /**
  * An image only this test run has, pushed to the local registry: the distroless test base with
@@ -86,6 +86,44 @@ describe.each(allEngines)("named build contexts on $label", (engine) => {
     expect(res.code).not.toBe(0);
     expect(errorLine(res.output), res.output).toBe('environment.yml:8: image.app.copy: /missing is not in build context "assets"');
     expect(daemonUp(engine)).toBe(true);
+  });
+});
+
+/**
+ * An OCI layout folder holding an image with /oci-base/marker.txt, written by the containerd-store
+ * engine (Docker's classic store cannot export OCI), once for every engine to read.
+ */
+let ociLayout: { dir: string; marker: string } | undefined;
+function ociLayoutBase(): { dir: string; marker: string } {
+  if (ociLayout) return ociLayout;
+  const marker = `oci layout base of run ${process.pid} at ${Date.now()}\n`;
+  const dir = project({
+    "environment.yml": `${header()}name: oci-base\nimage:\n  base: ${baseImage}\n  workdir: /oci-base\n  app:\n    copy: [marker.txt]\n`,
+    "marker.txt": marker,
+  });
+  const made = build(cacheEngines[0]!, dir, ["-f", "environment.yml", "--output", `type=oci,dest=${join(dir, "layout")},tar=false`, "."]);
+  if (made.code !== 0) throw new Error(made.output);
+  return (ociLayout = { dir: join(dir, "layout"), marker });
+}
+
+describe.each(allEngines)("an OCI layout folder as the base on $label", (engine) => {
+  it(engine.containerdStore ? "builds on --build-context base=oci-layout://<folder>, solving and installing on it" : "refuses --build-context base=oci-layout://<folder>: the classic store has no OCI layout source", async () => {
+    const layout = ociLayoutBase();
+    // With a package to solve for: the frontend also looks into the base (its glibc) before the solve.
+    const dir = project({ "environment.yml": `${header()}name: ctx-oci\nchannels: [${channelUrl}]\ndependencies: [greet-data]\n` });
+    const image = tag("ctx-oci");
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--build-context", `base=oci-layout://${layout.dir}`, "-t", image, "--load", "."]);
+    if (!engine.containerdStore) {
+      expect(res.code).not.toBe(0);
+      expect(errorLine(res.output), res.output).toMatch(/^environment\.yml: image\.base \(build context base\): this daemon cannot read an OCI layout folder/);
+      expect(daemonUp(engine)).toBe(true);
+      return;
+    }
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/__glibc=2\.36=0/); // read from the OCI layout base's dpkg records
+    const files = await imageEntries(engine, image, "/", (p) => p === "/oci-base/marker.txt");
+    expect(files.get("/oci-base/marker.txt")?.data?.toString()).toBe(layout.marker);
+    expect(files.has("/opt/conda/share/greet-data/words.txt")).toBe(true);
   });
 });
 

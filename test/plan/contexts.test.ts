@@ -25,12 +25,22 @@ describe("parseNamedContext", () => {
   });
 
   it("refuses the sources it cannot read, naming the context", () => {
-    expect(errorOf("base", "oci-layout://store@sha256:" + "a".repeat(64))).toMatch(/^build context "base": OCI layout folders \(oci-layout:\/\/\) are not supported yet/);
     expect(errorOf("x", "input:target")).toMatch(/^build context "x": frontend inputs/);
     expect(errorOf("x", "git@github.com:o/r.git")).toMatch(/^build context "x": git sources/);
     expect(errorOf("x", "https://example.com/a.tgz")).toMatch(/^build context "x": URLs are not supported/);
     expect(errorOf("x", "ftp://example.com/")).toBe('build context "x": unsupported source "ftp:"; pass a folder or docker-image://<ref>');
     expect(errorOf("x", "nothing")).toMatch(/^build context "x": expected docker-image/);
+  });
+
+  it("reads oci-layout://<store>[:tag]@digest as an image in the client's OCI layout store, named after the context", () => {
+    const digest = "sha256:" + "a".repeat(64);
+    expect(parseNamedContext("base", `oci-layout://k2j5st0r3:latest@${digest}`)).toEqual({ kind: "oci-layout", store: "k2j5st0r3", digest, ref: `docker.io/library/base@${digest}` });
+    expect(parseNamedContext("Assets", `oci-layout://store@${digest}`)).toMatchObject({ store: "store", ref: `docker.io/library/assets@${digest}` });
+  });
+
+  it("refuses an OCI layout without a digest or with a store id that is no name", () => {
+    expect(errorOf("base", "oci-layout://store:latest")).toBe('build context "base": oci-layout reference "store:latest" has no sha256 digest');
+    expect(errorOf("base", "oci-layout://../x@sha256:" + "a".repeat(64))).toBe('build context "base": invalid OCI layout store "../x"');
   });
 
   it("refuses an invalid image reference or local name, naming the context", () => {
@@ -64,12 +74,17 @@ describe("planBuild with named contexts", () => {
     expect(p.base).toEqual({ ref: "localhost:5000/other:1", origin: "build context base", context: "base" });
   });
 
-  it("refuses a base context that is a folder or an OCI layout, and BASE_IMAGE as well", () => {
+  it("refuses a base context that is a folder or a frontend input, and BASE_IMAGE as well", () => {
     expect(planError("name: x\n", "context:base=local:base").problems[0]!.message).toBe(
-      'image.base: build context "base" is a folder; the base must be an image: --build-context base=docker-image://<ref>',
+      'image.base: build context "base" is a folder; the base must be an image: --build-context base=docker-image://<ref> or oci-layout://<folder>',
     );
-    expect(planError("name: x\n", "context:base=oci-layout://s@sha256:" + "a".repeat(64)).problems[0]!.message).toMatch(/^image\.base: build context "base": OCI layout/);
+    expect(planError("name: x\n", "context:base=input:base").problems[0]!.message).toMatch(/^image\.base: build context "base": frontend inputs/);
     expect(planError("name: x\n", "context:base=docker-image://a:1", "build-arg:BASE_IMAGE=b:1").problems[0]!.message).toMatch(/both --build-context base=\.\.\. and --build-arg BASE_IMAGE/);
+  });
+
+  it("takes the base from an OCI layout context: its store in the plan, named after the context", () => {
+    const digest = "sha256:" + "b".repeat(64);
+    expect(plan("name: x\n", `context:base=oci-layout://st0re:latest@${digest}`).base).toEqual({ ref: `docker.io/library/base@${digest}`, origin: "build context base", context: "base", ociStore: "st0re" });
   });
 
   it("holds the contexts app.copy reads, and only those", () => {
