@@ -19,9 +19,20 @@ export function missingContextPath(message: string, plan: Pick<BuildPlan, "appCo
   return { message: `image.app.copy: /${m[1]} is not in build context ${JSON.stringify(only)}`, entry: matching[0]! };
 }
 
-/** `e` as an error at the app.copy line when it is a path missing from a named context, else `e` itself. */
+/**
+ * The app.copy entry reading an OCI layout context when BuildKit has no OCI layout source
+ * (Docker's classic image store answers "unknown scheme oci-layout"), if the message is that.
+ */
+export function unreadableOciContext(message: string, plan: Pick<BuildPlan, "appCopy" | "contexts">): { message: string; entry: BuildPlan["appCopy"][number] } | undefined {
+  if (!/unknown scheme oci-layout/.test(message)) return undefined;
+  const entry = plan.appCopy.find((c) => c.from !== undefined && plan.contexts?.[c.from]?.kind === "oci-layout");
+  if (!entry) return undefined;
+  return { message: `image.app.copy: build context ${JSON.stringify(entry.from)} is an OCI layout folder, which this daemon cannot read (Docker's classic image store has no OCI layout source); use the containerd image store, or push the image to a registry and pass docker-image://<ref>`, entry };
+}
+
+/** `e` as an error at the app.copy line when it is a path missing from a named context or an unreadable one, else `e` itself. */
 export function explainContextCopyFailure(e: unknown, plan: BuildPlan, input: InputFile): unknown {
   if (!(e instanceof RpcError) || !plan.contexts) return e;
-  const missing = missingContextPath(e.message, plan);
-  return missing ? new SpecError(input, [{ message: missing.message, range: missing.entry.range }]) : e;
+  const found = missingContextPath(e.message, plan) ?? unreadableOciContext(e.message, plan);
+  return found ? new SpecError(input, [{ message: found.message, range: found.entry.range }]) : e;
 }

@@ -127,6 +127,23 @@ describe.each(allEngines)("an OCI layout folder as the base on $label", (engine)
   });
 });
 
+describe.each(allEngines)("app.copy from an OCI layout context on $label", (engine) => {
+  it(engine.containerdStore ? "copies a file of the layout's image into the app layer" : "refuses an OCI layout context at its app.copy line: the classic store cannot read it", async () => {
+    const layout = ociLayoutBase();
+    const dir = project({ "environment.yml": `${header()}name: ctx-oci-copy\nimage:\n  base: ${baseImage}\n  app:\n    copy:\n      - {from: layout, src: /oci-base/marker.txt, dest: m.txt}\n` });
+    const image = tag("ctx-oci-copy");
+    const res = build(engine, dir, ["-f", "environment.yml", "--build-context", `layout=oci-layout://${layout.dir}`, "-t", image, "--load", "."]);
+    if (!engine.containerdStore) {
+      expect(res.code).not.toBe(0);
+      expect(errorLine(res.output), res.output).toMatch(/^environment\.yml:7: image\.app\.copy: build context "layout" is an OCI layout folder, which this daemon cannot read/);
+      return;
+    }
+    expect(res.code, res.output).toBe(0);
+    const files = await imageEntries(engine, image, "/app", () => true);
+    expect(files.get("/app/m.txt")?.data?.toString()).toBe(layout.marker);
+  });
+});
+
 describe.each(allEngines)("the lock from a named context on $label", (engine) => {
   it("installs from the conda-lock.yml in --build-context lock=<folder> without solving, and names the context when the lock is not there", async () => {
     const envYml = `${header()}name: ctx-lock\nchannels: [${channelUrl}]\ndependencies:\n  - greet-data\nimage:\n  base: ${baseImage}\n`;

@@ -1,7 +1,7 @@
 // BuildKit's words for a path missing from a named build context, turned into an error at the
 // app.copy entry naming the context.
 import { describe, expect, it } from "vitest";
-import { missingContextPath } from "../../src/frontend/context-errors";
+import { missingContextPath, unreadableOciContext } from "../../src/frontend/context-errors";
 import { lineRange } from "../../src/input/source";
 
 const plan = {
@@ -28,5 +28,19 @@ describe("missingContextPath", () => {
 
   it("leaves other failures alone", () => {
     expect(missingContextPath("process did not complete successfully: exit code: 1", plan)).toBeUndefined();
+  });
+});
+
+describe("unreadableOciContext", () => {
+  const oci = { ...plan, contexts: { assets: { kind: "oci-layout" as const, store: "s", digest: "sha256:" + "a".repeat(64), ref: "docker.io/library/assets@sha256:" + "a".repeat(64) } } };
+
+  it("names the OCI layout context a daemon without an OCI layout source cannot read, at its entry", () => {
+    const found = unreadableOciContext("failed to load cache key: unknown scheme oci-layout: not found", oci)!;
+    expect(found.message).toMatch(/^image\.app\.copy: build context "assets" is an OCI layout folder, which this daemon cannot read/);
+    expect(found.entry.range.start.line).toBe(8);
+  });
+
+  it("leaves the message alone when no context is an OCI layout", () => {
+    expect(unreadableOciContext("unknown scheme oci-layout: not found", { ...plan, contexts: { assets: { kind: "local", local: "assets" } } })).toBeUndefined();
   });
 });
