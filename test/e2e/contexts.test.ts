@@ -77,7 +77,7 @@ describe.each(allEngines)("named build contexts on $label", (engine) => {
     const dir = appProject("{from: assets, src: /static}");
     const res = build(engine, dir, ["-f", "environment.yml", "--build-context", "assets=./assets-dir", "--build-context", "base=./assets-dir", "."]);
     expect(res.code).not.toBe(0);
-    expect(errorLine(res.output), res.output).toBe('environment.yml: image.base: build context "base" is a folder; the base must be an image: --build-context base=docker-image://<ref>');
+    expect(errorLine(res.output), res.output).toBe('environment.yml: image.base: build context "base" is a folder; the base must be an image: --build-context base=docker-image://<ref> or oci-layout://<folder>');
   });
 
   it("fails at the app.copy line naming the context when a path is not in it", () => {
@@ -110,7 +110,8 @@ describe.each(allEngines)("an OCI layout folder as the base on $label", (engine)
   it(engine.containerdStore ? "builds on --build-context base=oci-layout://<folder>, solving and installing on it" : "refuses --build-context base=oci-layout://<folder>: the classic store has no OCI layout source", async () => {
     const layout = ociLayoutBase();
     // With a package to solve for: the frontend also looks into the base (its glibc) before the solve.
-    const dir = project({ "environment.yml": `${header()}name: ctx-oci\nchannels: [${channelUrl}]\ndependencies: [greet-data]\n` });
+    // A spec unique to this run: the solve step runs (and logs the virtual packages) instead of coming from the cache.
+    const dir = project({ "environment.yml": `${header()}name: ctx-oci\nchannels: [${channelUrl}]\ndependencies: ["greet-data >=0.0.${Date.now()}"]\n` });
     const image = tag("ctx-oci");
     const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--build-context", `base=oci-layout://${layout.dir}`, "-t", image, "--load", "."]);
     if (!engine.containerdStore) {
