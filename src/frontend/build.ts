@@ -21,6 +21,7 @@ import { imageGraph, lockGraph } from "../stages/image";
 import { mark, timingReport } from "../timing";
 import { PlanCompletion } from "./complete-plan";
 import { postLinkPackages, readEnvironment } from "./install";
+import { explainContextCopyFailure } from "./context-errors";
 import { showNotices } from "./notices";
 import { sbomRef } from "./sbom";
 import { explainDownloadFailure } from "./download-errors";
@@ -35,7 +36,7 @@ async function imageForPlatform(bridge: Bridge, plan: ImagePlan, p: PlatformPlan
   const definition = marshal(graph.image, { caps: bridge.llbCaps, ignoreCache: plan.build.ignoreCache, sourceInfo });
   mark("marshalled");
   const refId = await bridge.solve(definition, { evaluate: true }).catch((e: unknown) => {
-    throw explainDownloadFailure(e, plan.build, input);
+    throw explainContextCopyFailure(explainDownloadFailure(e, plan.build, input), plan.build, input);
   });
   mark("installed");
   const baseConfigBytes = p.base.config !== undefined ? Buffer.from(p.base.config) : undefined;

@@ -27,13 +27,19 @@ async function toolImage(bridge: Bridge, opts: BuildOptions, workerPlatform: PbP
   return { ref, digest: resolved.digest, platform: workerPlatform, entrypoint, env: config.config.Env ?? [] };
 }
 
+const noOciLayout = "this daemon cannot read an OCI layout folder (Docker's classic image store has no OCI layout source); use the containerd image store, or push the image to a registry and pass docker-image://<ref>";
+
 async function resolveBase(bridge: Bridge, plan: BuildPlan, opts: BuildOptions, platform: PbPlatform, input: InputFile): Promise<PlatformPlan> {
   let resolved: ResolvedImage;
   try {
-    resolved = await bridge.resolveImage(plan.base.ref, platform, opts.imageResolveMode, opts.sessionId);
+    const oci = plan.base.ociStore !== undefined ? { storeId: plan.base.ociStore } : undefined;
+    resolved = await bridge.resolveImage(plan.base.ref, platform, opts.imageResolveMode, opts.sessionId, oci);
   } catch (e) {
+    const message = (e as Error).message;
+    // Docker's classic image store has no OCI layout source: BuildKit answers "unknown scheme".
+    if (plan.base.ociStore !== undefined && /unknown scheme oci-layout/.test(message)) throw new SpecError(input, [{ message: `image.base (${plan.base.origin}): ${noOciLayout}` }]);
     throw new SpecError(input, [
-      { message: `image.base (${plan.base.origin}) ${JSON.stringify(plan.base.ref)} for ${formatPlatform(platform)} cannot be resolved: ${(e as Error).message}`, range: plan.base.range },
+      { message: `image.base (${plan.base.origin}) ${JSON.stringify(plan.base.ref)} for ${formatPlatform(platform)} cannot be resolved: ${message}`, range: plan.base.range },
     ]);
   }
   return { platform, base: { digest: resolved.digest, config: resolved.config.length ? Buffer.from(resolved.config).toString("utf8") : undefined } };
@@ -102,7 +108,7 @@ export class PlanCompletion {
     const given = await this.givenLock();
     if (given || !this.needsConda) return given;
     const { bridge, opts, input, sourceInfo } = this.inputs;
-    const probe = async (p: PbPlatform) => baseProbe({ build: this.plan, daemon: this.daemon }, await this.platform(p));
+    const probe = async (p: PbPlatform) => baseProbe({ build: this.plan, daemon: this.daemon, context: { sessionId: opts.sessionId } }, await this.platform(p));
     return solvedLock(bridge, opts, this.plan, input, sourceInfo, { tool: this.toolImage(), platforms: this.plan.platforms, base: probe });
   }
 

@@ -13,6 +13,8 @@ import { lineRange } from "../input/source";
 import type { LockPlan, ToolImage } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
 import { lockContentHash, solveRequest } from "../plan/lock-request";
+import type { NamedContext } from "../plan/contexts";
+import { namedContextState } from "../stages/contexts";
 import { solveStage } from "../stages/solve";
 import { readBesideInput, type InputFile } from "./inputs";
 
@@ -28,9 +30,11 @@ export async function givenLock(bridge: Bridge, opts: BuildOptions, plan: BuildP
   let bytes: Uint8Array | undefined;
   let fileName = "conda-lock.yml";
   if (named) {
-    bytes = await readBesideInput(bridge, opts, named.path);
+    const context = named.context !== undefined ? plan.contexts?.[named.context] : undefined;
+    bytes = context ? await readInContext(bridge, opts, plan, named.context!, context, named.path) : await readBesideInput(bridge, opts, named.path);
     fileName = named.path;
-    if (!bytes) throw new SpecError(input, [{ message: `${named.origin}: cannot find the lock file ${JSON.stringify(named.path)} beside ${input.name}`, range: named.range }]);
+    const where = context ? `in build context ${JSON.stringify(named.context)}` : `beside ${input.name}`;
+    if (!bytes) throw new SpecError(input, [{ message: `${named.origin}: cannot find the lock file ${JSON.stringify(named.path)} ${where}`, range: named.range }]);
   } else if (input.conventionalLock) {
     bytes = input.conventionalLock;
   }
@@ -38,6 +42,14 @@ export async function givenLock(bridge: Bridge, opts: BuildOptions, plan: BuildP
   const lock = readLock(fileName, utf8(bytes), plan.platforms.length === 1 ? subdirOf(plan.platforms[0]!) : undefined);
   checkLock(lock, fileName, plan, input);
   return { lock, fileName };
+}
+
+/** A file in a named build context (the lock's): only that path is sent of a folder. */
+async function readInContext(bridge: Bridge, opts: BuildOptions, plan: BuildPlan, name: string, context: NamedContext, path: string): Promise<Uint8Array | undefined> {
+  const clean = path.replace(/^(\.\/)+/, "");
+  const state = namedContextState(name, context, { platform: plan.platforms[0]!, sessionId: opts.sessionId, include: [clean], resolveMode: opts.imageResolveMode });
+  const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps }), { evaluate: true });
+  return bridge.readFile(ref, clean).catch(() => undefined);
 }
 
 /** A lock must cover every platform built and must have been made from this environment.yml. */

@@ -16,6 +16,9 @@ export interface ResolvedImage {
   config: Uint8Array;
 }
 
+/** ResolveImageConfigRequest.ResolverType for an OCI layout store (BuildKit's sourceresolver: registry 0, OCI layout 1). */
+const ociLayoutResolver = 1;
+
 export class Bridge {
   private returned = false;
   private cacheImports: CacheImport[] = [];
@@ -71,8 +74,17 @@ export class Bridge {
     return this.client.readDir(ref, path);
   }
 
-  async resolveImage(ref: string, platform: PbPlatform, resolveMode: string, sessionId: string): Promise<ResolvedImage> {
+  /**
+   * An image's config and digest for a platform: from a registry, or (`oci`) from the client's
+   * OCI layout store in the session. The OCI form uses ResolveImageConfig's OCI resolver on every
+   * daemon: BuildKit v0.13 has no other, and newer ones still answer it.
+   */
+  async resolveImage(ref: string, platform: PbPlatform, resolveMode: string, sessionId: string, oci?: { storeId: string }): Promise<ResolvedImage> {
     const logName = `[internal] load metadata for ${ref}`;
+    if (oci) {
+      const res = await this.client.resolveImageConfig({ Ref: ref, Platform: platform, LogName: logName, ResolverType: ociLayoutResolver, SessionID: sessionId, StoreID: oci.storeId });
+      return { digest: res.Digest || undefined, config: res.Config ?? new Uint8Array() };
+    }
     if (this.frontendCaps.has("source.metaresolver")) {
       const res = await this.client.resolveSourceMeta({
         Source: { identifier: `docker-image://${ref}` },

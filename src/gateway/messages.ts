@@ -75,7 +75,10 @@ export interface ResolveImageConfigRequest {
   Platform?: PbPlatform;
   ResolveMode?: string;
   LogName?: string;
+  /** 0: a registry; 1: an OCI layout store in the session (SessionID, StoreID). */
+  ResolverType?: number;
   SessionID?: string;
+  StoreID?: string;
 }
 
 export interface ResolveImageConfigResponse {

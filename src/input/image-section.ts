@@ -1,5 +1,6 @@
 // The `image:` section of environment.yml: how the final image is assembled.
-import type { Node } from "yaml";
+import { isMap, type Node } from "yaml";
+import { isContextName } from "./context-name";
 import { show } from "./errors";
 import type { Located } from "./source";
 import type { YamlReader } from "./yaml-reader";
@@ -27,6 +28,16 @@ export interface PruneSpec {
   keep: Located<string>[];
 }
 
+/**
+ * One image.app.copy entry. `value` is the source path, relative to its context ("." for all of
+ * it); `from` names a build context (--build-context NAME=...) instead of the main one; `dest`
+ * is where it goes, relative to the workdir (default: the source path).
+ */
+export interface AppCopy extends Located<string> {
+  from?: string;
+  dest?: string;
+}
+
 export interface ImageSpec {
   base?: Located<string>;
   prefix?: Located<string>;
@@ -39,7 +50,7 @@ export interface ImageSpec {
   labels: { key: Located<string>; value: Located<string> }[];
   healthcheck?: Healthcheck;
   stopSignal?: Located<string>;
-  app: { copy: Located<string>[]; install?: Located<"pip" | "none"> };
+  app: { copy: AppCopy[]; install?: Located<"pip" | "none"> };
   // Read and checked now; used by the solve, install and prune stages.
   lockfile?: Located<string>;
   prune?: PruneSpec;
@@ -232,15 +243,7 @@ function app(r: YamlReader, node: Node | null, where: string): ImageSpec["app"] 
   if (!map) return out;
   for (const { key, keyNode, value } of r.entries(map, where)) {
     if (key === "copy") {
-      out.copy = r.stringList(value, `${where}.copy`).flatMap((p) => {
-        const stripped = p.value.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
-        const clean = stripped === "" && p.value.startsWith(".") ? "." : stripped;
-        if (clean === "" || clean.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(clean)) {
-          r.problems.push({ message: `${where}.copy: paths are relative to the build context and stay inside it, got ${show(p.value)}`, range: p.range });
-          return [];
-        }
-        return [{ value: clean === "." ? "." : clean, range: p.range }];
-      });
+      out.copy = (r.sequence(value, `${where}.copy`) ?? []).flatMap((item) => appCopy(r, item, `${where}.copy`) ?? []);
     } else if (key === "install") {
       out.install = r.oneOf(value, `${where}.install`, ["pip", "none"] as const);
     } else {
@@ -249,6 +252,54 @@ function app(r: YamlReader, node: Node | null, where: string): ImageSpec["app"] 
   }
   return out;
 }
+
+/**
+ * A path inside a context or the workdir, cleaned: no leading "./" or "/" (a context's root is
+ * where paths start), no trailing "/", "." for the whole. Undefined when it would leave it.
+ */
+export function relativeInside(path: string): string | undefined {
+  const stripped = path.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
+  const clean = stripped === "" && /^[./]/.test(path) ? "." : stripped;
+  if (clean === "" || clean.includes("\0") || /(^|\/)\.\.(\/|$)/.test(clean)) return undefined;
+  return clean;
+}
+
+const copyKeys = ["from", "src", "dest"] as const;
+
+/** `path` (from the build context) or `{from: NAME, src: path, dest: path}`. */
+function appCopy(r: YamlReader, node: Node, where: string): AppCopy | undefined {
+  if (!isMap(node)) {
+    const p = r.string(node, where);
+    if (!p) return undefined;
+    // The string form keeps its rule: no absolute paths (they look like paths in the image).
+    const clean = p.value.startsWith("/") ? undefined : relativeInside(p.value);
+    if (clean === undefined) return r.fail(node, `${where}: paths are relative to the build context and stay inside it, got ${show(p.value)}`);
+    return { value: clean, range: p.range };
+  }
+  const entry: Partial<Record<(typeof copyKeys)[number], Located<string>>> = {};
+  for (const { key, keyNode, value } of r.entries(node, where)) {
+    if ((copyKeys as readonly string[]).includes(key)) entry[key as (typeof copyKeys)[number]] = r.string(value, `${where}.${key}`);
+    else r.unknownKey(keyNode, where, key, copyKeys);
+  }
+  const range = r.range(node);
+  if (!entry.src) return r.fail(node, `${where}: an entry with keys needs src: (a path in the context${entry.from ? ` ${show(entry.from.value)}` : ""})`);
+  const src = relativeInside(entry.src.value);
+  if (src === undefined) return r.fail(node, `${where}.src: paths stay inside their context, got ${show(entry.src.value)}`);
+  const out: AppCopy = { value: src, range };
+  if (entry.from) {
+    if (!isContextName(entry.from.value)) return r.fail(node, `${where}.from: expected a build context name (letters, digits, "_", ".", "-"), got ${show(entry.from.value)}`);
+    out.from = entry.from.value;
+  }
+  if (entry.dest) {
+    const dest = entry.dest.value.startsWith("/") ? undefined : relativeInside(entry.dest.value);
+    if (dest === undefined) return r.fail(node, `${where}.dest: a path relative to the workdir, inside it, got ${show(entry.dest.value)}`);
+    out.dest = dest;
+  }
+  if (wildcardPath.test(src) && out.dest !== undefined) return r.fail(node, `${where}.dest: not with a wildcard src (${show(entry.src.value)}); matches keep their paths`);
+  return out;
+}
+
+const wildcardPath = /[*?[]/;
 
 const pruneKeys = ["preset", "remove", "keep"] as const;
 const presets = ["none", "safe", "aggressive"] as const;

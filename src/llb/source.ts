@@ -47,6 +47,31 @@ export function imageSource(ref: string, platform: PbPlatform, opts: ImageSource
   return new SourceVertex(`docker-image://${pinned}`, attrs, caps, { name: vertexOptions.name ?? `[base] ${ref}`, ...vertexOptions }, platform);
 }
 
+export interface OciLayoutSourceOptions extends VertexOptions {
+  /** The session that holds the client's OCI layout store, and the store's id in it. */
+  sessionId: string;
+  storeId: string;
+  /** `sha256:...` manifest digest to pin (the platform's, as resolved). */
+  digest?: string;
+  /**
+   * Sent as `image.recordtype`. BuildKit (v0.13 to v0.32) reads no record type for OCI layout
+   * sources; the attribute only makes a second vertex of the same image (see stages/image.ts baseProbe).
+   */
+  recordType?: "internal";
+}
+
+/**
+ * `oci-layout://<ref>@digest`: an image from an OCI layout folder the client serves from its
+ * session (buildx's --build-context NAME=oci-layout://...). `ref` names it only for the logs.
+ */
+export function ociLayoutSource(ref: string, platform: PbPlatform, opts: OciLayoutSourceOptions): SourceVertex {
+  const { sessionId, storeId, digest, recordType, ...vertexOptions } = opts;
+  const pinned = digest ? `${ref.replace(/@sha256:[0-9a-f]{64}$/, "")}@${digest}` : ref;
+  const attrs: Record<string, string> = { "oci.session": sessionId, "oci.store": storeId };
+  if (recordType) attrs["image.recordtype"] = recordType;
+  return new SourceVertex(`oci-layout://${pinned}`, attrs, ["source.ocilayout"], { name: vertexOptions.name ?? `[base] ${ref}`, ...vertexOptions }, platform);
+}
+
 export interface LocalSourceOptions extends VertexOptions {
   sessionId?: string;
   include?: string[];

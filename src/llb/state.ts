@@ -5,7 +5,7 @@ import { ExecVertex, type MountSpec, type NetworkMode } from "./exec";
 import { type CopyOptions, type FileAction, FileVertex, type Owner } from "./file";
 import { copyLayers, MergeVertex } from "./merge";
 import type { PbPlatform } from "./pb";
-import { httpSource, type HttpSourceOptions, imageSource, type ImageSourceOptions, localSource, type LocalSourceOptions } from "./source";
+import { httpSource, type HttpSourceOptions, imageSource, type ImageSourceOptions, localSource, type LocalSourceOptions, ociLayoutSource, type OciLayoutSourceOptions } from "./source";
 import type { Output, VertexOptions } from "./vertex";
 
 export interface StateSettings {
@@ -54,6 +54,10 @@ export class State {
     const { env, cwd, user, ...sourceOpts } = opts ?? {};
     const vertex = imageSource(ref, platform, sourceOpts);
     return new State({ vertex, index: 0 }, { ...defaultSettings, platform, env: env ?? defaultSettings.env, cwd: cwd || "/", user });
+  }
+
+  static ociLayout(ref: string, platform: PbPlatform, opts: OciLayoutSourceOptions): State {
+    return new State({ vertex: ociLayoutSource(ref, platform, opts), index: 0 }, { ...defaultSettings, platform });
   }
 
   static local(name: string, opts?: LocalSourceOptions): State {

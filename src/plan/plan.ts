@@ -6,10 +6,11 @@ import type { PbPlatform } from "../llb/pb";
 import { parsePlatform, uniquePlatforms } from "../llb/platform";
 import type { EnvironmentSpec } from "../input/environment";
 import { type Problem, show, SpecError } from "../input/errors";
-import { defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../input/image-section";
+import { type AppCopy, defaultBase, defaultPrefix, defaultUser, defaultWorkdir } from "../input/image-section";
 import type { Located, SourceRange } from "../input/source";
 import { ChannelError, resolveChannels, type ResolvedChannel } from "../conda/channels";
 import { type MatchSpec, MatchSpecError, parseMatchSpec } from "../conda/matchspec";
+import { ContextError, contextOptions, localSessionOptions, type NamedContext, parseNamedContext } from "./contexts";
 import { GlobError, globToRegExp, type PrunePolicy, presets } from "../conda/prune/rules";
 
 /**
@@ -36,10 +37,16 @@ export type Target = (typeof targets)[number];
 export interface BuildPlan {
   target: Target;
   platforms: PbPlatform[];
-  base: { ref: string; range?: SourceRange; origin: string };
+  /**
+   * `context` names the build context the base came from (--build-context base=...); `ociStore`
+   * is the client's OCI layout store that holds it (base=oci-layout://...), else a registry does.
+   */
+  base: { ref: string; range?: SourceRange; origin: string; context?: string; ociStore?: string };
   prefix: string;
   workdir: string;
-  appCopy: Located<string>[];
+  appCopy: AppCopy[];
+  /** The named build contexts the build reads (app.copy's `from:`, the lock), by name; absent when none. */
+  contexts?: Record<string, NamedContext>;
   /** image.app.install: pip - pip-install the copied app (no dependencies) into the environment. */
   appInstall?: { range: SourceRange };
   /** Image settings shared by every platform (the platform is filled in per platform). */
@@ -62,8 +69,11 @@ export interface CondaPlan {
   /** Where `channels:` is written, for errors about channels. */
   channelsRange?: SourceRange;
   dependenciesRange?: SourceRange;
-  /** A lock to use instead of solving: a path relative to the input file's folder. */
-  lockfile?: { path: string; range?: SourceRange; origin: string; required: boolean };
+  /**
+   * A lock to use instead of solving: a path relative to the input file's folder, or to the
+   * build context `context` names (--build-context lock=...; its source is in BuildPlan.contexts).
+   */
+  lockfile?: { path: string; range?: SourceRange; origin: string; required: boolean; context?: string };
   /** image.virtual-packages (name -> version[=build]). */
   virtualPackages: Record<string, string>;
   /** CONDA_OVERRIDE_* build args, keyed by what follows the prefix. */
@@ -140,16 +150,7 @@ function planConda(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[]
   }
   const overrides: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.buildArgs)) if (k.startsWith("CONDA_OVERRIDE_")) overrides[k.slice("CONDA_OVERRIDE_".length)] = v;
-  const argLock = opts.buildArgs.LOCKFILE;
-  const fileLock = spec.image.lockfile;
-  const lockfile = argLock
-    ? { path: argLock, origin: "build arg LOCKFILE", required: true }
-    : fileLock
-      ? { path: fileLock.value, range: fileLock.range, origin: "image.lockfile", required: true }
-      : undefined;
-  if (lockfile && (lockfile.path.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(lockfile.path))) {
-    problems.push({ message: `${lockfile.origin}: the lock file must be a path inside the input file's folder, got ${show(lockfile.path)}`, range: lockfile.range });
-  }
+  const lockfile = planLockfile(spec, opts, problems);
   return {
     specs,
     pip: spec.pip,
@@ -170,14 +171,46 @@ function planConda(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[]
   };
 }
 
+/** The name of the build context a lock is read from. */
+export const lockContextName = "lock";
+
+/**
+ * The lock file: LOCKFILE, else image.lockfile, read beside the input file; with
+ * --build-context lock=..., the same path (default conda-lock.yml) is read in that context
+ * instead, and conda-lock.yml beside the file is not looked at.
+ */
+function planLockfile(spec: EnvironmentSpec, opts: PlanOptions, problems: Problem[]): CondaPlan["lockfile"] {
+  const argLock = opts.buildArgs.LOCKFILE;
+  const fileLock = spec.image.lockfile;
+  const inContext = Object.hasOwn(contextOptions(opts.raw), lockContextName);
+  const lockfile = argLock
+    ? { path: argLock, origin: "build arg LOCKFILE", required: true }
+    : fileLock
+      ? { path: fileLock.value, range: fileLock.range, origin: "image.lockfile", required: true }
+      : inContext
+        ? { path: conventionalLockName, origin: `build context ${lockContextName}`, required: true }
+        : undefined;
+  if (!lockfile) return undefined;
+  const where = inContext ? `build context ${JSON.stringify(lockContextName)}` : "the input file's folder";
+  if (lockfile.path.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(lockfile.path)) {
+    problems.push({ message: `${lockfile.origin}: the lock file must be a path inside ${where}, got ${show(lockfile.path)}`, range: lockfile.range });
+  }
+  return inContext ? { ...lockfile, context: lockContextName } : lockfile;
+}
+
 function pick<T>(arg: string | undefined, fromFile: Located<T> | undefined, fallback: T): { value: T | string; range?: SourceRange; origin: string } {
   if (arg !== undefined && arg !== "") return { value: arg, origin: "build arg" };
   if (fromFile) return { value: fromFile.value, range: fromFile.range, origin: "image section" };
   return { value: fallback, origin: "default" };
 }
 
-function planBase(args: Record<string, string>, img: EnvironmentSpec["image"], problems: Problem[]): BuildPlan["base"] {
-  const choice = pick(args.BASE_IMAGE, img.base, defaultBase);
+/** The name of the build context that replaces the base image. */
+export const baseContextName = "base";
+
+function planBase(opts: PlanOptions, img: EnvironmentSpec["image"], problems: Problem[]): BuildPlan["base"] {
+  const fromContext = contextOptions(opts.raw)[baseContextName];
+  if (fromContext !== undefined) return baseFromContext(fromContext, opts.buildArgs, problems);
+  const choice = pick(opts.buildArgs.BASE_IMAGE, img.base, defaultBase);
   let ref = String(choice.value);
   try {
     ref = normalizeReference(ref);
@@ -185,6 +218,60 @@ function planBase(args: Record<string, string>, img: EnvironmentSpec["image"], p
     problems.push({ message: `image.base (${choice.origin}): ${(e as Error).message}`, range: choice.range });
   }
   return { ref, range: choice.range, origin: choice.origin };
+}
+
+/**
+ * --build-context base=docker-image://<ref> replaces image.base, as a named context replaces a
+ * Dockerfile's FROM. BASE_IMAGE as well is ambiguous (both are the command line's word): an error.
+ */
+function baseFromContext(value: string, args: Record<string, string>, problems: Problem[]): BuildPlan["base"] {
+  const origin = `build context ${baseContextName}`;
+  const fail = (message: string) => {
+    problems.push({ message });
+    return { ref: "", origin, context: baseContextName };
+  };
+  if (args.BASE_IMAGE) return fail(`image.base: both --build-context ${baseContextName}=... and --build-arg BASE_IMAGE=... name the base image; pass one`);
+  let context: NamedContext;
+  try {
+    context = parseNamedContext(baseContextName, value);
+  } catch (e) {
+    if (!(e instanceof ContextError)) throw e;
+    return fail(`image.base: ${e.message}`);
+  }
+  if (context.kind === "local") return fail(`image.base: build context "${baseContextName}" is a folder; the base must be an image: --build-context ${baseContextName}=docker-image://<ref> or oci-layout://<folder>`);
+  if (context.kind === "oci-layout") return { ref: context.ref, origin, context: baseContextName, ociStore: context.store };
+  return { ref: context.ref, origin, context: baseContextName };
+}
+
+/** The named contexts the build reads: the lock's, and those app.copy's `from:` entries read: each must have been passed, and be a kind we can copy from. */
+function planContexts(copy: AppCopy[], opts: PlanOptions, problems: Problem[]): Record<string, NamedContext> | undefined {
+  const given = contextOptions(opts.raw);
+  const sessions = localSessionOptions(opts.raw);
+  const contexts: Record<string, NamedContext> = {};
+  if (Object.hasOwn(given, lockContextName)) {
+    try {
+      contexts[lockContextName] = parseNamedContext(lockContextName, given[lockContextName]!, sessions);
+    } catch (e) {
+      if (!(e instanceof ContextError)) throw e;
+      problems.push({ message: `the lock: ${e.message}` });
+    }
+  }
+  for (const entry of copy) {
+    const name = entry.from;
+    if (name === undefined || Object.hasOwn(contexts, name)) continue;
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
+    if (value === undefined) {
+      problems.push({ message: `image.app.copy: no build context named ${show(name)}; pass --build-context ${name}=<folder or docker-image://ref>`, range: entry.range });
+      continue;
+    }
+    try {
+      contexts[name] = parseNamedContext(name, value, sessions);
+    } catch (e) {
+      if (!(e instanceof ContextError)) throw e;
+      problems.push({ message: `image.app.copy: ${e.message}`, range: entry.range });
+    }
+  }
+  return Object.keys(contexts).length ? contexts : undefined;
 }
 
 function planPrefix(args: Record<string, string>, img: EnvironmentSpec["image"], problems: Problem[]): string {
@@ -233,7 +320,8 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
 
   const target = (opts.target ?? "image") as Target;
   if (!targets.includes(target)) problems.push({ message: `unknown build target ${show(opts.target)}; available targets: ${targets.join(", ")}` });
-  const base = planBase(opts.buildArgs, img, problems);
+  const base = planBase(opts, img, problems);
+  const contexts = planContexts(img.app.copy, opts, problems);
   const prefix = planPrefix(opts.buildArgs, img, problems);
   const platforms = planPlatforms(opts, img, problems);
   const conda = planConda(spec, opts, problems, warnings);
@@ -250,6 +338,7 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
     prefix,
     workdir,
     appCopy: img.app.copy,
+    ...(contexts ? { contexts } : {}),
     appInstall: img.app.install?.value === "pip" ? { range: img.app.install.range } : undefined,
     image: planImage(img, opts, workdir),
     conda,

@@ -3,13 +3,16 @@
 // the layer does not depend on the base or the environment below it.
 import { FileActions, State } from "../llb";
 import type { PbPlatform } from "../llb/pb";
-import type { Located, SourceRange } from "../input/source";
+import type { AppCopy } from "../input/image-section";
+import type { SourceRange } from "../input/source";
 
 export interface AppLayerInput {
   platform: PbPlatform;
   workdir: string;
-  copy: Located<string>[];
+  copy: AppCopy[];
   context: State;
+  /** The named build contexts the `from:` entries read, by name. */
+  named?: Readonly<Record<string, State>>;
   /** Seconds since the epoch for every file (SOURCE_DATE_EPOCH), or keep the context's times. */
   timestamp?: number;
   /**
@@ -23,30 +26,52 @@ export interface AppLayerInput {
 
 const wildcard = /[*?[]/;
 
-export function appLayer(input: AppLayerInput): State {
-  const { workdir, copy, context, timestamp } = input;
-  let actions = new FileActions().mkdir(workdir, { mode: 0o755, parents: true, timestamp });
-  for (const path of copy) {
-    const p = path.value;
-    if (p === ".") {
-      actions = actions.copy(context, "/", workdir, { contents: true, createDestPath: true, timestamp });
-    } else if (wildcard.test(p)) {
-      const dir = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "";
-      actions = actions.copy(context, "/" + p, `${workdir}/${dir ? dir + "/" : ""}`, { contents: true, createDestPath: true, allowWildcard: true, timestamp });
-    } else {
-      actions = actions.copy(context, "/" + p, `${workdir}/${p}`, { contents: true, createDestPath: true, timestamp });
-    }
+/** One entry's copy from `source` (its context's root) to under the workdir. */
+function copyEntry(actions: FileActions, source: State, entry: AppCopy, workdir: string, timestamp: number | undefined): FileActions {
+  const p = entry.value;
+  const dest = entry.dest ?? p;
+  if (p === ".") return actions.copy(source, "/", dest === "." ? workdir : `${workdir}/${dest}`, { contents: true, createDestPath: true, timestamp });
+  if (wildcard.test(p)) {
+    const dir = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "";
+    return actions.copy(source, "/" + p, `${workdir}/${dir ? dir + "/" : ""}`, { contents: true, createDestPath: true, allowWildcard: true, timestamp });
   }
-  const names = copy.map((c) => c.value).join(" ");
-  return State.scratch(input.platform).file(actions, {
-    name: copy.length ? `[app] copy ${names} to ${workdir}` : `[app] create ${workdir}`,
-    sourceRanges: copy.map((c) => c.range),
-    carry: input.carry,
-  });
+  return actions.copy(source, "/" + p, `${workdir}/${dest}`, { contents: true, createDestPath: true, timestamp });
 }
 
-/** Include patterns for the context transfer: only what app.copy names is sent. */
-export function contextIncludes(copy: Located<string>[]): string[] | undefined {
+/** How an entry reads in a vertex name or the image's history: `web`, `assets:/static -> static`. */
+export function describeCopy(entry: AppCopy): string {
+  const src = entry.from !== undefined ? `${entry.from}:/${entry.value === "." ? "" : entry.value}` : entry.value;
+  return entry.dest !== undefined ? `${src} -> ${entry.dest}` : src;
+}
+
+/**
+ * The build context's entries in one file op (with the workdir), then one op per named context,
+ * named after it: a path missing from a context fails the step that names the context. All of
+ * it on an empty filesystem, one layer.
+ */
+export function appLayer(input: AppLayerInput): State {
+  const { workdir, copy, context, timestamp } = input;
+  const own = copy.filter((c) => c.from === undefined);
+  let actions = new FileActions().mkdir(workdir, { mode: 0o755, parents: true, timestamp });
+  for (const entry of own) actions = copyEntry(actions, context, entry, workdir, timestamp);
+  const names = own.map((c) => c.value).join(" ");
+  let state = State.scratch(input.platform).file(actions, {
+    name: own.length ? `[app] copy ${names} to ${workdir}` : `[app] create ${workdir}`,
+    sourceRanges: own.map((c) => c.range),
+    carry: input.carry,
+  });
+  for (const name of [...new Set(copy.flatMap((c) => (c.from === undefined ? [] : [c.from])))]) {
+    const entries = copy.filter((c) => c.from === name);
+    const source = input.named?.[name];
+    if (!source) throw new Error(`the app layer reads build context ${JSON.stringify(name)}, which the plan does not hold`);
+    const copies = entries.reduce((a, entry) => copyEntry(a, source, entry, workdir, timestamp), new FileActions());
+    state = state.file(copies, { name: `[app] copy from build context ${name}: ${entries.map(describeCopy).join(", ")} to ${workdir}`, sourceRanges: entries.map((c) => c.range) });
+  }
+  return state;
+}
+
+/** Include patterns for a context's transfer: only what app.copy names is sent. */
+export function contextIncludes(copy: readonly AppCopy[]): string[] | undefined {
   if (copy.some((c) => c.value === ".")) return undefined;
   return copy.map((c) => c.value);
 }

@@ -10,7 +10,8 @@ import type { PbPlatform } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
 import type { ImagePlan, PlatformPlan } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
-import { appInstall, appLayer, contextIncludes } from "./app";
+import { namedContextState } from "./contexts";
+import { appInstall, appLayer, contextIncludes, describeCopy } from "./app";
 import { installStage } from "./install";
 import { pipStage } from "./pip";
 import { sbomStage, sbomWithoutPackages } from "./sbom";
@@ -46,10 +47,12 @@ function inputError(plan: ImagePlan, message: string, range: SourceRange | undef
   return new SpecError(plan.input, [{ message, range }]);
 }
 
+/** What the base's source is made from: the plan, and the session an OCI layout base is served in. */
+type BasePlan = Pick<ImagePlan, "build" | "daemon"> & { context: Pick<ImagePlan["context"], "sessionId"> };
+
 /** The base image as it goes into the image, pinned by the digest the plan resolved. */
-export function baseState(plan: Pick<ImagePlan, "build" | "daemon">, p: PlatformPlan): State {
-  const { base } = plan.build;
-  return State.image(base.ref, p.platform, { digest: p.base.digest, resolveMode: plan.daemon.imageResolveMode, sourceRanges: base.range ? [base.range] : undefined });
+export function baseState(plan: BasePlan, p: PlatformPlan): State {
+  return baseSource(plan, p, {});
 }
 
 /**
@@ -57,15 +60,18 @@ export function baseState(plan: Pick<ImagePlan, "build" | "daemon">, p: Platform
  * A vertex an earlier Solve completed reaches later Solves without its cache keys (see
  * frontend/install.ts), so the image's own base must not be the one read.
  */
-export function baseProbe(plan: Pick<ImagePlan, "build" | "daemon">, p: PlatformPlan): State {
+export function baseProbe(plan: BasePlan, p: PlatformPlan): State {
+  return baseSource(plan, p, { recordType: "internal", name: `[base] ${plan.build.base.ref} (read by the frontend)` });
+}
+
+/** The base from a registry, or from the client's OCI layout store (--build-context base=oci-layout://...). */
+function baseSource(plan: BasePlan, p: PlatformPlan, extra: { recordType?: "internal"; name?: string }): State {
   const { base } = plan.build;
-  return State.image(base.ref, p.platform, {
-    digest: p.base.digest,
-    resolveMode: plan.daemon.imageResolveMode,
-    sourceRanges: base.range ? [base.range] : undefined,
-    recordType: "internal",
-    name: `[base] ${base.ref} (read by the frontend)`,
-  });
+  const sourceRanges = base.range ? [base.range] : undefined;
+  if (base.ociStore !== undefined) {
+    return State.ociLayout(base.ref, p.platform, { sessionId: plan.context.sessionId, storeId: base.ociStore, digest: p.base.digest, sourceRanges, recordType: extra.recordType, name: extra.name ?? `[base] OCI layout ${base.ref}` });
+  }
+  return State.image(base.ref, p.platform, { digest: p.base.digest, resolveMode: plan.daemon.imageResolveMode, sourceRanges, ...extra });
 }
 
 /** The solve step, when the plan's lock was solved by this build (its output holds conda-lock.yml). */
@@ -187,11 +193,26 @@ export function contextState(plan: ImagePlan): State {
   const { context } = plan;
   return State.local(context.name, {
     sessionId: context.sessionId,
-    include: contextIncludes(plan.build.appCopy),
+    include: contextIncludes(plan.build.appCopy.filter((c) => c.from === undefined)),
     exclude: context.exclude,
     sharedKeyHint: context.name,
     name: "[internal] load build context",
   });
+}
+
+/**
+ * The named build contexts app.copy reads: a client folder (only the paths copied from it are
+ * sent) or an image's filesystem for this platform.
+ */
+export function namedContextStates(plan: ImagePlan, p: PlatformPlan): Record<string, State> {
+  const states: Record<string, State> = {};
+  for (const name of new Set(plan.build.appCopy.flatMap((c) => (c.from === undefined ? [] : [c.from])))) {
+    const context = plan.build.contexts?.[name];
+    if (!context) continue; // the app layer says which context is missing
+    const include = contextIncludes(plan.build.appCopy.filter((c) => c.from === name));
+    states[name] = namedContextState(name, context, { platform: p.platform, sessionId: plan.context.sessionId, include, resolveMode: plan.daemon.imageResolveMode });
+  }
+  return states;
 }
 
 /** The whole image of one platform: base, environment, app layer, app install. */
@@ -202,9 +223,9 @@ export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
   // What the frontend reads back (the lock, the steps' reports) travels with the image's cache.
   const solved = solveGraph(plan);
   const carry = [...(solved ? [solved] : []), ...(environment?.reportFolders ?? [])];
-  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), timestamp: build.sourceDateEpoch, carry });
+  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), named: namedContextStates(plan, p), timestamp: build.sourceDateEpoch, carry });
   let image = stack([environment?.state ?? baseState(plan, p), app], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] stack layers` });
-  history.push(`conda-frontend: ${build.appCopy.length ? `copy ${build.appCopy.map((c) => c.value).join(" ")} to` : "create"} ${build.workdir}`);
+  history.push(`conda-frontend: ${build.appCopy.length ? `copy ${build.appCopy.map(describeCopy).join(" ")} to` : "create"} ${build.workdir}`);
   if (build.appInstall) {
     if (!environment?.packages.some((x) => x.name === "pip")) {
       throw inputError(plan, "image.app.install: pip needs pip in the environment; add `- pip` to dependencies", build.appInstall.range);

@@ -144,3 +144,34 @@ describe("image values that parse but mean nothing", () => {
     expect(parseDuration("2400h")).toBe(2400 * 3600e9);
   });
 });
+
+describe("app.copy entries from named contexts", () => {
+  const copy = (body: string) => image(`  app:\n    copy:\n${body}`).app.copy;
+
+  it("reads {from, src, dest}, with paths relative to the context and the workdir", () => {
+    const [a, b, c] = copy("      - {from: assets, src: /static/, dest: ./public}\n      - {from: assets, src: /}\n      - {src: ./conf}\n");
+    expect(a).toMatchObject({ value: "static", from: "assets", dest: "public" });
+    expect(a!.range.start.line).toBe(5);
+    expect(b).toMatchObject({ value: ".", from: "assets" });
+    expect(b!.dest).toBeUndefined();
+    expect(c).toEqual({ value: "conf", range: c!.range });
+  });
+
+  it("keeps the string form beside entries with keys", () => {
+    expect(copy("      - web\n      - {from: assets, src: img}\n").map((c) => c.value)).toEqual(["web", "img"]);
+  });
+
+  it("refuses paths leaving the context or the workdir, bad names and unknown keys, at the line", () => {
+    expect(
+      problemLines("image:\n  app:\n    copy:\n      - {from: assets, src: ../x}\n      - {from: ../a, src: x}\n      - {from: a, src: x, dest: /etc}\n      - {from: a, src: x, dest: a/../../b}\n      - {from: a}\n      - {from: a, src: x, to: y}\n      - {src: '*.py', dest: py}\n"),
+    ).toEqual([
+      '4: image.app.copy.src: paths stay inside their context, got "../x"',
+      '5: image.app.copy.from: expected a build context name (letters, digits, "_", ".", "-"), got "../a"',
+      '6: image.app.copy.dest: a path relative to the workdir, inside it, got "/etc"',
+      '7: image.app.copy.dest: a path relative to the workdir, inside it, got "a/../../b"',
+      '8: image.app.copy: an entry with keys needs src: (a path in the context "a")',
+      expect.stringMatching(/^9: image\.app\.copy: unknown key "to"/),
+      '10: image.app.copy.dest: not with a wildcard src ("*.py"); matches keep their paths',
+    ]);
+  });
+});

@@ -79,3 +79,35 @@ describe("contextIncludes", () => {
     expect(contextIncludes(paths("src", "."))).toBeUndefined();
   });
 });
+
+describe("appLayer with named contexts", () => {
+  const entries = [
+    { value: "web", range: lineRange(10) },
+    { value: "static", from: "assets", dest: "public", range: lineRange(11) },
+    { value: ".", from: "assets", dest: "all", range: lineRange(12) },
+  ];
+
+  it("copies each named context's entries in a step of its own, named after the context", () => {
+    const named = { assets: State.local("assets") };
+    const def = marshal(appLayer({ platform, workdir: "/app", copy: entries, context: State.local("context"), named }));
+    const top = resultOp(def);
+    expect(top.op.file!.actions.map((a) => [a.copy!.src, a.copy!.dest])).toEqual([
+      ["/static", "/app/public"],
+      ["/", "/app/all"],
+    ]);
+    expect(metadataOf(def, top.digest)!.description).toEqual([{ key: "llb.customname", value: "[app] copy from build context assets: assets:/static -> public, assets:/ -> all to /app" }]);
+    // The first step holds the workdir and the build context's own entries, as without named contexts.
+    const ops = decodeOps(def);
+    const own = ops.find((o) => o.op.file?.actions.some((a) => a.copy?.src === "/web"));
+    expect(own!.op.file!.actions.map((a) => (a.copy ? a.copy.dest : a.mkdir!.path))).toEqual(["/app", "/app/web"]);
+  });
+
+  it("fails loudly when the plan lacks a context an entry reads", () => {
+    expect(() => appLayer({ platform, workdir: "/app", copy: entries, context: State.local("context") })).toThrow(/build context "assets"/);
+  });
+
+  it("sends only what is copied from a named folder", () => {
+    expect(contextIncludes(entries.filter((e) => e.from === "assets"))).toBeUndefined();
+    expect(contextIncludes(entries.slice(1, 2))).toEqual(["static"]);
+  });
+});
