@@ -170,17 +170,22 @@ function pypiPackage(d: Distribution): SpdxPackage {
   };
 }
 
+/** What SPDX asks of a container package that we cannot say (no download location, license or copyright of our own). */
+const containerFields = {
+  downloadLocation: noAssertion,
+  filesAnalyzed: false,
+  licenseConcluded: noAssertion,
+  licenseDeclared: noAssertion,
+  copyrightText: noAssertion,
+  primaryPackagePurpose: "CONTAINER",
+} as const;
+
 function basePackage(base: SbomRequest["base"]): SpdxPackage {
   return {
     SPDXID: "SPDXRef-base-image",
     name: base.ref,
     ...(base.digest ? { versionInfo: base.digest } : {}),
-    downloadLocation: noAssertion,
-    filesAnalyzed: false,
-    licenseConcluded: noAssertion,
-    licenseDeclared: noAssertion,
-    copyrightText: noAssertion,
-    primaryPackagePurpose: "CONTAINER",
+    ...containerFields,
     externalRefs: purlRef(imagePurl(base.ref, base.digest)),
     comment: "the base image",
   };
@@ -216,12 +221,7 @@ export function spdxDocument(req: SbomRequest, reports: StepReport[], now: numbe
   const image: SpdxPackage = {
     SPDXID: "SPDXRef-image",
     name: req.name,
-    downloadLocation: noAssertion,
-    filesAnalyzed: false,
-    licenseConcluded: noAssertion,
-    licenseDeclared: noAssertion,
-    copyrightText: noAssertion,
-    primaryPackagePurpose: "CONTAINER",
+    ...containerFields,
     comment: `the image built by conda-frontend for ${req.platform}; its conda environment is ${req.prefix}`,
   };
   const condaPackages = conda.map((p) => condaPackage(p, licenses.get(p.name)));
