@@ -7,12 +7,13 @@ import type { BuildOptions } from "../gateway/options";
 import { marshal, type State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
-import { type Problem, SpecError } from "../input/errors";
+import { SpecError } from "../input/errors";
 import { type Lock, readLock } from "../input/lock";
 import { lineRange } from "../input/source";
 import type { LockPlan, ToolImage } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
-import { lockContentHash, solveRequest } from "../plan/lock-request";
+import { solveRequest } from "../plan/lock-request";
+import { lockProblems } from "../plan/lock-check";
 import type { NamedContext } from "../plan/contexts";
 import { namedContextState } from "../stages/contexts";
 import { solveStage } from "../stages/solve";
@@ -52,29 +53,9 @@ async function readInContext(bridge: Bridge, opts: BuildOptions, plan: BuildPlan
   return bridge.readFile(ref, clean).catch(() => undefined);
 }
 
-/** A lock must cover every platform built and must have been made from this environment.yml. */
+/** A lock must cover every platform built and must have been made from this environment.yml (plan/lock-check.ts). */
 export function checkLock(lock: Lock, fileName: string, plan: BuildPlan, input: InputFile): void {
-  const problems: Problem[] = [];
-  for (const platform of plan.platforms) {
-    const subdir = subdirOf(platform);
-    const packages = lock.packages.filter((p) => p.platform === subdir);
-    if (!packages.length) {
-      problems.push({ message: `${fileName} has no packages for ${subdir} (${formatPlatform(platform)}); it covers ${lock.platforms.join(", ") || "no platform"}; ${refreshHint(plan, input)}` });
-      continue;
-    }
-    if (lock.ours) {
-      const expected = lockContentHash(plan.conda, subdir);
-      if (lock.contentHash[subdir] !== expected) {
-        problems.push({ message: `${fileName} is stale: it was made from a different ${input.name} (content hash for ${subdir} differs); ${refreshHint(plan, input)}`, range: plan.conda.dependenciesRange });
-      }
-    } else {
-      // A lock from conda-lock: its hash is conda-lock's own, so check names instead.
-      const names = new Set(packages.map((p) => p.name));
-      for (const s of plan.conda.specs) {
-        if (!names.has(s.value.name)) problems.push({ message: `${fileName} is stale: it has no ${s.value.name} for ${subdir}; ${refreshHint(plan, input)}`, range: s.range });
-      }
-    }
-  }
+  const problems = lockProblems(lock, fileName, plan, input.name, refreshHint(plan, input));
   if (problems.length) throw new SpecError(input, problems);
 }
 

@@ -9,7 +9,7 @@ import { parseEnvironment, type EnvironmentSpec } from "../input/environment";
 import { type Problem, SpecError } from "../input/errors";
 import { type Lock, readLock } from "../input/lock";
 import type { Located, SourceRange } from "../input/source";
-import { lockContentHash } from "./lock-request";
+import { lockProblems } from "./lock-check";
 import { type BuildPlan, planBuild, type PlanOptions } from "./plan";
 
 export interface LintRule {
@@ -68,7 +68,7 @@ export function lint(fileName: string, text: string, opts: PlanOptions, lock?: L
   }
   const warnings = [...channelFindings(spec), ...dependencyFindings(spec, lock !== undefined), ...pipFindings(spec), ...ignoredPrefix(text)];
   const planned = tryPlan(spec, opts);
-  if (lock && planned.plan) warnings.push(...lockFindings(planned.plan, lock));
+  if (lock && planned.plan) warnings.push(...lockFindings(planned.plan, lock, fileName));
   return planned.error ? { warnings, buildError: planned.error } : { warnings };
 }
 
@@ -196,8 +196,8 @@ function ignoredPrefix(text: string): LintWarning[] {
   return [{ rule: rules.ignoredPrefix, detail: "prefix: is ignored (it is the exporting machine's path); set image.prefix to choose where the environment is installed", ranges: [{ start: { line, character: 0 }, end: { line, character: lines[i]!.length } }] }];
 }
 
-/** The same checks a build makes of its lock (src/frontend/conda.ts checkLock), on every platform the lock covers. */
-function lockFindings(plan: BuildPlan, given: LintLock): LintWarning[] {
+/** The check a build makes of its lock (plan/lock-check.ts), reported instead of refused. */
+function lockFindings(plan: BuildPlan, given: LintLock, inputName: string): LintWarning[] {
   if (given.text === undefined) {
     return [{ rule: rules.unreadableLock, detail: `cannot find the lock file ${JSON.stringify(given.fileName)} beside the input file`, ranges: given.range ? [given.range] : [] }];
   }
@@ -208,16 +208,7 @@ function lockFindings(plan: BuildPlan, given: LintLock): LintWarning[] {
   } catch (e) {
     return [{ rule: rules.unreadableLock, detail: (e as Error).message.split("\n")[0]!, ranges: given.range ? [given.range] : [] }];
   }
-  const range = plan.conda.dependenciesRange ? [plan.conda.dependenciesRange] : [];
-  if (lock.ours) {
-    const stale = lock.platforms.filter((subdir) => lock.contentHash[subdir] !== undefined && lock.contentHash[subdir] !== lockContentHash(plan.conda, subdir));
-    return stale.length ? [{ rule: rules.staleLock, detail: `${given.fileName} is stale: it was made from a different environment.yml (content hash for ${stale.join(", ")} differs); refresh it with --target lock`, ranges: range }] : [];
-  }
-  // conda-lock's own hash is not ours to recompute: check that every dependency is locked.
-  const names = new Set(lock.packages.map((p) => p.name));
-  return plan.conda.specs
-    .filter((s) => !names.has(s.value.name))
-    .map((s) => ({ rule: rules.staleLock, detail: `${given.fileName} is stale: it has no ${s.value.name}; refresh it with --target lock`, ranges: [s.range] }));
+  return lockProblems(lock, given.fileName, plan, inputName, "refresh it with --target lock").map((p) => ({ rule: rules.staleLock, detail: p.message, ranges: p.range ? [p.range] : [] }));
 }
 
 /** The lock a build would look for by name (LOCKFILE, then image.lockfile); undefined: only conda-lock.yml beside the file. */

@@ -107,7 +107,7 @@ describe.each(callEngines)("--call and --check on $label", (on) => {
     const dir = project({ "environment.yml": clean, "conda-lock.yml": explicit });
     const r = build(on, dir, ["-f", "environment.yml", "--check", "."]);
     expect(r.code, r.output).not.toBe(0);
-    expect(r.output).toContain("WARNING: StaleLock - https://github.com/org/conda-frontend#stalelock\nconda-lock.yml is stale: it has no pip; refresh it with --target lock\nenvironment.yml:7\n");
+    expect(r.output).toContain("WARNING: StaleLock - https://github.com/org/conda-frontend#stalelock\nconda-lock.yml is stale: it has no pip for linux-64; refresh it with --target lock\nenvironment.yml:7\n");
     const missing = build(on, dir, ["-f", "environment.yml", "--check", "--build-arg", "LOCKFILE=locks/none.lock", "."]);
     expect(missing.code, missing.output).not.toBe(0);
     expect(missing.output).toContain('WARNING: UnreadableLock - https://github.com/org/conda-frontend#unreadablelock\ncannot find the lock file "locks/none.lock" beside the input file');
