@@ -3,15 +3,14 @@
 import { startupSnapshot } from "node:v8";
 import { runFrontend } from "./frontend/build";
 import { warmUp } from "./frontend/warm-up";
-import { installRequestVariable } from "./conda/install-request";
 import { prepareCodecs } from "./proto/codec";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --request-env <package file> | fetch <request.json> | sbom <request.json> <out file> <report folder>...]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --group <request.json> | fetch <request.json> | sbom <request.json> <out file> <report folder>...]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
   solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
-  install    link one package into a prefix under an output folder (a build step); the request
-             as a file, or in CONDA_FRONTEND_INSTALL_REQUEST (how the frontend passes it)
-  fetch      download one package of a private channel with the conda-auth secret (a build step)
+  install    link one package into a prefix under an output folder; --group: download and
+             install several packages into one layer (the frontend's install steps)
+  fetch      download and verify one package (with the conda-auth secret for a private channel)
   sbom       write the image's SPDX document from a request and the steps' report folders (a build step)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -27,16 +26,10 @@ async function main(argv: string[]): Promise<number> {
       return runSolve(request, out);
     }
     case "install": {
-      const [request, filename] = rest;
-      if (!request || (request === "--request-env" && !filename)) break;
-      const { runInstall } = await import("./build-step/install/install");
-      if (request !== "--request-env") return runInstall({ file: request });
-      const env = process.env[installRequestVariable];
-      if (!env) {
-        process.stderr.write(`conda-frontend install: ${installRequestVariable} is not set\n`);
-        return 2;
-      }
-      return runInstall({ env, filename: filename! });
+      const [request, file] = rest;
+      if (!request || (request === "--group" && !file)) break;
+      const { runInstall, runInstallGroup } = await import("./build-step/install/install");
+      return request === "--group" ? runInstallGroup(file!) : runInstall(request);
     }
     case "fetch": {
       const [request] = rest;

@@ -1,6 +1,7 @@
-// The download step for packages of private channels (\`conda-frontend fetch <request.json>\`):
-// BuildKit's own HTTP source cannot send a secret header on Docker 26's BuildKit (v0.13), so an
-// exec step fetches with the conda-auth secret mounted, and verifies the hash itself.
+// `conda-frontend fetch <request.json>`: one package downloaded and verified into a
+// folder, with the conda-auth secret's headers for a private channel. The frontend's own steps
+// download in `install --group`; this is the tool for scripts that install package by package
+// (the hand-written recipe the bench compares with).
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// The install step's request: what the frontend asks one `conda-frontend install` step to do.
+// The install steps' requests: what the frontend asks a `conda-frontend install` step to do.
 // A module of its own so the frontend, which only writes requests, does not load the installer.
 import type { PrunePolicy } from "./prune/rules";
 
@@ -35,9 +35,6 @@ export interface InstallRequest {
   report?: string;
 }
 
-/** Where the frontend puts the install step's request (JSON). */
-export const installRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
-
 /**
  * The install tool's process environment, beside its request. glibc's malloc is asked to back its
  * large blocks with transparent huge pages (where the kernel allows it on request, the default
@@ -48,3 +45,35 @@ export const installRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
  * ignores it.
  */
 export const installProcessEnv: Readonly<Record<string, string>> = { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
+
+/** A package archive an install step downloads itself (build-step/download.ts). */
+export interface PackageDownload {
+  url: string;
+  filename: string;
+  sha256?: string;
+  md5?: string;
+  /** From a channel of image.private-channels: sent with the conda-auth secret's headers. */
+  private?: boolean;
+}
+
+/**
+ * A step that installs several packages, one after the other, into one layer (`conda-frontend
+ * install --group <request.json>`). Each package's request names its archive's path: in the
+ * download cache (cachePath) when the step downloads it, or an HTTP source BuildKit mounted.
+ */
+export interface InstallGroupRequest {
+  /** The folder downloaded archives are kept in: a cache mount all install steps share. */
+  cache: string;
+  /** What the step downloads before it installs (the packages' archives, python's for noarch). */
+  downloads: PackageDownload[];
+  /** In the order they are installed: where two ship the same file, the later one's is kept. */
+  packages: InstallRequest[];
+  /** Downloads at once, and tries per archive. */
+  parallel: number;
+  attempts: number;
+}
+
+/** Where a downloaded archive is kept in the cache folder: its hash, then its file name. */
+export function archiveCachePath(cache: string, d: Pick<PackageDownload, "filename" | "sha256" | "md5">): string {
+  return `${cache}/${d.sha256 ?? d.md5 ?? "unverified"}-${d.filename}`;
+}

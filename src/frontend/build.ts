@@ -24,7 +24,6 @@ import { postLinkPackages, readEnvironment } from "./install";
 import { explainContextCopyFailure } from "./context-errors";
 import { showNotices } from "./notices";
 import { sbomRef } from "./sbom";
-import { explainDownloadFailure } from "./download-errors";
 import { type InputFile, readContextIgnore, readInput } from "./inputs";
 import { answerSubrequest } from "./subrequests";
 
@@ -36,7 +35,7 @@ async function imageForPlatform(bridge: Bridge, plan: ImagePlan, p: PlatformPlan
   const definition = marshal(graph.image, { caps: bridge.llbCaps, ignoreCache: plan.build.ignoreCache, sourceInfo });
   mark("marshalled");
   const refId = await bridge.solve(definition, { evaluate: true }).catch((e: unknown) => {
-    throw explainContextCopyFailure(explainDownloadFailure(e, plan.build, input), plan.build, input);
+    throw explainContextCopyFailure(e, plan.build, input);
   });
   mark("installed");
   const baseConfigBytes = p.base.config !== undefined ? Buffer.from(p.base.config) : undefined;

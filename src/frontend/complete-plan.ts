@@ -46,7 +46,7 @@ async function resolveBase(bridge: Bridge, plan: BuildPlan, opts: BuildOptions, 
 }
 
 export function daemonPlan(bridge: Bridge, opts: BuildOptions): DaemonPlan {
-  return { stack: stackMethodFor(bridge.llbCaps), httpAuth: bridge.llbCaps.has("source.http.auth"), imageResolveMode: opts.imageResolveMode };
+  return { stack: stackMethodFor(bridge.llbCaps), imageResolveMode: opts.imageResolveMode };
 }
 
 export interface PlanInputs {

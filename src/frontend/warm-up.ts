@@ -60,7 +60,7 @@ function samplePlan(plan: BuildPlan, platform: ReturnType<typeof hostPlatform>):
   return {
     input: { name: "environment.yml", text: sampleInput },
     build: plan,
-    daemon: { stack: "merge", httpAuth: false },
+    daemon: { stack: "merge" },
     tool,
     lock: { lock, fileName: "conda-lock.yml", solve },
     context: { name: "context", sessionId: "warm-up", exclude: [] },

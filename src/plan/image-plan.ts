@@ -49,8 +49,6 @@ export interface PlatformPlan {
 export interface DaemonPlan {
   /** How layers are stacked: the merge op (containerd store) or copies (classic store). */
   stack: StackMethod;
-  /** Whether BuildKit's own HTTP source can send the conda-auth header (source.http.auth). */
-  httpAuth: boolean;
   /** How image sources resolve (--pull: "pull"; else "default"). */
   imageResolveMode?: "default" | "pull" | "local";
 }

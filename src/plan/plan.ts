@@ -57,6 +57,11 @@ export interface BuildPlan {
   sourceDateEpoch?: number;
   /** --sbom (attest:sbom): the image carries an SPDX document and the build returns it as its SBOM attestation. */
   sbom: boolean;
+  /**
+   * --provenance (attest:provenance) when its mode is max: packages are then downloaded as
+   * BuildKit HTTP sources, which provenance lists (our steps' own downloads it cannot see).
+   */
+  provenanceMax: boolean;
   conda: CondaPlan;
   /** Things the user should know, shown through BuildKit's warnings. */
   warnings: Problem[];
@@ -346,6 +351,7 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
     ignoreCache: opts.noCache === "all" || (Array.isArray(opts.noCache) && opts.noCache.length > 0),
     sourceDateEpoch: opts.sourceDateEpoch,
     sbom: sbomRequested(opts.raw),
+    provenanceMax: provenanceMode(opts.raw) === "max",
     warnings,
   };
 }
@@ -355,6 +361,19 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
  * attest:sbom=) or the build arg BUILDKIT_ATTEST_SBOM, as BuildKit's own frontends read them; an
  * empty value means yes, `disabled=true` among its comma-separated fields means no.
  */
+/**
+ * The provenance mode asked for: `attest:provenance` (buildx --provenance=mode=max; buildx also
+ * asks for mode=min by default where the store keeps attestations) or BUILDKIT_ATTEST_PROVENANCE;
+ * undefined when none is asked for or it is disabled.
+ */
+export function provenanceMode(raw: Record<string, string>): "min" | "max" | undefined {
+  const value = raw["attest:provenance"] ?? raw["build-arg:BUILDKIT_ATTEST_PROVENANCE"];
+  if (value === undefined) return undefined;
+  const fields = value.split(",").map((f) => f.trim().toLowerCase());
+  if (fields.includes("disabled=true") || fields.includes("false")) return undefined;
+  return fields.includes("mode=max") || fields.includes("max") ? "max" : "min";
+}
+
 export function sbomRequested(raw: Record<string, string>): boolean {
   const value = raw["attest:sbom"] ?? raw["build-arg:BUILDKIT_ATTEST_SBOM"];
   if (value === undefined) return false;

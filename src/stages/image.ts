@@ -120,7 +120,7 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
     prune: { remove: build.conda.prune.remove, keep: build.conda.prune.keep },
     network: build.network,
     mergeOp: plan.daemon.stack === "merge",
-    httpAuth: plan.daemon.httpAuth,
+    provenance: build.provenanceMax,
     // A package the user asked for points at its line; the rest at the dependencies list.
     sourceRange: (name) => build.conda.specs.find((s) => s.value.name === name)?.range ?? build.conda.dependenciesRange,
   });

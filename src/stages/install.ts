@@ -1,30 +1,32 @@
-// The install stage: every locked package downloaded by BuildKit (an HTTP source verified and
-// cached by its sha256) and linked into the prefix by our own tool in its own exec step, whose
-// only inputs are that package's archive (and, for noarch packages, python's). A changed package
-// re-runs its own step; the others stay cached. The steps' outputs are stacked as layers in
-// dependency order, so where two packages ship the same file, the dependent's wins.
+// The install stage: the locked packages linked into the prefix by our own tool, in exec steps
+// of a few packages each (one package each for small environments). A step downloads its
+// packages itself, a few at a time and retried (BuildKit's HTTP source opens every download at
+// once and never retries), into a cache mount every step shares, verifies them against the
+// lock, and installs them one after the other into its layer. A changed package re-runs its own
+// step; the others stay cached. Layers stack in dependency order, so where two packages ship the
+// same file, the dependent's wins. With --provenance, public packages are BuildKit HTTP sources
+// mounted into the steps instead, so that provenance lists each download.
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
-import type { FetchRequest } from "../conda/fetch-request";
 import { historyName } from "../conda/package-url";
-import { type InstallRequest, installProcessEnv, installRequestVariable } from "../conda/install-request";
+import { archiveCachePath, type InstallGroupRequest, type InstallRequest, installProcessEnv, type PackageDownload } from "../conda/install-request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
-import { copyTogether, FileActions, State } from "../llb";
+import { FileActions, State } from "../llb";
 import type { LockedPackage } from "../input/lock";
 import type { SourceRange } from "../input/source";
 import type { ToolImage } from "../plan/image-plan";
 import { toolState } from "./solve";
 
 /**
- * Up to this many packages, each package is a layer of its own. Above, neighbouring packages share
- * a layer (their install steps stay separate), at most maxPackageLayers of them. Images are limited
- * to ~125 layers, and fewer layers are fewer to export.
+ * Up to this many packages, each package is a step and a layer of its own. Above, neighbouring
+ * packages share a step and its layer, about maxPackageLayers of them (installGroups). Images
+ * are limited to ~125 layers, and fewer layers are fewer to export.
  */
 export const layerPerPackageUpTo = 32;
 
 /**
- * How many layers grouped packages make. Without the merge op (the classic store) every layer
+ * About how many steps (and layers) grouped packages make. Without the merge op (the classic store) every layer
  * above a changed one is copied again, ~60 ms each whatever its size: fewer are better (150
  * packages, one changed: 76 layers 3.3 s, 31 layers 2.95 s, 16 layers 2.7 s; then 16 against 8
  * layers alternating, 8 builds each: medians 3.1 and 2.85 s). With it (the containerd store) a
@@ -49,7 +51,7 @@ export interface InstallStageInput {
   sourceDateEpoch?: number;
   ignoreCache: boolean;
   /**
-   * Byte-compile .py files in each package's own step, with the environment's python (its layer
+   * Byte-compile .py files in each package's step, with the environment's python (its layer
    * mounted at /pyenv). Only possible when the tool runs on the target's platform.
    */
   compilePyc: boolean;
@@ -57,14 +59,13 @@ export interface InstallStageInput {
   prune?: PrunePolicy;
   /** Channel URL prefixes whose packages are fetched with the conda-auth secret. */
   privateChannels: string[];
-  /** Network for those fetch steps (BuildKit's own downloads need none of ours). */
+  /** Network for the steps' downloads (--network). */
   network: NetworkMode;
   /**
-   * The daemon downloads with a secret itself (cap source.http.auth, BuildKit v0.21+): private
-   * packages are then HTTP sources like the others, sending the conda-auth secret as the
-   * Authorization header, instead of fetch steps of ours.
+   * --provenance: public packages are BuildKit HTTP sources mounted into the steps (provenance
+   * lists those as materials), downloaded by BuildKit all at once and without retries.
    */
-  httpAuth?: boolean;
+  provenance?: boolean;
   /** Whether the daemon stacks layers with the merge op (else they are copied): sets how packages are grouped. */
   mergeOp?: boolean;
   /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
@@ -109,97 +110,125 @@ export function isNoarch(p: LockedPackage): boolean {
   return /\/noarch\/[^/]+$/.test(new URL(p.url).pathname);
 }
 
-/** A private channel's package on BuildKit before v0.21: fetched in a step that has the secret, verified there. */
-function privateFetchStep(input: InstallStageInput, p: LockedPackage, range?: SourceRange): State {
-  const request: FetchRequest = { url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, out: "/out" };
-  const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), {
-    name: `[download] ${p.name} ${p.version} request`,
-  });
-  const tool = toolState(input.tool);
-  return tool
-    .run({
-      args: [...input.tool.entrypoint, "fetch", "/in/request.json"],
-      network: input.network,
-      readonlyRoot: true,
-      mounts: [
-        { type: "bind", dest: "/in", from: requestFile, readonly: true },
-        { type: "bind", dest: "/out", from: State.scratch() },
-        { type: "secret", dest: authSecretPath, id: authSecretId },
-      ],
-      name: `[download] ${p.name} ${p.version} from ${p.url} (private channel)`,
-      ignoreCache: input.ignoreCache,
-      sourceRanges: range ? [range] : undefined,
-    })
-    .mount("/out");
-}
-
-export function download(p: LockedPackage, range?: SourceRange, opts: { authHeaderSecret?: string } = {}): State {
+export function download(p: LockedPackage, range?: SourceRange): State {
   return State.http(p.url, {
     checksum: p.sha256 ? `sha256:${p.sha256}` : undefined,
     filename: p.filename,
-    name: `[download] ${p.name} ${p.version} from ${p.url}${opts.authHeaderSecret ? " (private channel)" : ""}`,
+    name: `[download] ${p.name} ${p.version} from ${p.url}`,
     sourceRanges: range ? [range] : undefined,
-    authHeaderSecret: opts.authHeaderSecret,
   });
 }
 
-function privateDownload(input: InstallStageInput, p: LockedPackage, range?: SourceRange): State {
-  return input.httpAuth ? download(p, range, { authHeaderSecret: authSecretId }) : privateFetchStep(input, p, range);
-}
+/** The cache mount the install steps keep downloaded archives in, shared by every step and build. */
+export const packageCache = { id: "conda-frontend-packages", dest: "/var/cache/conda-frontend/pkgs" };
+
+/** Downloads at once in one step: a few, so that a channel server is not asked for hundreds at once. */
+export const downloadsAtOnce = 4;
+/** Tries per archive (retried on a reset connection, 429, 5xx, a short or corrupt transfer). */
+export const downloadTries = 5;
 
 interface PackageStep {
   layer: State;
   report: State;
 }
 
-function packageStep(input: InstallStageInput, p: LockedPackage, python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
-  const isPython = p.name === "python";
-  const compile = input.compilePyc && python !== undefined;
-  // noarch packages need python's version to be placed; compiled ones to be byte-compiled.
-  const needsPython = !isPython && python !== undefined && (isNoarch(p) || compile);
-  const mountPyenv = compile && !isPython && pythonLayer !== undefined;
-  const request: InstallRequest = {
-    archive: `/pkg/${p.filename}`,
-    url: p.url,
-    filename: p.filename,
-    name: p.name,
-    version: p.version,
-    build: p.build,
-    md5: p.md5,
-    sha256: p.sha256,
-    prefix: input.prefix,
-    outRoot: "/out",
-    pythonArchive: needsPython ? `/python/${python.filename}` : undefined,
-    requestedSpec: input.requested[p.name],
-    epoch: input.sourceDateEpoch,
-    compilePycWith: compile ? (isPython ? "/out" : mountPyenv ? "/pyenv" : undefined) : undefined,
-    ...(input.prune && input.prune.remove.length ? { prune: input.prune } : {}),
-    report: `/report/${p.name}.json`,
+/** Where a step finds a package's archive: downloaded into the cache, or an HTTP source mounted at /http/<i>. */
+interface ArchivePlace {
+  path: string;
+  download?: PackageDownload;
+  mount?: { dest: string; from: State };
+}
+
+function archivePlace(input: InstallStageInput, p: LockedPackage, i: number, range?: SourceRange): ArchivePlace {
+  const isPrivateChannel = isPrivate(p.url, input.privateChannels);
+  if (input.provenance && !isPrivateChannel) {
+    const dest = `/http/${i}`;
+    return { path: `${dest}/${p.filename}`, mount: { dest, from: download(p, range) } };
+  }
+  const d: PackageDownload = { url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, ...(isPrivateChannel ? { private: true } : {}) };
+  return { path: archiveCachePath(packageCache.dest, d), download: d };
+}
+
+/**
+ * One step for a group of packages: download what it needs, then install each into the step's
+ * /out (one layer) and write each one's report. Its inputs are the request (a file: a group's can
+ * be too long for a variable) and, with --provenance, the HTTP sources of its archives.
+ */
+function groupStep(input: InstallStageInput, members: LockedPackage[], python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
+  const places: ArchivePlace[] = [];
+  const place = (p: LockedPackage, range?: SourceRange) => {
+    const found = places.find((x) => x.path.endsWith(`/${p.filename}`));
+    if (found) return found;
+    const made = archivePlace(input, p, places.length, range);
+    places.push(made);
+    return made;
   };
-  const range = input.sourceRange?.(p.name);
-  const fetchPackage = (x: LockedPackage, r?: SourceRange) => (isPrivate(x.url, input.privateChannels) ? privateDownload(input, x, r) : download(x, r));
+  const compileFor = (p: LockedPackage) => input.compilePyc && python !== undefined && (p.name === "python" || pythonLayer !== undefined);
+  const requests: InstallRequest[] = members.map((p) => {
+    const isPython = p.name === "python";
+    // noarch packages need python's version to be placed; compiled ones to be byte-compiled.
+    const needsPython = !isPython && python !== undefined && (isNoarch(p) || compileFor(p));
+    return {
+      archive: place(p, input.sourceRange?.(p.name)).path,
+      url: p.url,
+      filename: p.filename,
+      name: p.name,
+      version: p.version,
+      build: p.build,
+      md5: p.md5,
+      sha256: p.sha256,
+      prefix: input.prefix,
+      outRoot: "/out",
+      pythonArchive: needsPython ? place(python).path : undefined,
+      requestedSpec: input.requested[p.name],
+      epoch: input.sourceDateEpoch,
+      compilePycWith: compileFor(p) ? (isPython ? "/out" : "/pyenv") : undefined,
+      ...(input.prune && input.prune.remove.length ? { prune: input.prune } : {}),
+      report: `/report/${p.name}.json`,
+    };
+  });
+  const request: InstallGroupRequest = {
+    cache: packageCache.dest,
+    downloads: places.flatMap((x) => (x.download ? [x.download] : [])),
+    packages: requests,
+    parallel: downloadsAtOnce,
+    attempts: downloadTries,
+  };
+  const label = members.length === 1 ? `${members[0]!.name} ${members[0]!.version}-${members[0]!.build}` : `${members.length} packages: ${members.map((p) => p.name).join(", ")}`;
+  const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), { name: `[install] request for ${label}` });
+  const mountPyenv = requests.some((r) => r.compilePycWith === "/pyenv");
+  const ranges = members.flatMap((p) => input.sourceRange?.(p.name) ?? []);
   const tool = toolState(input.tool);
   const exec = tool.run({
-    // The request in a variable rather than a file: one vertex less per package to check and
-    // cache. The args (which BuildKit writes into the image's history) only name the package.
-    args: [...input.tool.entrypoint, "install", "--request-env", p.filename],
-    env: { ...installProcessEnv, [installRequestVariable]: JSON.stringify(request) },
-    network: "none",
-    // Our tool writes only to /out, /report and /tmp: no root layer to make and commit.
+    args: [...input.tool.entrypoint, "install", "--group", "/in/request.json"],
+    env: { ...installProcessEnv },
+    // Only downloads use the network; with --provenance and no private package, BuildKit did them.
+    network: request.downloads.length ? input.network : "none",
+    // Our tool writes only to /out, /report, /tmp and the cache: no root layer to make and commit.
     readonlyRoot: true,
     mounts: [
-      { type: "bind", dest: "/pkg", from: fetchPackage(p, range), readonly: true },
-      ...(needsPython ? [{ type: "bind" as const, dest: "/python", from: fetchPackage(python), readonly: true }] : []),
-      ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
+      { type: "bind", dest: "/in", from: requestFile, readonly: true },
+      ...places.flatMap((x) => (x.mount ? [{ type: "bind" as const, dest: x.mount.dest, from: x.mount.from, readonly: true }] : [])),
+      ...(mountPyenv && pythonLayer ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
+      ...(request.downloads.length ? [{ type: "cache" as const, dest: packageCache.dest, id: packageCache.id, sharing: "shared" as const }] : []),
+      ...(request.downloads.some((d) => d.private) ? [{ type: "secret" as const, dest: authSecretPath, id: authSecretId }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },
       { type: "bind", dest: "/report", from: State.scratch() },
       { type: "tmpfs", dest: "/tmp" },
     ],
-    name: `[install] ${p.name} ${p.version}-${p.build}`,
+    name: `[install] ${label}`,
     ignoreCache: input.ignoreCache,
-    sourceRanges: range ? [range] : undefined,
+    sourceRanges: ranges.length ? dedupeRanges(ranges) : undefined,
   });
   return { layer: exec.mount("/out"), report: exec.mount("/report") };
+}
+
+function dedupeRanges(ranges: SourceRange[]): SourceRange[] {
+  const seen = new Set<string>();
+  return ranges.filter((r) => {
+    const key = JSON.stringify(r);
+    return !seen.has(key) && (seen.add(key), true);
+  });
 }
 
 /**
@@ -240,57 +269,55 @@ export function historyText(time: number, packages: LockedPackage[], specs: stri
   return `==> ${date} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${linked.join("\n")}\n# update specs: ${pythonList(specs)}\n`;
 }
 
-interface Layer {
-  /** The package names in it. */
-  names: string[];
-  state: State;
-}
-
-/** One layer of consecutive packages: their steps' outputs copied onto each other. */
-function groupLayer(chunk: Layer[]): Layer {
-  const names = chunk.flatMap((c) => c.names);
-  return { names, state: copyTogether(chunk.map((c) => c.state), { name: `[install] layer of ${names.join(", ")}` }) };
+/** FNV-1a of a name: where content-defined group boundaries fall (stable across runs and machines). */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /**
- * Packages in consecutive runs, when there are more than layerPerPackageUpTo. Python keeps a
- * layer of its own: the largest package of most environments, which a change of a neighbour
- * would otherwise copy again (CPython and its .pyc: ~40 MB, 250-400 ms on the classic store).
+ * Packages in install steps, in install order. Up to layerPerPackageUpTo packages, one each.
+ * Above, runs of consecutive packages of about n / maxPackageLayers each, so a step's container
+ * start and cache lookup are paid once per run (a cold build of 1000 tiny packages in single
+ * steps took 5 minutes). A run ends after a package whose name hashes to the last of `size`
+ * values (or at twice the size): where runs end depends on the names around, not on positions,
+ * so a package added or removed changes only its own run, not every run after it. Python is
+ * always a step of its own: the largest package of most environments, and others compile with it.
  */
-function group(layers: Layer[], mergeOp: boolean): Layer[] {
-  if (layers.length <= layerPerPackageUpTo) return layers;
-  const size = Math.ceil(layers.length / maxPackageLayers(mergeOp));
-  const out: Layer[] = [];
-  let chunk: Layer[] = [];
-  const flush = () => {
-    if (chunk.length) out.push(groupLayer(chunk));
-    chunk = [];
+export function installGroups(order: LockedPackage[], mergeOp: boolean): LockedPackage[][] {
+  if (order.length <= layerPerPackageUpTo) return order.map((p) => [p]);
+  const size = Math.ceil(order.length / maxPackageLayers(mergeOp));
+  const groups: LockedPackage[][] = [];
+  let run: LockedPackage[] = [];
+  const close = () => {
+    if (run.length) groups.push(run);
+    run = [];
   };
-  for (const l of layers) {
-    if (l.names[0] === "python") {
-      flush();
-      out.push(l);
+  for (const p of order) {
+    if (p.name === "python") {
+      close();
+      groups.push([p]);
       continue;
     }
-    chunk.push(l);
-    if (chunk.length === size) flush();
+    run.push(p);
+    if (nameHash(p.name) % size === size - 1 || run.length >= 2 * size) close();
   }
-  flush();
-  return out;
+  close();
+  return groups;
 }
 
 export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
   const python = input.packages.find((p) => p.name === "python");
-  const pythonStep = python ? packageStep(input, python, python, undefined) : undefined;
-  const steps = order.map((p) => ({ p, step: p === python ? pythonStep! : packageStep(input, p, python, pythonStep?.layer) }));
-  const grouped = group(steps.map((s) => ({ names: [s.p.name], state: s.step.layer })), input.mergeOp ?? true);
-  const byName = new Map(order.map((p) => [p.name, p]));
-  const describe = (l: Layer) => `conda-frontend: install ${l.names.map((n) => { const p = byName.get(n)!; return `${p.name} ${p.version}-${p.build}`; }).join(", ")} into ${input.prefix}`;
+  const pythonStep = python ? groupStep(input, [python], python, undefined) : undefined;
+  const groups = installGroups(order, input.mergeOp ?? true);
+  const steps = groups.map((members) => (members[0] === python ? pythonStep! : groupStep(input, members, python, pythonStep?.layer)));
+  const describe = (members: LockedPackage[]) => `conda-frontend: install ${members.map((p) => `${p.name} ${p.version}-${p.build}`).join(", ")} into ${input.prefix}`;
   return {
-    layers: [...grouped.map((l) => l.state), environmentRecords(input, order)],
-    history: [...grouped.map(describe), `conda-frontend: ${input.prefix}/conda-meta/history${input.variables.length ? " and state" : ""}`],
+    layers: [...steps.map((s) => s.layer), environmentRecords(input, order)],
+    history: [...groups.map(describe), `conda-frontend: ${input.prefix}/conda-meta/history${input.variables.length ? " and state" : ""}`],
     order: order.map((p) => p.name),
-    reports: steps.map((s) => s.step.report),
+    reports: steps.map((s) => s.report),
   };
 }

@@ -15,12 +15,10 @@ export interface Engine {
   env: Record<string, string>;
   /** The containerd image store: merge ops, cache export, multi-platform images. */
   containerdStore: boolean;
-  /** BuildKit downloads with a secret itself (source.http.auth, v0.21+). */
-  httpAuth: boolean;
 }
 
-const classic: Engine = { name: "classic", label: "Docker 26.1.5 (classic store)", host: "unix:///var/run/docker.sock", cli: "docker", env: {}, containerdStore: false, httpAuth: false };
-const containerd: Engine = { name: "containerd", label: "Docker 26.1.5 (containerd store)", host: "unix:///var/run/docker-containerd.sock", cli: "docker", env: {}, containerdStore: true, httpAuth: false };
+const classic: Engine = { name: "classic", label: "Docker 26.1.5 (classic store)", host: "unix:///var/run/docker.sock", cli: "docker", env: {}, containerdStore: false };
+const containerd: Engine = { name: "containerd", label: "Docker 26.1.5 (containerd store)", host: "unix:///var/run/docker-containerd.sock", cli: "docker", env: {}, containerdStore: true };
 /** Debian sid's Docker 28.5.2 with its buildx 0.29, as scripts/e2e/start-engine.sh starts it. */
 const engine28Dir = process.env.E2E_ENGINE28_DIR ?? "/opt/conda-frontend/docker-28";
 const docker28: Engine = {
@@ -30,7 +28,6 @@ const docker28: Engine = {
   cli: `${engine28Dir}/usr/bin/docker`,
   env: { DOCKER_CONFIG: "/etc/conda-frontend/docker-28-cli" },
   containerdStore: true,
-  httpAuth: true,
 };
 
 /** The two Docker 26.1.5 engines (BuildKit v0.13): the whole suite runs on them. */

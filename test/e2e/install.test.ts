@@ -92,7 +92,7 @@ describe.each(engines)("installing on the $name store", (engine) => {
 });
 
 describe.each(allEngines)("one package more re-installs one package on $label", (engine) => {
-  it("adding a dependency runs only that package's download and install steps", () => {
+  it("adding a dependency runs only that package's install step", () => {
     // A run-unique SOURCE_DATE_EPOCH keys every install step anew, so the first build really
     // installs everything even when BuildKit's cache holds an earlier run.
     const epoch = ["--build-arg", `SOURCE_DATE_EPOCH=${Math.floor(Date.now() / 1000)}`];
@@ -106,9 +106,8 @@ describe.each(allEngines)("one package more re-installs one package on $label", 
     const second = build(engine, dir, ["--network=host", "-f", "environment.yml", ...epoch, "."]);
     expect(second.code, second.output).toBe(0);
     expect(installSteps(second.output)).toEqual([expect.stringMatching(/^\[install\] greet-data 1\.0-/)]);
-    // The new package is downloaded. (Other downloads are cached by sha256, but BuildKit may
-    // still list a cached HTTP source as DONE rather than CACHED, so their lines prove nothing.)
-    expect(second.output).toMatch(/\[download\] greet-data 1\.0 from http:\/\/127\.0\.0\.1:8765\/noarch\/greet-data-/);
+    // Its step downloads it (unless an earlier build left it in the cache mount) and installs it.
+    expect(second.output).toMatch(/greet-data-1\.0-h[0-9a-f]+_0\.conda: (\d+ bytes|in the cache)/);
     // The others did not run: none of their steps printed anything. (A step that a cached merge
     // above it made unnecessary may be listed with no status, or on Docker 28.5 not at all, so
     // there is no CACHED line to look for.)
@@ -125,8 +124,7 @@ describe("bad packages fail at their line, and the daemon stays up", () => {
     const dir = project({ "environment.yml": envYml(["greet-data", "bad-sha"]) });
     const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "."]);
     expect(res.code).not.toBe(0);
-    expect(res.output).toMatch(/\[download\] bad-sha 1\.0 from http:\/\/127\.0\.0\.1:8765\/noarch\/bad-sha-1\.0-h[0-9a-f]+_0\.conda/);
-    expect(res.output).toMatch(/digest mismatch/);
+    expect(res.output).toMatch(/bad-sha-1\.0-h[0-9a-f]+_0\.conda from http:\/\/127\.0\.0\.1:8765\/noarch\/bad-sha-1\.0-h[0-9a-f]+_0\.conda: download failed after 2 tries: sha256 mismatch: the lock says [0-9a-f]{64}, the download \(\d+ bytes\) is [0-9a-f]{64}/);
     expect(res.output).toMatch(/\n\s*7 \| >>>\s+- bad-sha/);
     expect(daemonUp(engine)).toBe(true);
   });

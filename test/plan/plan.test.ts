@@ -116,6 +116,21 @@ describe("planBuild", () => {
   });
 });
 
+describe("--provenance in the plan", () => {
+  it("is max only for mode=max (then packages are BuildKit HTTP sources, which provenance lists)", () => {
+    expect(plan("name: x\n").provenanceMax).toBe(false);
+    expect(plan("name: x\n", "attest:provenance=mode=max").provenanceMax).toBe(true);
+    expect(plan("name: x\n", "attest:provenance=mode=max,builder-id=x").provenanceMax).toBe(true);
+    expect(plan("name: x\n", "build-arg:BUILDKIT_ATTEST_PROVENANCE=mode=max").provenanceMax).toBe(true);
+  });
+
+  it("is not max for buildx's default mode=min, nor when disabled", () => {
+    expect(plan("name: x\n", "attest:provenance=mode=min").provenanceMax).toBe(false);
+    expect(plan("name: x\n", "attest:provenance=").provenanceMax).toBe(false);
+    expect(plan("name: x\n", "attest:provenance=mode=max,disabled=true").provenanceMax).toBe(false);
+  });
+});
+
 describe("--sbom in the plan", () => {
   it("is asked for by attest:sbom (empty value or fields), or the BUILDKIT_ATTEST_SBOM build arg", () => {
     expect(plan("name: x\n").sbom).toBe(false);

@@ -37,7 +37,7 @@ describe("namedContextState", () => {
 });
 
 describe("baseState", () => {
-  const daemon = { stack: "merge" as const, httpAuth: false };
+  const daemon = { stack: "merge" as const };
   const context = { sessionId: "s1" };
   const p = { platform, base: { digest: pinned } };
 

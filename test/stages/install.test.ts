@@ -1,13 +1,15 @@
-// The install stage's LLB: the install order, one sha256-verified download and one offline
-// install step per package, the layers they stack as (grouped above layerPerPackageUpTo), the
-// environment's conda-meta records, and which steps' cache keys a changed package touches.
+// The install stage's LLB: the install order, install steps that download and install one
+// package each (or, above layerPerPackageUpTo, a run of packages each), their requests, the
+// layers they stack as, the environment's conda-meta records, and which steps' cache keys a
+// changed package touches.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { marshal, type State } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "../../src/llb/pb";
 import type { LockedPackage } from "../../src/input/lock";
 import type { SourceRange } from "../../src/input/source";
-import { download, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers } from "../../src/stages/install";
+import { download, downloadsAtOnce, downloadTries, installGroups, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
+import type { InstallGroupRequest, InstallRequest } from "../../src/conda/install-request";
 import type { ToolImage } from "../../src/plan/image-plan";
 import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
 
@@ -84,7 +86,7 @@ function expectDependenciesFirst(order: LockedPackage[]) {
   for (const p of order) for (const d of Object.keys(p.dependencies)) if (at.has(d)) expect(at.get(d)!, `${d} before ${p.name}`).toBeLessThan(at.get(p.name)!);
 }
 
-/** A package layer (ungrouped): the install exec op and what its mounts are bound to. */
+/** An install step's layer: the exec op, what its mounts are bound to, and its request. */
 interface Install {
   def: PbDefinition;
   exec: DecodedOp;
@@ -93,7 +95,9 @@ interface Install {
   at: (dest: string) => PbMount | undefined;
   /** The op bound at `dest`. */
   from: (dest: string) => DecodedOp;
-  request: Record<string, unknown>;
+  /** The step's whole request (the file mounted at /in), and its first package's. */
+  group: InstallGroupRequest;
+  request: InstallRequest;
 }
 
 function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Install {
@@ -109,8 +113,10 @@ function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Inst
     if (!m || input < 0) throw new Error(`no input mounted at ${dest}`);
     return opByDigest(def, exec.op.inputs![input]!.digest);
   };
-  const variable = (exec.op.exec.meta.env ?? []).find((e) => e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))!;
-  return { def, exec, name: customName(def, exec.digest), mounts, at, from, request: JSON.parse(variable.slice(variable.indexOf("=") + 1)) as Record<string, unknown> };
+  const mkfile = from("/in").op.file!.actions[0]!.mkfile!;
+  expect(mkfile.path).toBe("/request.json");
+  const group = JSON.parse(utf8(mkfile.data)) as InstallGroupRequest;
+  return { def, exec, name: customName(def, exec.digest), mounts, at, from, group, request: group.packages[0]! };
 }
 
 /** Digests of every named op reachable from the stage's layers, by vertex name. */
@@ -216,31 +222,34 @@ describe("download", () => {
 });
 
 describe("installStage: the install step", () => {
-  it("runs one exec op per package: the tool's install command, the request in a variable, malloc on huge pages, without network", () => {
-    const stage = installStage(input(env));
+  it("runs one exec op per package: the tool's install --group on a request file, malloc on huge pages, with the build's network for its downloads", () => {
+    const stage = installStage(input(env, { network: "host" }));
     expect(stage.layers).toHaveLength(env.length + 1);
     for (const layer of stage.layers.slice(0, -1)) {
       const i = installOf(layer);
-      // The args (they become the layer's history) name the package, nothing more.
-      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "install", "--request-env", i.request.filename]);
+      // The args (they become the layer's history) name no package.
+      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "install", "--group", "/in/request.json"]);
+      expect(i.group.packages).toHaveLength(1);
       expect(i.request).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
-      expect(i.exec.op.exec!.network).toBe(NetMode.NONE);
-      expect((i.exec.op.exec!.meta.env ?? []).filter((e) => !e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toEqual(["PATH=/usr/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"]);
+      expect(i.exec.op.exec!.network).toBe(NetMode.HOST);
+      expect(i.exec.op.exec!.meta.env).toEqual(["PATH=/usr/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"]);
       expect(i.from("/").op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
     }
   });
 
-  it("mounts the download at /pkg read-only, /out writable as the layer, /report for its report, and a tmpfs /tmp", () => {
+  it("mounts the request at /in, the shared package cache, /out writable as the layer, /report for its reports, and a tmpfs /tmp", () => {
     const p = pkg("zlib", { version: "1.3.1" });
     const stage = installStage(input([p]));
     const i = installOf(stage.layers[0]!);
-    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/out", "/pkg", "/report", "/tmp"]);
+    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/report", "/tmp", packageCache.dest]);
+    expect(i.at(packageCache.dest)!.mountType).toBe(MountType.CACHE);
+    expect(i.at(packageCache.dest)!.cacheOpt).toMatchObject({ ID: packageCache.id });
     // The report is the same step's other output, never a layer of the image.
     expect(i.at("/report")!.input).toBe(-1);
     const reportOp = decodeOps(marshal(stage.reports[0]!)).at(-1)!;
     expect(reportOp.op.inputs![0]!.index).toBe(i.at("/report")!.output);
     expect(i.at("/report")!.output).not.toBe(i.at("/out")!.output);
-    expect(i.at("/pkg")!.readonly).toBe(true);
+    expect(i.at("/in")!.readonly).toBe(true);
     expect(i.at("/out")!.readonly ?? false).toBe(false);
     expect(i.at("/out")!.input).toBe(-1); // starts empty
     // The root (our tool's image) is read-only and no output: the step's outputs are /out, /report.
@@ -251,28 +260,27 @@ describe("installStage: the install step", () => {
     // The layer is the /out mount.
     const terminal = decodeOps(i.def).at(-1)!;
     expect(terminal.op.inputs![0]!.index ?? 0).toBe(0);
-    // /pkg: exactly the package's download op; no other input than the tool image and it.
+    // No input but the tool image and the request: no HTTP source, the step downloads.
     expect(i.exec.op.inputs).toHaveLength(2);
-    expect(i.from("/pkg").digest).toBe(resultOp(marshal(download(p))).digest);
-    expect(i.from("/pkg").op.source!.identifier).toBe(p.url);
+    expect(decodeOps(i.def).some((o) => o.op.source?.identifier.startsWith("http"))).toBe(false);
   });
 
-  it("writes the install request: archive under /pkg, the package's URL and hashes, prefix and /out", () => {
+  it("writes the group request: the archive to download (url, hashes) into the cache, a few at once and retried, and the install request reading it from there", () => {
     const p = pkg("zlib", { version: "1.3.1" });
     const i = installOf(installStage(input([p], { prefix: "/env" })).layers[0]!);
-    expect(i.request).toEqual({
-      archive: "/pkg/zlib-1.3.1-h0_0.conda",
-      url: p.url,
-      filename: p.filename,
-      name: "zlib",
-      version: "1.3.1",
-      build: p.build,
-      md5: p.md5,
-      sha256: p.sha256,
-      prefix: "/env",
-      outRoot: "/out",
-      report: "/report/zlib.json",
+    const archive = `${packageCache.dest}/${p.sha256}-zlib-1.3.1-h0_0.conda`;
+    expect(i.group).toEqual({
+      cache: packageCache.dest,
+      downloads: [{ url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5 }],
+      packages: [{ archive, url: p.url, filename: p.filename, name: "zlib", version: "1.3.1", build: p.build, md5: p.md5, sha256: p.sha256, prefix: "/env", outRoot: "/out", report: "/report/zlib.json" }],
+      parallel: downloadsAtOnce,
+      attempts: downloadTries,
     });
+    expect(downloadsAtOnce).toBeGreaterThan(1);
+    expect(downloadTries).toBeGreaterThan(1);
+    // An md5-only package is kept under its md5.
+    const md5Only = installOf(installStage(input([pkg("zlib", { sha256: null })])).layers[0]!);
+    expect(md5Only.request.archive).toBe(`${packageCache.dest}/${md5Only.request.md5}-${md5Only.request.filename}`);
   });
 
   it("records requested_spec only for the packages the user asked for, and the epoch when given", () => {
@@ -288,34 +296,45 @@ describe("installStage: the install step", () => {
     expect(noEpoch).not.toHaveProperty("epoch");
   });
 
-  it("mounts python's download at /python for a noarch package when python is in the environment", () => {
+  it("downloads python's archive too for a noarch package when python is in the environment, and names it as pythonArchive", () => {
     const stage = installStage(input(env));
     const requests = installOf(stage.layers[stage.order.indexOf("requests")]!);
-    expect(requests.mounts.map((m) => m.dest)).toEqual(["/", "/out", "/pkg", "/python", "/report", "/tmp"]);
-    expect(requests.at("/python")!.readonly).toBe(true);
-    expect(requests.from("/python").op.source!.identifier).toBe(python.url);
-    expect(requests.from("/python").digest).toBe(resultOp(marshal(download(python))).digest);
-    expect(requests.request.pythonArchive).toBe(`/python/${python.filename}`);
-    expect(requests.request.archive).toBe("/pkg/requests-2.31.0-pyhd8ed1ab_0.conda");
+    expect(requests.group.downloads.map((d) => d.filename)).toEqual([`requests-2.31.0-pyhd8ed1ab_0.conda`, python.filename]);
+    expect(requests.request.pythonArchive).toBe(`${packageCache.dest}/${python.sha256}-${python.filename}`);
+    expect(requests.request.archive).toBe(`${packageCache.dest}/${env.find((p) => p.name === "requests")!.sha256}-requests-2.31.0-pyhd8ed1ab_0.conda`);
   });
 
-  it("mounts no python for a linux-64 package, nor for a noarch one when there is no python", () => {
+  it("asks for no python for a linux-64 package, nor for a noarch one when there is no python", () => {
     const stage = installStage(input(env));
     for (const name of ["libzlib", "openssl", "python"]) {
       const i = installOf(stage.layers[stage.order.indexOf(name)]!);
-      expect(i.at("/python"), name).toBeUndefined();
+      expect(i.group.downloads, name).toHaveLength(1);
       expect(i.request, name).not.toHaveProperty("pythonArchive");
+      expect(i.at("/pyenv"), name).toBeUndefined();
     }
     const alone = installOf(installStage(input([pkg("tzdata", { noarch: true, build: "h0_0" })])).layers[0]!);
-    expect(alone.at("/python")).toBeUndefined();
     expect(alone.request).not.toHaveProperty("pythonArchive");
   });
 
-  it("names the step [install] <name> <version>-<build>", () => {
+  it("with .pyc compilation, mounts python's layer at /pyenv for the other packages and compiles python with its own /out", () => {
+    const stage = installStage(input(env, { compilePyc: true }));
+    const py = installOf(stage.layers[stage.order.indexOf("python")]!);
+    expect(py.request.compilePycWith).toBe("/out");
+    expect(py.at("/pyenv")).toBeUndefined();
+    const zlib = installOf(stage.layers[stage.order.indexOf("libzlib")]!);
+    expect(zlib.request.compilePycWith).toBe("/pyenv");
+    expect(zlib.at("/pyenv")!.readonly).toBe(true);
+    expect(zlib.from("/pyenv").digest).toBe(py.exec.digest);
+    // Compiling needs python's version: its archive is downloaded too.
+    expect(zlib.request.pythonArchive).toBe(`${packageCache.dest}/${python.sha256}-${python.filename}`);
+  });
+
+  it("names the step [install] <name> <version>-<build>, and its request file after it", () => {
     const stage = installStage(input(env));
-    const byOrder = stage.layers.slice(0, -1).map((l) => installOf(l).name);
-    expect(byOrder).toEqual(installOrder(env).map((p) => `[install] ${p.name} ${p.version}-${p.build}`));
-    expect(byOrder).toContain("[install] python 3.12.1-h1_0_cpython");
+    const byOrder = stage.layers.slice(0, -1).map((l) => installOf(l));
+    expect(byOrder.map((i) => i.name)).toEqual(installOrder(env).map((p) => `[install] ${p.name} ${p.version}-${p.build}`));
+    expect(byOrder.map((i) => i.name)).toContain("[install] python 3.12.1-h1_0_cpython");
+    expect(customName(byOrder[0]!.def, byOrder[0]!.from("/in").digest)).toBe(`[install] request for ${stage.order[0]} ${installOrder(env)[0]!.version}-${installOrder(env)[0]!.build}`);
   });
 
   it("marks the install steps ignore_cache only when asked", () => {
@@ -327,16 +346,13 @@ describe("installStage: the install step", () => {
     }
   });
 
-  it("maps the install and download steps to the package's source range", () => {
+  it("maps the install step to the package's source range", () => {
     const range: SourceRange = { start: { line: 4, character: 4 }, end: { line: 4, character: 18 } };
     const info = { filename: "environment.yml", data: Buffer.from("dependencies:\n  - requests\n"), language: "yaml" };
     const stage = installStage(input(env, { sourceRange: (name) => (name === "requests" ? range : undefined) }));
     const requests = installOf(stage.layers[stage.order.indexOf("requests")]!, { sourceInfo: info });
     const locations = requests.def.Source!.locations!;
     expect(locations[requests.exec.digest]).toEqual({ locations: [{ sourceIndex: 0, ranges: [range] }] });
-    expect(locations[requests.from("/pkg").digest]).toEqual({ locations: [{ sourceIndex: 0, ranges: [range] }] });
-    // python's download, mounted for requests, is not requests' line.
-    expect(locations[requests.from("/python").digest]).toBeUndefined();
     expect(requests.def.Source!.infos).toEqual([info]);
     // A package without a range has no locations.
     const zlib = installOf(stage.layers[stage.order.indexOf("libzlib")]!, { sourceInfo: info });
@@ -354,34 +370,43 @@ describe("installStage: the install step", () => {
   });
 });
 
+describe("installStage: --provenance=mode=max", () => {
+  it("mounts each public archive as BuildKit's HTTP source at /http/<i> (provenance lists those), and the step downloads nothing, without network", () => {
+    const stage = installStage(input(env, { provenance: true }));
+    const requests = installOf(stage.layers[stage.order.indexOf("requests")]!);
+    const r = env.find((p) => p.name === "requests")!;
+    expect(requests.group.downloads).toEqual([]);
+    expect(requests.request.archive).toBe(`/http/0/${r.filename}`);
+    expect(requests.request.pythonArchive).toBe(`/http/1/${python.filename}`);
+    expect(requests.from("/http/0").digest).toBe(resultOp(marshal(download(r))).digest);
+    expect(requests.from("/http/1").op.source!.identifier).toBe(python.url);
+    expect(requests.at("/http/0")!.readonly).toBe(true);
+    expect(requests.at(packageCache.dest)).toBeUndefined();
+    expect(requests.exec.op.exec!.network).toBe(NetMode.NONE);
+  });
+});
+
 describe("installStage: private channels", () => {
   const privateUrl = "http://127.0.0.1:8765";
-  const capsOf = (def: PbDefinition, digest: string) => (metadataOf(def, digest)?.caps ?? []).map((c) => c.key);
 
-  it("before BuildKit v0.21, fetches a private package in a step of ours with the conda-auth secret mounted", () => {
+  it("downloads a private package in the step with the conda-auth secret mounted, marked private in the request", () => {
     const stage = installStage(input([pkg("zlib")], { privateChannels: [privateUrl] }));
     const install = installOf(stage.layers[0]!);
-    const fetch = install.from("/pkg");
-    expect(fetch.op.exec!.meta.args.slice(-2)).toEqual(["fetch", "/in/request.json"]);
-    expect(fetch.op.exec!.mounts.find((m) => m.dest === "/run/secrets/conda-auth")?.secretOpt?.ID).toBe("conda-auth");
-    expect(customName(install.def, fetch.digest)).toMatch(/^\[download\] zlib 1\.0 from .* \(private channel\)$/);
+    expect(install.group.downloads[0]!.private).toBe(true);
+    expect(install.at("/run/secrets/conda-auth")?.secretOpt?.ID).toBe("conda-auth");
   });
 
-  it("where the daemon downloads with a secret (source.http.auth), makes it an HTTP source sending conda-auth, checksum and all", () => {
-    const p = pkg("zlib");
-    const stage = installStage(input([p], { privateChannels: [privateUrl], httpAuth: true }));
+  it("keeps a private package a download of ours under --provenance=mode=max (BuildKit's HTTP source would need the secret as a header)", () => {
+    const install = installOf(installStage(input([pkg("zlib")], { privateChannels: [privateUrl], provenance: true })).layers[0]!);
+    expect(install.group.downloads).toHaveLength(1);
+    expect(install.at("/run/secrets/conda-auth")).toBeDefined();
+  });
+
+  it("mounts no secret for public packages", () => {
+    const stage = installStage(input([pkg("zlib")], { privateChannels: ["http://other.example/private"] }));
     const install = installOf(stage.layers[0]!);
-    const source = install.from("/pkg");
-    expect(attrsOf(source.op)).toEqual({ "http.authheadersecret": "conda-auth", "http.checksum": `sha256:${p.sha256}`, "http.filename": p.filename });
-    expect(capsOf(install.def, source.digest)).toContain("source.http.auth");
-    expect(customName(install.def, source.digest)).toBe(`[download] zlib 1.0 from ${p.url} (private channel)`);
-    // No step of ours sees the secret.
-    expect(decodeOps(install.def).some((o) => o.op.exec?.mounts.some((m) => m.secretOpt))).toBe(false);
-  });
-
-  it("leaves public packages plain HTTP sources without the secret either way", () => {
-    const stage = installStage(input([pkg("zlib")], { privateChannels: ["http://other.example/private"], httpAuth: true }));
-    expect(attrsOf(installOf(stage.layers[0]!).from("/pkg").op)["http.authheadersecret"]).toBeUndefined();
+    expect(install.group.downloads[0]).not.toHaveProperty("private");
+    expect(install.mounts.some((m) => m.secretOpt)).toBe(false);
   });
 });
 
@@ -479,67 +504,81 @@ describe("installStage: layers", () => {
     for (const layer of stage.layers.slice(0, -1)) expect(resultOp(marshal(layer)).op.exec).toBeDefined();
   });
 
-  for (const [count, mergeOp] of [[layerPerPackageUpTo + 1, true], [230, true], [230, false]] as const) {
-    it(`groups ${count} packages into at most maxPackageLayers(${mergeOp}) layers of consecutive packages, in order`, () => {
-      // A chain p000 <- p001 <- ... so the install order is not just the input order, plus unrelated extras.
+  for (const [count, mergeOp] of [[layerPerPackageUpTo + 1, true], [230, true], [230, false], [1000, false]] as const) {
+    it(`installs ${count} packages in runs of consecutive packages, one step and layer each, about maxPackageLayers(${mergeOp}) of them, in order`, () => {
+      // A chain p000 <- p001 <- ... so the install order is not just the input order.
       const many = Array.from({ length: count }, (_, i) => pkg(`p${String(count - 1 - i).padStart(3, "0")}`, { deps: i + 1 < count ? [`p${String(count - 2 - i).padStart(3, "0")}`] : [] }));
       const stage = installStage({ ...input(shuffled(many, count)), mergeOp });
       expect(stage.order).toHaveLength(count);
       expect(stage.order).toEqual(names(installOrder(many)));
-      const groups = stage.layers.slice(0, -1);
-      expect(groups.length).toBeLessThanOrEqual(maxPackageLayers(mergeOp));
-      expect(groups.length).toBeGreaterThan(maxPackageLayers(mergeOp) / 2);
-      const copied: string[] = [];
-      for (const g of groups) {
-        const def = marshal(g);
-        const op = resultOp(def);
-        expect(op.op.file).toBeDefined();
-        const actions = op.op.file!.actions;
-        expect(actions[0]!.input).toBe(-1); // from scratch
-        for (const a of actions) {
-          expect(a.copy).toMatchObject({ src: "/", dest: "/", dirCopyContents: true });
-          const source = op.op.inputs![a.secondaryInput ?? 0]!;
-          expect(source.index ?? 0).toBe(0); // the exec's /out
-          const exec = opByDigest(def, source.digest);
-          expect(exec.op.exec).toBeDefined();
-          copied.push(customName(def, exec.digest)!.split(" ")[1]!);
-        }
-        expect(customName(def, op.digest)).toMatch(/^\[install\] layer of p\d{3}/);
-      }
-      expect(copied).toEqual(stage.order);
+      const steps = stage.layers.slice(0, -1).map((l) => installOf(l));
+      const budget = maxPackageLayers(mergeOp);
+      expect(steps.length).toBeLessThanOrEqual(2 * budget);
+      expect(steps.length).toBeGreaterThanOrEqual(budget / 2);
+      const size = Math.ceil(count / budget);
+      for (const st of steps) expect(st.group.packages.length).toBeLessThanOrEqual(2 * size);
+      // Each step installs its run in order into its one /out; together, every package once.
+      expect(steps.flatMap((st) => st.group.packages.map((r) => r.name))).toEqual(stage.order);
+      expect(steps.flatMap((st) => st.group.downloads.map((d) => d.filename))).toEqual(installOrder(many).map((p) => p.filename));
+      expect(stage.reports).toHaveLength(steps.length);
+      expect(stage.history).toHaveLength(steps.length + 1);
       // The records layer still comes last.
       expect(recordsOf(stage.layers.at(-1)!).text(0)).toContain("::p000-1.0-h0_0");
     });
   }
 
-  it("keeps python a layer of its own when packages are grouped", () => {
+  it("keeps python a step and layer of its own when packages are grouped", () => {
     // 40 packages, python in the middle of the order, half of them depending on it.
     const many = Array.from({ length: 40 }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`, { deps: i >= 20 ? ["python"] : [] }));
     const stage = installStage(input([...many, pkg("python", { version: "3.12.1" })]));
-    const layers = stage.layers.slice(0, -1);
+    const steps = stage.layers.slice(0, -1).map((l) => installOf(l));
     const pythonAt = stage.order.indexOf("python");
     expect(pythonAt).toBe(20);
-    const alone = layers.filter((l) => resultOp(marshal(l)).op.exec !== undefined);
+    const alone = steps.filter((st) => st.group.packages.some((r) => r.name === "python"));
     expect(alone).toHaveLength(1);
-    expect(customName(marshal(alone[0]!), resultOp(marshal(alone[0]!)).digest)).toBe("[install] python 3.12.1-h0_0");
-    const groupNames = layers.filter((l) => l !== alone[0]).map((l) => { const def = marshal(l); return customName(def, resultOp(def).digest)!; });
-    for (const n of groupNames) expect(n).not.toMatch(/\bpython\b/);
-    // Layers stay in install order: the groups below python hold p000-p019, those above p020-p039.
-    expect(layers.indexOf(alone[0]!)).toBe(groupNames.filter((n) => /p01\d|p00\d/.test(n)).length);
-    expect(layers.length).toBeLessThanOrEqual(maxPackageLayers(true) + 2);
+    expect(alone[0]!.group.packages).toHaveLength(1);
+    expect(alone[0]!.name).toBe("[install] python 3.12.1-h0_0");
+    // Steps stay in install order: those below python hold p000-p019, those above p020-p039.
+    const below = steps.slice(0, steps.indexOf(alone[0]!)).flatMap((st) => st.group.packages.map((r) => r.name));
+    expect(below).toEqual(many.slice(0, 20).map((p) => p.name));
+  });
+});
+
+describe("installGroups", () => {
+  const many = (n: number, prefix = "pkg") => Array.from({ length: n }, (_, i) => pkg(`${prefix}${String(i).padStart(4, "0")}`));
+
+  it("gives each package a group of its own up to layerPerPackageUpTo", () => {
+    const ps = many(layerPerPackageUpTo);
+    expect(installGroups(ps, true)).toEqual(ps.map((p) => [p]));
+  });
+
+  it("ends runs where names say, not where positions do: adding a package changes only the run it joins", () => {
+    const ps = many(300);
+    const before = installGroups(ps, false).map((g) => names(g).join(","));
+    const added = [...ps.slice(0, 150), pkg("pkg0149a"), ...ps.slice(150)];
+    const after = installGroups(added, false).map((g) => names(g).join(","));
+    const changed = after.filter((g) => !before.includes(g));
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toContain("pkg0149a");
+    expect(before.filter((g) => !after.includes(g))).toHaveLength(1);
+  });
+
+  it("keeps a run's members when one of them changes version (the same names, the same runs)", () => {
+    const ps = many(150);
+    const changed = ps.map((p) => (p.name === "pkg0077" ? pkg("pkg0077", { version: "1.1" }) : p));
+    expect(installGroups(changed, true).map(names)).toEqual(installGroups(ps, true).map(names));
   });
 });
 
 describe("installStage: cache keys", () => {
   const installs = (stage: InstallStage) =>
-    new Map([...digestsByName(stage)].filter(([n]) => n.startsWith("[install] ") && !n.endsWith(" request") && !n.includes("conda-meta") && !n.startsWith("[install] layer of ")));
-  const downloads = (stage: InstallStage) => new Map([...digestsByName(stage)].filter(([n]) => n.startsWith("[download] ")));
+    new Map([...digestsByName(stage)].filter(([n]) => n.startsWith("[install] ") && !n.startsWith("[install] request for ") && !n.includes("conda-meta")));
 
   it("gives the same LLB for the same input", () => {
     expect(layerDigests(installStage(input(env)))).toEqual(layerDigests(installStage(input(shuffled(env, 3)))));
   });
 
-  it("re-runs only a changed package's download and install steps", () => {
+  it("re-runs only a changed package's install step", () => {
     const before = installStage(input(env));
     const changed = env.map((p) => (p.name === "openssl" ? { ...p, sha256: hex("another build of openssl") } : p));
     const after = installStage(input(changed));
@@ -549,12 +588,6 @@ describe("installStage: cache keys", () => {
     for (const [name, digest] of ib) {
       if (name.startsWith("[install] openssl ")) expect(ia.get(name), name).not.toBe(digest);
       else expect(ia.get(name), name).toBe(digest);
-    }
-    const [db, da] = [downloads(before), downloads(after)];
-    expect(db.size).toBe(env.length);
-    for (const [name, digest] of db) {
-      if (name.startsWith("[download] openssl ")) expect(da.get(name), name).not.toBe(digest);
-      else expect(da.get(name), name).toBe(digest);
     }
     // Layers: only openssl's changes; the history names packages, not hashes.
     const [lb, la] = [layerDigests(before), layerDigests(after)];
@@ -588,7 +621,7 @@ describe("installStage: cache keys", () => {
     }
   });
 
-  it("changes only the group layer holding a changed package when packages share layers", () => {
+  it("changes only the step and layer of the run holding a changed package when packages are grouped", () => {
     const many = Array.from({ length: 230 }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`));
     const before = installStage(input(many));
     const after = installStage(input(many.map((p) => (p.name === "p117" ? { ...p, sha256: hex("p117 again") } : p))));
@@ -596,13 +629,6 @@ describe("installStage: cache keys", () => {
     expect(la).toHaveLength(lb.length);
     const changedAt = lb.flatMap((d, i) => (la[i] === d ? [] : [i]));
     expect(changedAt).toHaveLength(1);
-    const def = marshal(before.layers[changedAt[0]!]!);
-    expect(customName(def, resultOp(def).digest)).toContain("p117");
-    // The install steps of the other packages in the same group are unchanged.
-    const [ib, ia] = [installs(before), installs(after)];
-    for (const [name, digest] of ib) {
-      if (name.startsWith("[install] p117 ")) expect(ia.get(name)).not.toBe(digest);
-      else expect(ia.get(name), name).toBe(digest);
-    }
+    expect(installOf(before.layers[changedAt[0]!]!).group.packages.map((r) => r.name)).toContain("p117");
   });
 });

@@ -1,6 +1,7 @@
-// The install step's tool (`conda-frontend install <request.json>`): one package, verified,
-// read, linked into <out>/<prefix>, recorded in conda-meta. BuildKit runs one such step per
-// package, so a changed package re-does only its own step.
+// The install step's tool (`conda-frontend install --group <request.json>`): each package
+// downloaded (../download.ts), verified, read, linked into <out>/<prefix>, recorded in
+// conda-meta. BuildKit runs one such step per package, or per run of packages in a large
+// environment, so a changed package re-does only its own step.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -14,7 +15,9 @@ import { splitArchiveFileName, unsafeNamePart } from "../../input/package-names"
 import { type PythonInfo, pythonInfo } from "./noarch";
 import { formatBytes, type StepReport, writeStepReport } from "../../conda/prune/report";
 import { pruner, removesPyc } from "../../conda/prune/rules";
-import type { InstallRequest } from "../../conda/install-request";
+import type { InstallGroupRequest, InstallRequest } from "../../conda/install-request";
+import { readAuthHeaders } from "../../conda/auth";
+import { downloadAll } from "../download";
 
 export class VerifyError extends Error {}
 
@@ -283,17 +286,8 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
   return { scripts: linked.scripts, files: linked.files.length, report, modeChanges: linker.modeChanges, warnings: linker.warnings };
 }
 
-/**
- * The install step: the request from a file, or from the installRequestVariable (how the frontend
- * passes it), whose package must be the one the step's args name.
- */
-export async function runInstall(request: { file: string } | { env: string; filename: string }): Promise<number> {
-  const text = "file" in request ? readFileSync(request.file, "utf8") : request.env;
-  const req = JSON.parse(text) as InstallRequest;
-  if ("filename" in request && req.filename !== request.filename) {
-    process.stderr.write(`conda-frontend install: the request is for ${req.filename}, not ${request.filename}\n`);
-    return 2;
-  }
+/** Installs one package and tells the step's log what was done; false, after saying why, when it failed. */
+async function installAndLog(req: InstallRequest): Promise<boolean> {
   try {
     const { scripts, files, report, modeChanges, warnings } = await installPackage(req);
     process.stderr.write(`${req.filename}: ${files} files into ${req.prefix}, ${formatBytes(report.written.bytes)}\n`);
@@ -306,11 +300,37 @@ export async function runInstall(request: { file: string } | { env: string; file
     }
     if (req.report) writeStepReport(req.report, report);
     for (const s of scripts) process.stderr.write(`warning: ${req.filename} ships ${s}; it was not run (image.post-link: run runs post-link scripts)\n`);
-    return 0;
+    return true;
   } catch (e) {
     // Every line names the package: most errors (archive, link) know only the package's insides.
     const message = (e as Error).message;
     process.stderr.write(`conda-frontend install: ${message.startsWith(req.filename) ? "" : `${req.filename} from ${req.url}: `}${message}\n`);
+    return false;
+  }
+}
+
+/** One package from a request file (`install <request.json>`; the frontend's steps use --group). */
+export async function runInstall(requestFile: string): Promise<number> {
+  return (await installAndLog(JSON.parse(readFileSync(requestFile, "utf8")) as InstallRequest)) ? 0 : 1;
+}
+
+/** Retry pauses of a group step's downloads: 0.5 s before the second try, doubling (with jitter). */
+const downloadBackoffMs = 500;
+
+/**
+ * The grouped install step (`install --group <request.json>`): downloads what the group needs
+ * (a few at a time, retried), then installs its packages one after the other into one layer.
+ */
+export async function runInstallGroup(file: string): Promise<number> {
+  const req = JSON.parse(readFileSync(file, "utf8")) as InstallGroupRequest;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    const auth = req.downloads.some((d) => d.private) ? readAuthHeaders() : [];
+    await downloadAll(req.downloads, { cache: req.cache, parallel: req.parallel, attempts: req.attempts, backoffMs: downloadBackoffMs, headers: (d) => (d.private ? auth : []), log });
+  } catch (e) {
+    log(`conda-frontend install: ${(e as Error).message}`);
     return 1;
   }
+  for (const p of req.packages) if (!(await installAndLog(p))) return 1;
+  return 0;
 }

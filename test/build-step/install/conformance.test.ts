@@ -9,11 +9,11 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPackage } from "../../../src/build-step/install/archive";
 import { installPackage, runInstall } from "../../../src/build-step/install/install";
-import { type InstallRequest, installRequestVariable } from "../../../src/conda/install-request";
+import type { InstallGroupRequest, InstallRequest } from "../../../src/conda/install-request";
 import { dependencyConstraint, dependencyName } from "../../../src/conda/matchspec";
 import { isStepReport, maxLinkedReport, type StepReport } from "../../../src/conda/prune/report";
 import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/build-step/install/metadata";
@@ -28,7 +28,7 @@ import { marshal } from "../../../src/llb";
 import { planBuild } from "../../../src/plan/plan";
 import { installStage } from "../../../src/stages/install";
 import type { ToolImage } from "../../../src/plan/image-plan";
-import { decodeOps, resultOp } from "../../llb/helpers";
+import { decodeOps, opByDigest, resultOp } from "../../llb/helpers";
 import { type FileSpec, type Format, md5Of, type Member, type PackageSpec, sha256Of, stem, writePackage, type WrittenPackage } from "./make-package";
 
 /** The build prefix the synthetic packages were "built" in: 59 bytes, much longer than /env. */
@@ -193,11 +193,16 @@ async function stackStage(specs: PackageSpec[]): Promise<{ order: string[]; root
   const order: string[] = [];
   // The last layer is the environment's conda-meta/history (test 30).
   for (const layer of stage.layers.slice(0, -1)) {
-    const exec = resultOp(marshal(layer)).op.exec!;
-    const variable = exec.meta.env!.find((e) => e.startsWith(`${installRequestVariable}=`))!;
-    const req = JSON.parse(variable.slice(installRequestVariable.length + 1)) as InstallRequest;
-    order.push(req.name!);
-    await installPackage({ ...req, archive: join(dir, basename(req.archive)), outRoot, report: undefined });
+    // The step's request: the file its /in mount holds.
+    const def = marshal(layer);
+    const step = resultOp(def).op;
+    const input = step.exec!.mounts.find((m) => m.dest === "/in")!.input ?? 0;
+    const mkfile = opByDigest(def, step.inputs![input]!.digest).op.file!.actions[0]!.mkfile!;
+    const group = JSON.parse(Buffer.from(mkfile.data ?? new Uint8Array()).toString("utf8")) as InstallGroupRequest;
+    for (const req of group.packages) {
+      order.push(req.name!);
+      await installPackage({ ...req, archive: join(dir, req.filename), outRoot, report: undefined });
+    }
   }
   expect(order).toEqual(stage.order);
   return { order, root: join(outRoot, PREFIX) };
@@ -1127,7 +1132,7 @@ describe("pruning while installing (image.prune)", () => {
     req.report = join(tmp(), `${name}.json`);
     const requestFile = join(tmp(), "request.json");
     writeFileSync(requestFile, JSON.stringify(req));
-    expect(await runInstall({ file: requestFile })).toBe(0);
+    expect(await runInstall(requestFile)).toBe(0);
     return req.report;
   }
 
