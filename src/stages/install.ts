@@ -1,5 +1,5 @@
 // The install stage: the locked packages linked into the prefix by our own tool, in exec steps
-// of a few packages each (one package each for small environments). A step downloads its
+// of one package each (or, in a large environment, of a run of neighbouring packages). A step downloads its
 // packages itself, a few at a time and retried (BuildKit's HTTP source opens every download at
 // once and never retries), into a cache mount every step shares, verifies them against the
 // lock, and installs them one after the other into its layer. A changed package re-runs its own
@@ -12,7 +12,7 @@ import { historyName } from "../conda/package-url";
 import { archiveCachePath, type InstallGroupRequest, type InstallRequest, installProcessEnv, type PackageDownload } from "../conda/install-request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
-import { FileActions, State } from "../llb";
+import { copyTogether, FileActions, State } from "../llb";
 import type { LockedPackage } from "../input/lock";
 import type { SourceRange } from "../input/source";
 import type { ToolImage } from "../plan/image-plan";
@@ -20,19 +20,27 @@ import { toolState } from "./solve";
 
 /**
  * Up to this many packages, each package is a step and a layer of its own. Above, neighbouring
- * packages share a step and its layer, about maxPackageLayers of them (installGroups). Images
- * are limited to ~125 layers, and fewer layers are fewer to export.
+ * packages share a step (about installSteps of them), and neighbouring steps a layer (about
+ * maxPackageLayers of them). Images are limited to ~125 layers, and fewer layers are fewer to
+ * export.
  */
 export const layerPerPackageUpTo = 32;
 
 /**
- * About how many steps (and layers) grouped packages make. Without the merge op (the classic store) every layer
- * above a changed one is copied again, ~60 ms each whatever its size: fewer are better (150
- * packages, one changed: 76 layers 3.3 s, 31 layers 2.95 s, 16 layers 2.7 s; then 16 against 8
- * layers alternating, 8 builds each: medians 3.1 and 2.85 s). With it (the containerd store) a
- * change re-compresses only its own layer, so smaller ones are cheaper there, while unpacking the
- * image re-applies the layers above it: 8 layers measured no faster than 16 (alternating, 5
- * builds each: medians 4.45 and 4.25 s).
+ * About how many install steps a large environment makes: each step's container start and cache
+ * lookup are paid once per run of packages (a cold build of 1000 tiny packages in single steps
+ * took 5 minutes), while a changed package re-installs its whole run (~5 packages of 150).
+ */
+export const installSteps = 32;
+
+/**
+ * About how many layers the steps of a large environment make. Without the merge op (the classic
+ * store) every layer above a changed one is copied again, ~60 ms each whatever its size: fewer are
+ * better (150 packages, one changed: 76 layers 3.3 s, 31 layers 2.95 s, 16 layers 2.7 s; then 16
+ * against 8 layers alternating, 8 builds each: medians 3.1 and 2.85 s). With it (the containerd
+ * store) a change re-compresses only its own layer, so smaller ones are cheaper there, while
+ * unpacking the image re-applies the layers above it: 8 layers measured no faster than 16
+ * (alternating, 5 builds each: medians 4.45 and 4.25 s).
  */
 export function maxPackageLayers(mergeOp: boolean): number {
   return mergeOp ? 16 : 8;
@@ -269,7 +277,7 @@ export function historyText(time: number, packages: LockedPackage[], specs: stri
   return `==> ${date} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${linked.join("\n")}\n# update specs: ${pythonList(specs)}\n`;
 }
 
-/** FNV-1a of a name: where content-defined group boundaries fall (stable across runs and machines). */
+/** FNV-1a of a name: where content-defined run boundaries fall (stable across runs and machines). */
 function nameHash(name: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
@@ -277,47 +285,72 @@ function nameHash(name: string): number {
 }
 
 /**
- * Packages in install steps, in install order. Up to layerPerPackageUpTo packages, one each.
- * Above, runs of consecutive packages of about n / maxPackageLayers each, so a step's container
- * start and cache lookup are paid once per run (a cold build of 1000 tiny packages in single
- * steps took 5 minutes). A run ends after a package whose name hashes to the last of `size`
- * values (or at twice the size): where runs end depends on the names around, not on positions,
- * so a package added or removed changes only its own run, not every run after it. Python is
- * always a step of its own: the largest package of most environments, and others compile with it.
+ * Items in runs of neighbours of about `size`, in order. A run ends after an item whose name's
+ * hash is the last of `size` values (or at twice the size): where runs end depends on the
+ * names around, not on positions, so an item added or removed changes only its own run, not every
+ * run after it. An item `alone` says so is a run of its own.
  */
-export function installGroups(order: LockedPackage[], mergeOp: boolean): LockedPackage[][] {
-  if (order.length <= layerPerPackageUpTo) return order.map((p) => [p]);
-  const size = Math.ceil(order.length / maxPackageLayers(mergeOp));
-  const groups: LockedPackage[][] = [];
-  let run: LockedPackage[] = [];
+function runs<T>(items: T[], size: number, hash: (item: T) => number, alone: (item: T) => boolean): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
   const close = () => {
-    if (run.length) groups.push(run);
+    if (run.length) out.push(run);
     run = [];
   };
-  for (const p of order) {
-    if (p.name === "python") {
+  for (const item of items) {
+    if (alone(item)) {
       close();
-      groups.push([p]);
+      out.push([item]);
       continue;
     }
-    run.push(p);
-    if (nameHash(p.name) % size === size - 1 || run.length >= 2 * size) close();
+    run.push(item);
+    if (hash(item) % size === size - 1 || run.length >= 2 * size) close();
   }
   close();
-  return groups;
+  return out;
+}
+
+const isPython = (p: LockedPackage) => p.name === "python";
+
+/**
+ * Packages in install steps, in install order: one each up to layerPerPackageUpTo packages, else
+ * runs of about n / installSteps. Python is always a step of its own: the largest package of
+ * most environments, and the others compile with it.
+ */
+export function installGroups(order: LockedPackage[]): LockedPackage[][] {
+  if (order.length <= layerPerPackageUpTo) return order.map((p) => [p]);
+  return runs(order, Math.ceil(order.length / installSteps), (p) => nameHash(p.name), isPython);
+}
+
+/**
+ * Steps in layers: one each up to layerPerPackageUpTo packages, else runs of steps (named by
+ * their last package) of about steps / maxPackageLayers, python's alone, so that a change next to
+ * it does not copy CPython again.
+ */
+export function layerGroups(groups: LockedPackage[][], mergeOp: boolean): LockedPackage[][][] {
+  if (groups.flat().length <= layerPerPackageUpTo) return groups.map((g) => [g]);
+  // The hash's high half: its low bits already decided where the steps end.
+  return runs(groups, Math.ceil(groups.length / maxPackageLayers(mergeOp)), (g) => nameHash(g.at(-1)!.name) >>> 16, (g) => g.some(isPython));
+}
+
+/** A layer of several steps: their outputs copied onto each other, in order. */
+function layerOf(steps: PackageStep[], members: LockedPackage[]): State {
+  if (steps.length === 1) return steps[0]!.layer;
+  return copyTogether(steps.map((s) => s.layer), { name: `[install] layer of ${members.map((p) => p.name).join(", ")}` });
 }
 
 export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
-  const python = input.packages.find((p) => p.name === "python");
+  const python = input.packages.find(isPython);
   const pythonStep = python ? groupStep(input, [python], python, undefined) : undefined;
-  const groups = installGroups(order, input.mergeOp ?? true);
-  const steps = groups.map((members) => (members[0] === python ? pythonStep! : groupStep(input, members, python, pythonStep?.layer)));
+  const groups = installGroups(order);
+  const steps = new Map(groups.map((members) => [members, members[0] === python ? pythonStep! : groupStep(input, members, python, pythonStep?.layer)]));
+  const layers = layerGroups(groups, input.mergeOp ?? true);
   const describe = (members: LockedPackage[]) => `conda-frontend: install ${members.map((p) => `${p.name} ${p.version}-${p.build}`).join(", ")} into ${input.prefix}`;
   return {
-    layers: [...steps.map((s) => s.layer), environmentRecords(input, order)],
-    history: [...groups.map(describe), `conda-frontend: ${input.prefix}/conda-meta/history${input.variables.length ? " and state" : ""}`],
+    layers: [...layers.map((l) => layerOf(l.map((g) => steps.get(g)!), l.flat())), environmentRecords(input, order)],
+    history: [...layers.map((l) => describe(l.flat())), `conda-frontend: ${input.prefix}/conda-meta/history${input.variables.length ? " and state" : ""}`],
     order: order.map((p) => p.name),
-    reports: steps.map((s) => s.report),
+    reports: [...steps.values()].map((s) => s.report),
   };
 }

@@ -8,7 +8,7 @@ import { marshal, type State } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "../../src/llb/pb";
 import type { LockedPackage } from "../../src/input/lock";
 import type { SourceRange } from "../../src/input/source";
-import { download, downloadsAtOnce, downloadTries, installGroups, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
+import { download, downloadsAtOnce, downloadTries, installGroups, installSteps, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
 import type { InstallGroupRequest, InstallRequest } from "../../src/conda/install-request";
 import type { ToolImage } from "../../src/plan/image-plan";
 import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
@@ -102,7 +102,23 @@ interface Install {
 
 function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Install {
   const def = marshal(layer, opts);
-  const exec = resultOp(def);
+  return installIn(def, resultOp(def));
+}
+
+/** The install steps a layer holds, in order: its exec op, or those a copy of several stacks. */
+function stepsIn(layer: State): Install[] {
+  const def = marshal(layer);
+  const top = resultOp(def);
+  if (top.op.exec) return [installIn(def, top)];
+  return top.op.file!.actions.map((a) => {
+    expect(a.copy).toMatchObject({ src: "/", dest: "/", dirCopyContents: true });
+    const source = top.op.inputs![a.secondaryInput ?? 0]!;
+    expect(source.index ?? 0).toBe(0); // the exec's /out
+    return installIn(def, opByDigest(def, source.digest));
+  });
+}
+
+function installIn(def: PbDefinition, exec: DecodedOp): Install {
   if (!exec.op.exec) throw new Error("the layer is not an exec op's output");
   const mounts = exec.op.exec.mounts;
   const at = (dest: string) => mounts.find((m) => m.dest === dest);
@@ -505,23 +521,26 @@ describe("installStage: layers", () => {
   });
 
   for (const [count, mergeOp] of [[layerPerPackageUpTo + 1, true], [230, true], [230, false], [1000, false]] as const) {
-    it(`installs ${count} packages in runs of consecutive packages, one step and layer each, about maxPackageLayers(${mergeOp}) of them, in order`, () => {
+    it(`installs ${count} packages in about installSteps runs of consecutive packages, stacked as about maxPackageLayers(${mergeOp}) layers, in order`, () => {
       // A chain p000 <- p001 <- ... so the install order is not just the input order.
       const many = Array.from({ length: count }, (_, i) => pkg(`p${String(count - 1 - i).padStart(3, "0")}`, { deps: i + 1 < count ? [`p${String(count - 2 - i).padStart(3, "0")}`] : [] }));
       const stage = installStage({ ...input(shuffled(many, count)), mergeOp });
       expect(stage.order).toHaveLength(count);
       expect(stage.order).toEqual(names(installOrder(many)));
-      const steps = stage.layers.slice(0, -1).map((l) => installOf(l));
+      const layers = stage.layers.slice(0, -1);
       const budget = maxPackageLayers(mergeOp);
-      expect(steps.length).toBeLessThanOrEqual(2 * budget);
-      expect(steps.length).toBeGreaterThanOrEqual(budget / 2);
-      const size = Math.ceil(count / budget);
+      expect(layers.length).toBeLessThanOrEqual(2 * budget);
+      expect(layers.length).toBeGreaterThanOrEqual(budget / 4);
+      const steps = layers.flatMap(stepsIn);
+      expect(steps.length).toBeLessThanOrEqual(2 * installSteps);
+      expect(steps.length).toBeGreaterThanOrEqual(installSteps / 4);
+      const size = Math.ceil(count / installSteps);
       for (const st of steps) expect(st.group.packages.length).toBeLessThanOrEqual(2 * size);
       // Each step installs its run in order into its one /out; together, every package once.
       expect(steps.flatMap((st) => st.group.packages.map((r) => r.name))).toEqual(stage.order);
       expect(steps.flatMap((st) => st.group.downloads.map((d) => d.filename))).toEqual(installOrder(many).map((p) => p.filename));
       expect(stage.reports).toHaveLength(steps.length);
-      expect(stage.history).toHaveLength(steps.length + 1);
+      expect(stage.history).toHaveLength(layers.length + 1);
       // The records layer still comes last.
       expect(recordsOf(stage.layers.at(-1)!).text(0)).toContain("::p000-1.0-h0_0");
     });
@@ -531,15 +550,15 @@ describe("installStage: layers", () => {
     // 40 packages, python in the middle of the order, half of them depending on it.
     const many = Array.from({ length: 40 }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`, { deps: i >= 20 ? ["python"] : [] }));
     const stage = installStage(input([...many, pkg("python", { version: "3.12.1" })]));
-    const steps = stage.layers.slice(0, -1).map((l) => installOf(l));
-    const pythonAt = stage.order.indexOf("python");
-    expect(pythonAt).toBe(20);
-    const alone = steps.filter((st) => st.group.packages.some((r) => r.name === "python"));
+    const layers = stage.layers.slice(0, -1).map(stepsIn);
+    expect(stage.order.indexOf("python")).toBe(20);
+    const alone = layers.filter((l) => l.some((st) => st.group.packages.some((r) => r.name === "python")));
     expect(alone).toHaveLength(1);
-    expect(alone[0]!.group.packages).toHaveLength(1);
-    expect(alone[0]!.name).toBe("[install] python 3.12.1-h0_0");
-    // Steps stay in install order: those below python hold p000-p019, those above p020-p039.
-    const below = steps.slice(0, steps.indexOf(alone[0]!)).flatMap((st) => st.group.packages.map((r) => r.name));
+    expect(alone[0]).toHaveLength(1);
+    expect(alone[0]![0]!.group.packages).toHaveLength(1);
+    expect(alone[0]![0]!.name).toBe("[install] python 3.12.1-h0_0");
+    // Layers stay in install order: those below python hold p000-p019, those above p020-p039.
+    const below = layers.slice(0, layers.indexOf(alone[0]!)).flat().flatMap((st) => st.group.packages.map((r) => r.name));
     expect(below).toEqual(many.slice(0, 20).map((p) => p.name));
   });
 });
@@ -549,14 +568,14 @@ describe("installGroups", () => {
 
   it("gives each package a group of its own up to layerPerPackageUpTo", () => {
     const ps = many(layerPerPackageUpTo);
-    expect(installGroups(ps, true)).toEqual(ps.map((p) => [p]));
+    expect(installGroups(ps)).toEqual(ps.map((p) => [p]));
   });
 
   it("ends runs where names say, not where positions do: adding a package changes only the run it joins", () => {
     const ps = many(300);
-    const before = installGroups(ps, false).map((g) => names(g).join(","));
+    const before = installGroups(ps).map((g) => names(g).join(","));
     const added = [...ps.slice(0, 150), pkg("pkg0149a"), ...ps.slice(150)];
-    const after = installGroups(added, false).map((g) => names(g).join(","));
+    const after = installGroups(added).map((g) => names(g).join(","));
     const changed = after.filter((g) => !before.includes(g));
     expect(changed).toHaveLength(1);
     expect(changed[0]).toContain("pkg0149a");
@@ -566,7 +585,7 @@ describe("installGroups", () => {
   it("keeps a run's members when one of them changes version (the same names, the same runs)", () => {
     const ps = many(150);
     const changed = ps.map((p) => (p.name === "pkg0077" ? pkg("pkg0077", { version: "1.1" }) : p));
-    expect(installGroups(changed, true).map(names)).toEqual(installGroups(ps, true).map(names));
+    expect(installGroups(changed).map(names)).toEqual(installGroups(ps).map(names));
   });
 });
 
@@ -629,6 +648,11 @@ describe("installStage: cache keys", () => {
     expect(la).toHaveLength(lb.length);
     const changedAt = lb.flatMap((d, i) => (la[i] === d ? [] : [i]));
     expect(changedAt).toHaveLength(1);
-    expect(installOf(before.layers[changedAt[0]!]!).group.packages.map((r) => r.name)).toContain("p117");
+    // In that layer, only the step holding p117 changed: its run of packages, a few of 230.
+    const [sb, sa] = [stepsIn(before.layers[changedAt[0]!]!), stepsIn(after.layers[changedAt[0]!]!)];
+    const changedSteps = sb.filter((st, i) => st.exec.digest !== sa[i]!.exec.digest);
+    expect(changedSteps).toHaveLength(1);
+    expect(changedSteps[0]!.group.packages.map((r) => r.name)).toContain("p117");
+    expect(changedSteps[0]!.group.packages.length).toBeLessThanOrEqual(2 * Math.ceil(230 / installSteps));
   });
 });
