@@ -6,6 +6,7 @@
 import { compareStrings } from "../compare";
 import { canonicalChannel, channelAndSubdir } from "./package-url";
 import type { Distribution, StepReport } from "./prune/report";
+import { utcIso } from "../utc-time";
 
 /** One conda package of the lock, as the SBOM step needs it. */
 export interface SbomPackage {
@@ -107,7 +108,7 @@ const spdxId = (kind: string, name: string) => `SPDXRef-${kind}-${name.replace(/
 const noAssertion = "NOASSERTION";
 
 /** SPDX's date form: seconds, no fraction. */
-const spdxDate = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+const spdxDate = utcIso;
 
 interface SpdxPackage {
   SPDXID: string;

@@ -2,6 +2,7 @@
 // way Docker applies ENV / ENTRYPOINT / CMD / USER / WORKDIR / LABEL / EXPOSE / HEALTHCHECK /
 // STOPSIGNAL on top of a FROM.
 import type { PbPlatform } from "../llb/pb";
+import { utcIso } from "../utc-time";
 
 export interface ImageConfigBody {
   Env?: string[];
@@ -120,6 +121,6 @@ export function buildImageConfig(base: OciImageConfig, s: ImageSettings): OciIma
   // cached rebuilds); the base's own creation time must not leak into ours. With it, we say so
   // ourselves: Docker's classic-store exporter ignores the epoch the frontend passes along.
   delete out.created;
-  if (s.sourceDateEpoch !== undefined) out.created = new Date(s.sourceDateEpoch * 1000).toISOString().replace(".000Z", "Z");
+  if (s.sourceDateEpoch !== undefined) out.created = utcIso(s.sourceDateEpoch);
   return out;
 }

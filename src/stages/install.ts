@@ -17,6 +17,7 @@ import type { LockedPackage } from "../input/lock";
 import type { SourceRange } from "../input/source";
 import type { ToolImage } from "../plan/image-plan";
 import { toolState } from "./solve";
+import { utcIso } from "../utc-time";
 
 /**
  * Up to this many packages, each package is a step and a layer of its own. Above, neighbouring
@@ -272,7 +273,7 @@ function pythonList(items: string[]): string {
  * the records to know what changed; lines it cannot match make it rewrite every package.
  */
 export function historyText(time: number, packages: LockedPackage[], specs: string[]): string {
-  const date = new Date(time * 1000).toISOString().replace("T", " ").slice(0, 19);
+  const date = utcIso(time).replace("T", " ").slice(0, 19);
   const linked = packages.map((p) => `+${historyName(p)}`).sort();
   return `==> ${date} <==\n# cmd: conda-frontend install\n# conda version: conda-frontend\n${linked.join("\n")}\n# update specs: ${pythonList(specs)}\n`;
 }
