@@ -10,6 +10,7 @@ import { installProcessEnv } from "../src/conda/install-request";
 import { generateInstallChannel } from "./install-channel";
 import { type BenchEngine, ciRunnerTable } from "./ci-runner";
 import { recipeComparison } from "./recipe";
+import { rebuildSpeedSection } from "./rebuild-speed";
 import { generateChannel } from "./solve-channel";
 import { zerosPackage } from "../test/fixtures/channel/hostile";
 
@@ -495,6 +496,17 @@ if (process.env.BENCH_ONLY === "installer") {
   console.log(rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`).join("\n"));
   process.exit(0);
 }
+if (process.env.BENCH_ONLY === "install") {
+  // The install builds' rows alone (both stores), printed.
+  const rows = [...(await installBuilds("classic")), ...(await installBuilds("containerd"))];
+  console.log(rows.map((r) => `| ${r.what} | ${r.value} | ${r.target ?? ""} |`).join("\n"));
+  process.exit(0);
+}
+if (process.env.BENCH_ONLY === "speed") {
+  // For working on this section alone: printed, docs/benchmarks.md untouched.
+  console.log(await rebuildSpeedSection({ root, serve, runs, machine: machine() }));
+  process.exit(0);
+}
 if (process.env.BENCH_ONLY === "ci") {
   // For working on this section alone: printed, docs/benchmarks.md untouched.
   console.log(await ciRunnerTables());
@@ -509,6 +521,7 @@ const installTable = tableOf([...(await installerThroughput()), ...(await instal
 const presetTable = presetSizes();
 const recipeTables = [recipeTable("classic"), recipeTable("containerd")].join("\n\n");
 const ciTables = await ciRunnerTables();
+const speedSection = await rebuildSpeedSection({ root, serve, runs, machine: machine() });
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, not a test.
@@ -587,6 +600,8 @@ for the image's Solve, which looks up the two to three vertices per package in t
 rebuild-speed issue.
 
 ${ciTables}
+
+${speedSection}
 `;
 writeFileSync(join(root, "docs/benchmarks.md"), doc);
 // The benchmark's images, on both engines: they only take disk space now.
