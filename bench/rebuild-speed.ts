@@ -200,7 +200,7 @@ interface Progress {
 /** The phases of one build of ours (ms), from its rawjson progress, its frontend's marks and its wall time. */
 export type Phases = Record<string, number | undefined>;
 export const phaseNames: [key: string, what: string][] = [
-  ["frontendStart", "build start to the frontend's process start (buildx, session, frontend image, container start; the export's start minus the frontend's start-to-Return, so the Return's own round trip is in here too)"],
+  ["frontendStart", "build start to the frontend's process start (buildx, session, frontend image, container start; the process start is the earlier of its first request's vertex minus its ping mark and the export's start minus its start-to-Return)"],
   ["toFirstVertex", "of which: build start to BuildKit's first vertex (buildx's start, the session, reading the build definition)"],
   ["imageReady", "of which: first vertex to the frontend image resolved and ready (its vertices' end)"],
   ["containerStart", "of which: the rest, the frontend's container started (runc, mounts) up to its process's start"],
@@ -212,34 +212,42 @@ export const phaseNames: [key: string, what: string][] = [
   ["graph", "frontend: graph built and marshalled (lock to marshalled)"],
   ["solve", "frontend: graph solve (the image's Solve: BuildKit loads, cache-checks and runs the graph; marshalled to installed)"],
   ["reports", "frontend: reports (the steps' reports read, config, SBOM; installed to solved)"],
+  ["afterReturn", "Return to the export's start (the Return's round trip, BuildKit's work on the result before exporting)"],
   ["export", "export (the export vertex's start to buildx's exit: exporting, loading the image, the build's record)"],
   ["wall", "whole build, wall"],
 ];
 
 export function phasesOf(run: Run, frontendRepo = "conda-frontend"): Phases {
-  const vertices = new Map<string, { name: string; started?: number; completed?: number }>();
+  // Each run of each vertex (a digest runs again when the graph uses the same op later: the
+  // install steps run the frontend's own image, the frontend image's vertex restarts once loaded).
+  const runs = new Map<string, { digest: string; name: string; started: number; completed?: number }>();
   let timing: string | undefined;
   for (const o of jsonObjects(run.out) as Progress[]) {
     for (const v of o.vertexes ?? []) {
-      const seen = vertices.get(v.digest) ?? { name: v.name ?? "" };
-      if (v.started) seen.started = Math.min(seen.started ?? Infinity, epochMs(v.started));
-      if (v.completed) seen.completed = Math.max(seen.completed ?? -Infinity, epochMs(v.completed));
-      vertices.set(v.digest, seen);
+      if (!v.started) continue;
+      const key = `${v.digest} ${v.started}`;
+      const seen = runs.get(key) ?? { digest: v.digest, name: v.name ?? "", started: epochMs(v.started) };
+      if (v.completed) seen.completed = epochMs(v.completed);
+      runs.set(key, seen);
     }
     for (const w of o.warnings ?? []) {
       const text = Buffer.from(w.short ?? "", "base64").toString("utf8");
       if (text.includes("start-to-return")) timing = text;
     }
   }
-  const all = [...vertices.values()];
-  const firstVertex = Math.min(...all.map((v) => v.started ?? Infinity));
-  const exportStarts = all.filter((v) => /^exporting/.test(v.name) && v.started !== undefined).map((v) => v.started!);
+  // This build's only (a vertex shared with another client's build may have started before ours), in start order.
+  const all = [...runs.values()].filter((v) => v.started >= run.t0).sort((a, b) => a.started - b.started);
+  const firstVertex = all[0]?.started;
+  const exportStarts = all.filter((v) => /^exporting/.test(v.name)).map((v) => v.started);
   const exportStart = exportStarts.length ? Math.min(...exportStarts) : undefined;
   const total = timing ? Number(/start-to-return ([\d.]+) ms/.exec(timing)?.[1]) : undefined;
-  const frontendStart = exportStart !== undefined && total !== undefined ? exportStart - total : undefined;
-  // The frontend image's vertices before its process started (the graph's steps may run the same image).
-  const imageEnds = all.filter((v) => v.name.includes(frontendRepo) && v.completed !== undefined && v.started !== undefined && v.started < (frontendStart ?? Infinity)).map((v) => v.completed!);
+  // After the build definition, BuildKit resolves and loads the frontend image (vertices named
+  // after it); the next vertex is the frontend's first request, made after its Ping.
+  let i = 0;
+  while (i < all.length && (all[i]!.digest === all[0]!.digest || all[i]!.name.includes(frontendRepo))) i++;
+  const imageEnds = all.slice(0, i).filter((v) => v.name.includes(frontendRepo)).map((v) => v.completed ?? v.started);
   const imageReady = imageEnds.length ? Math.max(...imageEnds) : undefined;
+  const firstRequest = all[i]?.started;
   const marks = new Map<string, number>();
   for (const m of (timing ?? "").matchAll(/(\w+)=([\d.]+)/g)) marks.set(m[1]!, Number(m[2]));
   const between = (a: string | number, b: string | number) => {
@@ -247,11 +255,15 @@ export function phasesOf(run: Run, frontendRepo = "conda-frontend"): Phases {
     const y = typeof b === "number" ? b : marks.get(b);
     return x !== undefined && y !== undefined && Number.isFinite(x) && Number.isFinite(y) ? y - x : undefined;
   };
+  // The frontend's process start (epoch ms): the earlier of two upper bounds, its first request's
+  // vertex minus its ping mark, and the export's start minus its start-to-Return.
+  const bounds = [firstRequest !== undefined && marks.has("ping") ? firstRequest - marks.get("ping")! : undefined, exportStart !== undefined && total !== undefined ? exportStart - total : undefined].filter((x): x is number => x !== undefined && Number.isFinite(x));
+  const frontendStart = bounds.length ? Math.min(...bounds) : undefined;
   return {
     frontendStart: frontendStart !== undefined ? frontendStart - run.t0 : undefined,
-    toFirstVertex: Number.isFinite(firstVertex) ? firstVertex - run.t0 : undefined,
-    imageReady: imageReady !== undefined && Number.isFinite(firstVertex) ? imageReady - firstVertex : undefined,
-    containerStart: frontendStart !== undefined && imageReady !== undefined ? frontendStart - imageReady : undefined, // both epoch ms
+    toFirstVertex: firstVertex !== undefined ? firstVertex - run.t0 : undefined,
+    imageReady: imageReady !== undefined && firstVertex !== undefined ? imageReady - firstVertex : undefined,
+    containerStart: frontendStart !== undefined && imageReady !== undefined ? frontendStart - imageReady : undefined,
     node: marks.get("main"),
     connect: between("main", "ping"),
     input: between("ping", "input"),
@@ -260,6 +272,7 @@ export function phasesOf(run: Run, frontendRepo = "conda-frontend"): Phases {
     graph: between("lock", "marshalled"),
     solve: between("marshalled", "installed"),
     reports: between("installed", "solved"),
+    afterReturn: exportStart !== undefined && frontendStart !== undefined && total !== undefined ? exportStart - (frontendStart + total) : undefined,
     export: exportStart !== undefined ? run.t1 - exportStart : undefined,
     wall: run.ms,
   };
