@@ -81,9 +81,17 @@ interface Env {
   headers: string;
 }
 
+/** Folders (and their -headers.txt) made for this section, removed at its end: the big environment's recipe has 2 files per package. */
+const scratchDirs: string[] = [];
+function scratch(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+
 /** The environment's lock, solved once by our frontend (`--target lock`); both sides are then given it. */
 function prepareEnv(label: string, yml: string, frontendRef: string): Env {
-  const dir = mkdtempSync(join(tmpdir(), "cf-bench-speed-"));
+  const dir = scratch("cf-bench-speed-");
   writeFileSync(join(dir, "environment.yml"), yml.replace(`# syntax=${frontendTag}`, `# syntax=${frontendRef}`));
   writeFileSync(join(dir, "app.py"), "print('app 0')\n");
   writeFileSync(join(dir, "Dockerfile"), recipeDockerfile(frontendRef));
@@ -123,9 +131,9 @@ const recipe = (store: Store, env: Env, extra: string[] = []) =>
  * an install script that installs nothing (busybox, frontend and base images).
  */
 function warmers(frontendRef: string): { ours: Env; recipe: Env } {
-  const oursDir = mkdtempSync(join(tmpdir(), "cf-bench-speed-empty-"));
+  const oursDir = scratch("cf-bench-speed-empty-");
   writeFileSync(join(oursDir, "environment.yml"), `# syntax=${frontendRef}\nname: empty\ndependencies: []\nimage:\n  base: ${base}\n`);
-  const recipeDir = mkdtempSync(join(tmpdir(), "cf-bench-speed-empty-recipe-"));
+  const recipeDir = scratch("cf-bench-speed-empty-recipe-");
   writeFileSync(join(recipeDir, "Dockerfile"), recipeDockerfile(frontendRef));
   writeFileSync(join(recipeDir, "app.py"), "print('empty')\n");
   mkdirSync(join(recipeDir, "recipe"));
@@ -463,6 +471,10 @@ export async function rebuildSpeedSection(opts: SpeedOptions): Promise<string> {
     }
   } finally {
     for (const s of servers) s.close();
+    for (const dir of scratchDirs.splice(0)) {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(`${dir}-headers.txt`, { force: true });
+    }
     for (const host of Object.values(hosts)) {
       const list = spawnSync("docker", ["-H", host, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=cf-bench-speed-${process.pid}-*`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
       if (list.length) spawnSync("docker", ["-H", host, "image", "rm", "-f", ...list], { encoding: "utf8" });
