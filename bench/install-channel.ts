@@ -1,6 +1,8 @@
 // A generated channel of N real .conda packages for the install benchmarks: each ships a few
 // shared-library-sized binaries, headers, text files with the placeholder, and python modules,
 // with a dependency chain so the environment installs in layers. Deterministic content.
+// With `tiny`, each package ships one small text file instead (1000 of them install ~1 MiB):
+// what is left of a build's time is then its per-package cost.
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +27,12 @@ export interface BenchPackage {
   version: string;
 }
 
-export async function generateInstallChannel(dir: string, count: number, version = (i: number) => "1.0"): Promise<BenchPackage[]> {
+export interface ChannelOptions {
+  /** One ~1 KiB text file per package instead of binaries, headers and modules. */
+  tiny?: boolean;
+}
+
+export async function generateInstallChannel(dir: string, count: number, version = (i: number) => "1.0", opts: ChannelOptions = {}): Promise<BenchPackage[]> {
   const records: Record<string, object> = {};
   const sub = join(dir, "linux-64");
   mkdirSync(sub, { recursive: true });
@@ -35,7 +42,7 @@ export async function generateInstallChannel(dir: string, count: number, version
   for (let i = 0; i < count; i++) {
     const name = `benchpkg${String(i).padStart(3, "0")}`;
     const v = version(i);
-    const files: FileSpec[] = [
+    const files: FileSpec[] = opts.tiny ? [{ path: `share/${name}/${name}.txt`, content: `${name} ${v}\n`.repeat(64) }] : [
       { path: `lib/lib${name}.so.1`, content: blob(`${name}-${v}-so`, 150_000 + (i % 7) * 40_000), mode: 0o755 },
       { path: `lib/lib${name}.so`, linkTarget: `lib${name}.so.1` },
       { path: `include/${name}.h`, content: `#define ${name.toUpperCase()} 1\n`.repeat(200) },

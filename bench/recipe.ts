@@ -70,15 +70,19 @@ export function writeRecipe(dir: string, lockText: string): void {
     "rm -rf include share/doc share/man share/info share/gtk-doc lib/python3.*/idlelib lib/python3.*/ensurepip lib/python3.*/lib2to3/tests",
     "rm -f lib/libasan.so* lib/libtsan.so* lib/liblsan.so* lib/libusan.so*",
     "find . \\( -name '*.a' -o -name '*.js.map' \\) -type f -exec rm -f {} +",
-    "find lib/python3.*/site-packages \\( -name '*.pyx' -o -name '*.c' -o -name '*.h' \\) -type f -exec rm -f {} +",
+    // An environment without python (the generated ones) has no site-packages to clean.
+    "for sp in lib/python3.*/site-packages; do [ -d \"$sp\" ] || continue; find \"$sp\" \\( -name '*.pyx' -o -name '*.c' -o -name '*.h' \\) -type f -exec rm -f {} +; done",
   );
   writeFileSync(join(recipe, "install.sh"), lines.join("\n") + "\n");
 }
 
-// The builder: our CLI's image (Node and the installer) with busybox for a shell, rm and find.
-export const dockerfile = `FROM ${shellImage} AS shell
+/**
+ * The builder: our CLI's image (Node and the installer) with busybox for a shell, rm and find.
+ * `frontendRef` pins the CLI's image (a digest) where a bench must not see it change mid-run.
+ */
+export const recipeDockerfile = (frontendRef = frontend) => `FROM ${shellImage} AS shell
 
-FROM ${frontend} AS builder
+FROM ${frontendRef} AS builder
 USER 0
 COPY --from=shell /bin/busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
@@ -93,6 +97,7 @@ COPY app.py /app/app.py
 USER 65532:65532
 ENTRYPOINT ["/opt/conda/bin/python", "/app/app.py"]
 `;
+export const dockerfile = recipeDockerfile();
 
 export interface RecipeResult {
   rows: { what: string; ours: string; recipe: string; target: string }[];
