@@ -1,6 +1,7 @@
 // The app layer: the workdir and the paths listed in image.app.copy, taken from the build
 // context (with .dockerignore applied by BuildKit before transfer), on an empty filesystem so
-// the layer does not depend on the base or the environment below it.
+// the layer does not depend on the base or the environment below it (or, where layers are
+// stacked by copies, written straight onto the image below).
 import { FileActions, State } from "../llb";
 import type { PbPlatform } from "../llb/pb";
 import type { AppCopy } from "../input/image-section";
@@ -22,6 +23,14 @@ export interface AppLayerInput {
    * the steps that made them.
    */
   carry?: readonly State[];
+  /**
+   * Where the layer's file op writes: an empty filesystem (the default: a layer that depends on
+   * nothing below it, for the merge op), or, where layers are stacked by copies (Docker's classic
+   * store), the image below, so the app's files are written once instead of written on scratch
+   * and then copied onto it (a code-only rebuild runs one file op, not two). Only for an app layer
+   * of one op (no `from:` entries): each op is a layer there.
+   */
+  onto?: State;
 }
 
 const wildcard = /[*?[]/;
@@ -55,7 +64,8 @@ export function appLayer(input: AppLayerInput): State {
   let actions = new FileActions().mkdir(workdir, { mode: 0o755, parents: true, timestamp });
   for (const entry of own) actions = copyEntry(actions, context, entry, workdir, timestamp);
   const names = own.map((c) => c.value).join(" ");
-  let state = State.scratch(input.platform).file(actions, {
+  if (input.onto && copy.some((c) => c.from !== undefined)) throw new Error("an app layer with from: entries is more than one op: it cannot be written onto the image below");
+  let state = (input.onto ?? State.scratch(input.platform)).file(actions, {
     name: own.length ? `[app] copy ${names} to ${workdir}` : `[app] create ${workdir}`,
     sourceRanges: own.map((c) => c.range),
     carry: input.carry,

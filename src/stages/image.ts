@@ -223,8 +223,11 @@ export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
   // What the frontend reads back (the lock, the steps' reports) travels with the image's cache.
   const solved = solveGraph(plan);
   const carry = [...(solved ? [solved] : []), ...(environment?.reportFolders ?? [])];
-  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), named: namedContextStates(plan, p), timestamp: build.sourceDateEpoch, carry });
-  let image = stack([environment?.state ?? baseState(plan, p), app], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] stack layers` });
+  const below = environment?.state ?? baseState(plan, p);
+  // Stacked by copies, an app layer of one op is written straight onto the image: one op less to run.
+  const onto = plan.daemon.stack === "copy" && build.appCopy.every((c) => c.from === undefined) ? below : undefined;
+  const app = appLayer({ platform: p.platform, workdir: build.workdir, copy: build.appCopy, context: contextState(plan), named: namedContextStates(plan, p), timestamp: build.sourceDateEpoch, carry, onto });
+  let image = onto ? app : stack([below, app], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] stack layers` });
   history.push(`conda-frontend: ${build.appCopy.length ? `copy ${build.appCopy.map(describeCopy).join(" ")} to` : "create"} ${build.workdir}`);
   if (build.appInstall) {
     if (!environment?.packages.some((x) => x.name === "pip")) {

@@ -1,4 +1,5 @@
-// appLayer(): the workdir and the app.copy paths from the context, on an empty filesystem.
+// appLayer(): the workdir and the app.copy paths from the context, on an empty filesystem (or
+// onto the image below, where layers are stacked by copies).
 import { describe, expect, it } from "vitest";
 import { marshal, State } from "../../src/llb";
 import { lineRange } from "../../src/input/source";
@@ -66,6 +67,26 @@ describe("appLayer", () => {
     const digest = resultOp(def).digest;
     expect(metadataOf(def, digest)!.description).toEqual([{ key: "llb.customname", value: "[app] copy a b to /app" }]);
     expect(def.Source!.locations![digest]!.locations[0]!.ranges.map((r) => r.start.line)).toEqual([10, 11]);
+  });
+});
+
+describe("appLayer onto the image below (layers stacked by copies)", () => {
+  it("writes the workdir and the copies in one file op whose base is the given image", () => {
+    const below = State.image("localhost:5000/base", platform);
+    const def = marshal(appLayer({ platform, workdir: "/app", copy: paths("main.py"), context: State.local("context"), onto: below }));
+    const { op } = resultOp(def);
+    const baseDigest = resultOp(marshal(below)).digest;
+    // Input 0 is the image below, and the first action works on it (not on scratch).
+    expect(op.inputs![0]!.digest).toBe(baseDigest);
+    expect(op.file!.actions[0]!.input ?? 0).toBe(0); // decoded protobuf leaves a zero out
+    expect(op.file!.actions[0]!.mkdir).toMatchObject({ path: "/app" });
+    expect(op.file!.actions[1]!.copy).toMatchObject({ src: "/main.py", dest: "/app/main.py" });
+    expect(decodeOps(def).filter((o) => o.op.file)).toHaveLength(1);
+  });
+
+  it("refuses from: entries, which make more than one op (each a layer there)", () => {
+    const entries = [{ value: "logo.png", range: lineRange(3), from: "assets" }];
+    expect(() => appLayer({ platform, workdir: "/app", copy: entries, context: State.local("context"), named: { assets: State.local("assets") }, onto: State.scratch() })).toThrow(/from: entries/);
   });
 });
 
