@@ -1,8 +1,8 @@
 // The install stage: the locked packages linked into the prefix by our own tool, in exec steps
-// of one package each (or, in a large environment, of a run of neighbouring packages). A step downloads its
-// packages itself, a few at a time and retried (BuildKit's HTTP source opens every download at
-// once and never retries), into a cache mount every step shares, verifies them against the
-// lock, and installs them one after the other into its layer. A changed package re-runs its own
+// of one package each (or, in a large environment, of a run of neighbouring packages). A step
+// downloads its packages itself, a few at a time and retried (BuildKit's HTTP source opens every
+// download at once and never retries), into a cache mount every step shares, verifies them
+// against the lock, and installs them one after the other into its layer. A changed package re-runs its own
 // step; the others stay cached. Layers stack in dependency order, so where two packages ship the
 // same file, the dependent's wins. With --provenance, public packages are BuildKit HTTP sources
 // mounted into the steps instead, so that provenance lists each download.
@@ -164,12 +164,13 @@ function archivePlace(input: InstallStageInput, p: LockedPackage, i: number, ran
  * be too long for a variable) and, with --provenance, the HTTP sources of its archives.
  */
 function groupStep(input: InstallStageInput, members: LockedPackage[], python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
-  const places: ArchivePlace[] = [];
+  // Each archive once (python's is asked for by every noarch member), by URL.
+  const byUrl = new Map<string, ArchivePlace>();
   const place = (p: LockedPackage, range?: SourceRange) => {
-    const found = places.find((x) => x.path.endsWith(`/${p.filename}`));
+    const found = byUrl.get(p.url);
     if (found) return found;
-    const made = archivePlace(input, p, places.length, range);
-    places.push(made);
+    const made = archivePlace(input, p, byUrl.size, range);
+    byUrl.set(p.url, made);
     return made;
   };
   const compileFor = (p: LockedPackage) => input.compilePyc && python !== undefined && (p.name === "python" || pythonLayer !== undefined);
@@ -196,6 +197,7 @@ function groupStep(input: InstallStageInput, members: LockedPackage[], python: L
       report: `/report/${p.name}.json`,
     };
   });
+  const places = [...byUrl.values()];
   const request: InstallGroupRequest = {
     cache: packageCache.dest,
     downloads: places.flatMap((x) => (x.download ? [x.download] : [])),

@@ -320,6 +320,23 @@ describe("installStage: the install step", () => {
     expect(requests.request.archive).toBe(`${packageCache.dest}/${env.find((p) => p.name === "requests")!.sha256}-requests-2.31.0-pyhd8ed1ab_0.conda`);
   });
 
+  it("downloads python's archive once for a run of several noarch packages", () => {
+    const noarch = Array.from({ length: 40 }, (_, i) => pkg(`n${String(i).padStart(2, "0")}`, { noarch: true, deps: ["python"] }));
+    const stage = installStage(input([python, ...noarch]));
+    const steps = stage.layers.slice(0, -1).flatMap(stepsIn).filter((st) => st.group.packages.length > 1);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const st of steps) {
+      const files = st.group.downloads.map((d) => d.filename);
+      expect(files.filter((f) => f === python.filename)).toHaveLength(1);
+      expect(files).toHaveLength(st.group.packages.length + 1);
+      for (const r of st.group.packages) expect(r.pythonArchive).toBe(`${packageCache.dest}/${python.sha256}-${python.filename}`);
+    }
+    // With --provenance=mode=max, python's HTTP source is mounted once per step too.
+    for (const st of installStage(input([python, ...noarch], { provenance: true })).layers.slice(0, -1).flatMap(stepsIn).filter((x) => x.group.packages.length > 1)) {
+      expect(st.mounts.filter((m) => m.dest.startsWith("/http/"))).toHaveLength(st.group.packages.length + 1);
+    }
+  });
+
   it("asks for no python for a linux-64 package, nor for a noarch one when there is no python", () => {
     const stage = installStage(input(env));
     for (const name of ["libzlib", "openssl", "python"]) {
