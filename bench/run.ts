@@ -547,13 +547,13 @@ ${solveTable}
 ## Install (issue: install stage)
 
 Builds on both stores, with \`--network=host\` for the channels on 127.0.0.1. On the classic store
-(no merge op) each package's layer is copied onto the ones below in its own step, so a change
-re-copies the changed package and those above it; the containerd store merges the layers, so only
-the changed package's layer is new. "Cold": the builder cache is emptied (\`docker builder prune
+(no merge op) each layer (a package's, or in the 150-package environment a run of install steps')
+is copied onto the ones below in its own step, so a change re-copies the changed layer and those
+above it; the containerd store merges the layers, so only the changed layer is new. "Cold": the builder cache is emptied (\`docker builder prune
 -af\`, then one build of an empty environment brings back the frontend and base images), then
 \`--no-cache\`: solve, download, install and export all run. Every build also pays BuildKit's
 own per-build work, visible in the "nothing changed" rows: loading and cache-checking the graph
-(two vertices per package) and, after export, recording the build in its history with a
+(two vertices per install step: its request and the step) and, after export, recording the build in its history with a
 provenance record whose cost grows with the graph (and, on the classic store, with the number of
 earlier builds in the cache: up to ~170 ms per build on this machine after many builds).
 The installer is timed as a build step runs it: each run in a process of its own (bench/install-once.ts)
@@ -592,12 +592,13 @@ the hand-written recipe above with its own \`--cache-from\` (its package cache i
 which no cache export carries). Locks are given (no solve in either). Times are wall times of
 \`docker buildx build ... --load\`, pulling what the cache holds from the registry included.
 With one package changed, the recipe's single install step misses its cache and installs (and
-downloads) every package again; ours installs the changed one. With nothing changed, the recipe's
+downloads) every package again; ours installs the changed one (with the few neighbours that share
+its install step in the 150-package environment). With nothing changed, the recipe's
 Dockerfile runs in Docker's built-in frontend and finds its image at the top of the cache, while
 ours pays for its own frontend image (BuildKit pulls and unpacks it on an emptied builder) and
-for the image's Solve, which looks up the two to three vertices per package in the imported cache
-(the "of which" rows): that target is not met, and fewer vertices per package is the work of the
-rebuild-speed issue.
+for the image's Solve, which looks up each install step and its request in the imported cache
+(the "of which" rows; about 32 steps for 150 packages since the rebuild-speed issue, one per
+package before): that target is not met.
 
 ${ciTables}
 
