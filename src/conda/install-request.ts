@@ -59,7 +59,7 @@ export interface PackageDownload {
 /**
  * A step that installs several packages, one after the other, into one layer (`conda-frontend
  * install --group <request.json>`). Each package's request names its archive's path: in the
- * download cache (cachePath) when the step downloads it, or an HTTP source BuildKit mounted.
+ * download cache (archiveCachePath) when the step downloads it, or an HTTP source BuildKit mounted.
  */
 export interface InstallGroupRequest {
   /** The folder downloaded archives are kept in: a cache mount all install steps share. */
