@@ -5,7 +5,7 @@ import { runFrontend } from "./frontend/build";
 import { warmUp } from "./frontend/warm-up";
 import { prepareCodecs } from "./proto/codec";
 
-const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --group <request.json> | fetch <request.json> | sbom <request.json> <out file> <report folder>...]
+const usage = `usage: conda-frontend [frontend | solve <request.json> <out-dir> | install <request.json> | install --group <request.json | $VARIABLE> | fetch <request.json> | sbom <request.json> <out file> <report folder>...]
   frontend   run as a BuildKit gateway frontend over stdin/stdout (the default)
   solve      solve a request written by the frontend into <out-dir>/conda-lock.yml (a build step)
   install    link one package into a prefix under an output folder; --group: download and

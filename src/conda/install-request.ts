@@ -73,6 +73,12 @@ export interface InstallGroupRequest {
   attempts: number;
 }
 
+/**
+ * The variable an install step's group request is passed in (`install --group
+ * $CONDA_FRONTEND_INSTALL_REQUEST`: the argument names the variable), when it is short enough.
+ */
+export const groupRequestVariable = "CONDA_FRONTEND_INSTALL_REQUEST";
+
 /** Where a downloaded archive is kept in the cache folder: its hash, then its file name. */
 export function archiveCachePath(cache: string, d: Pick<PackageDownload, "filename" | "sha256" | "md5">): string {
   return `${cache}/${d.sha256 ?? d.md5 ?? "unverified"}-${d.filename}`;

@@ -9,7 +9,7 @@
 import { compareStrings } from "../compare";
 import { authSecretId, authSecretPath, isPrivate } from "../conda/auth";
 import { historyName } from "../conda/package-url";
-import { archiveCachePath, type InstallGroupRequest, type InstallRequest, installProcessEnv, type PackageDownload } from "../conda/install-request";
+import { archiveCachePath, groupRequestVariable, type InstallGroupRequest, type InstallRequest, installProcessEnv, type PackageDownload } from "../conda/install-request";
 import type { PrunePolicy } from "../conda/prune/rules";
 import type { NetworkMode } from "../llb/exec";
 import { copyTogether, FileActions, State } from "../llb";
@@ -131,6 +131,9 @@ export function download(p: LockedPackage, range?: SourceRange): State {
 /** The cache mount the install steps keep downloaded archives in, shared by every step and build. */
 export const packageCache = { id: "conda-frontend-packages", dest: "/var/cache/conda-frontend/pkgs" };
 
+/** Requests up to this many bytes go to the step in a variable, longer ones in a file. */
+export const requestInVariableUpTo = 32 * 1024;
+
 /** Downloads at once in one step: a few, so that a channel server is not asked for hundreds at once. */
 export const downloadsAtOnce = 4;
 /** Tries per archive (retried on a reset connection, 429, 5xx, a short or corrupt transfer). */
@@ -160,8 +163,8 @@ function archivePlace(input: InstallStageInput, p: LockedPackage, i: number, ran
 
 /**
  * One step for a group of packages: download what it needs, then install each into the step's
- * /out (one layer) and write each one's report. Its inputs are the request (a file: a group's can
- * be too long for a variable) and, with --provenance, the HTTP sources of its archives.
+ * /out (one layer) and write each one's report. Its inputs are our image, the request when it is
+ * a file, python's layer when it compiles, and, with --provenance, the HTTP sources of its archives.
  */
 function groupStep(input: InstallStageInput, members: LockedPackage[], python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
   // Each archive once (python's is asked for by every noarch member), by URL.
@@ -206,19 +209,23 @@ function groupStep(input: InstallStageInput, members: LockedPackage[], python: L
     attempts: downloadTries,
   };
   const label = members.length === 1 ? `${members[0]!.name} ${members[0]!.version}-${members[0]!.build}` : `${members.length} packages: ${members.map((p) => p.name).join(", ")}`;
-  const requestFile = State.scratch().file(new FileActions().mkfile("/request.json", JSON.stringify(request), { mode: 0o444, timestamp: 0 }), { name: `[install] request for ${label}` });
+  // The request in a variable: one vertex less per step to load and cache-check on every build.
+  // One too long for a variable (the kernel takes at most 128 KiB per string) is a file.
+  const text = JSON.stringify(request);
+  const inVariable = Buffer.byteLength(text) <= requestInVariableUpTo;
+  const requestFile = inVariable ? undefined : State.scratch().file(new FileActions().mkfile("/request.json", text, { mode: 0o444, timestamp: 0 }), { name: `[install] request for ${label}` });
   const mountPyenv = requests.some((r) => r.compilePycWith === "/pyenv");
   const ranges = members.flatMap((p) => input.sourceRange?.(p.name) ?? []);
   const tool = toolState(input.tool);
   const exec = tool.run({
-    args: [...input.tool.entrypoint, "install", "--group", "/in/request.json"],
-    env: { ...installProcessEnv },
+    args: [...input.tool.entrypoint, "install", "--group", inVariable ? `$${groupRequestVariable}` : "/in/request.json"],
+    env: { ...installProcessEnv, ...(inVariable ? { [groupRequestVariable]: text } : {}) },
     // Only downloads use the network; with --provenance and no private package, BuildKit did them.
     network: request.downloads.length ? input.network : "none",
     // Our tool writes only to /out, /report, /tmp and the cache: no root layer to make and commit.
     readonlyRoot: true,
     mounts: [
-      { type: "bind", dest: "/in", from: requestFile, readonly: true },
+      ...(requestFile ? [{ type: "bind" as const, dest: "/in", from: requestFile, readonly: true }] : []),
       ...places.flatMap((x) => (x.mount ? [{ type: "bind" as const, dest: x.mount.dest, from: x.mount.from, readonly: true }] : [])),
       ...(mountPyenv && pythonLayer ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
       ...(request.downloads.length ? [{ type: "cache" as const, dest: packageCache.dest, id: packageCache.id, sharing: "shared" as const }] : []),

@@ -8,7 +8,7 @@ import { marshal, type State } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "../../src/llb/pb";
 import type { LockedPackage } from "../../src/input/lock";
 import type { SourceRange } from "../../src/input/source";
-import { download, downloadsAtOnce, downloadTries, installGroups, installSteps, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
+import { download, downloadsAtOnce, downloadTries, installGroups, installSteps, requestInVariableUpTo, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
 import type { InstallGroupRequest, InstallRequest } from "../../src/conda/install-request";
 import type { ToolImage } from "../../src/plan/image-plan";
 import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
@@ -105,6 +105,21 @@ function installOf(layer: State, opts: Parameters<typeof marshal>[1] = {}): Inst
   return installIn(def, resultOp(def));
 }
 
+/** The step's request: in CONDA_FRONTEND_INSTALL_REQUEST (args name it), or a file mounted at /in. */
+function requestText(def: PbDefinition, exec: DecodedOp): string {
+  const { args, env } = exec.op.exec!.meta;
+  if (args.at(-1) === "$CONDA_FRONTEND_INSTALL_REQUEST") {
+    expect(exec.op.exec!.mounts.some((m) => m.dest === "/in")).toBe(false);
+    const variable = (env ?? []).find((e) => e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))!;
+    return variable.slice(variable.indexOf("=") + 1);
+  }
+  expect(args.at(-1)).toBe("/in/request.json");
+  const mount = exec.op.exec!.mounts.find((m) => m.dest === "/in")!;
+  const mkfile = opByDigest(def, exec.op.inputs![mount.input ?? 0]!.digest).op.file!.actions[0]!.mkfile!;
+  expect(mkfile.path).toBe("/request.json");
+  return utf8(mkfile.data);
+}
+
 /** The install steps a layer holds, in order: its exec op, or those a copy of several stacks. */
 function stepsIn(layer: State): Install[] {
   const def = marshal(layer);
@@ -129,9 +144,7 @@ function installIn(def: PbDefinition, exec: DecodedOp): Install {
     if (!m || input < 0) throw new Error(`no input mounted at ${dest}`);
     return opByDigest(def, exec.op.inputs![input]!.digest);
   };
-  const mkfile = from("/in").op.file!.actions[0]!.mkfile!;
-  expect(mkfile.path).toBe("/request.json");
-  const group = JSON.parse(utf8(mkfile.data)) as InstallGroupRequest;
+  const group = JSON.parse(requestText(def, exec)) as InstallGroupRequest;
   return { def, exec, name: customName(def, exec.digest), mounts, at, from, group, request: group.packages[0]! };
 }
 
@@ -238,26 +251,43 @@ describe("download", () => {
 });
 
 describe("installStage: the install step", () => {
-  it("runs one exec op per package: the tool's install --group on a request file, malloc on huge pages, with the build's network for its downloads", () => {
+  it("runs one exec op per package: the tool's install --group with the request in a variable, malloc on huge pages, with the build's network for its downloads", () => {
     const stage = installStage(input(env, { network: "host" }));
     expect(stage.layers).toHaveLength(env.length + 1);
     for (const layer of stage.layers.slice(0, -1)) {
       const i = installOf(layer);
       // The args (they become the layer's history) name no package.
-      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "install", "--group", "/in/request.json"]);
+      expect(i.exec.op.exec!.meta.args).toEqual(["/nodejs/bin/node", "--snapshot-blob", "/frontend/startup.blob", "install", "--group", "$CONDA_FRONTEND_INSTALL_REQUEST"]);
       expect(i.group.packages).toHaveLength(1);
       expect(i.request).toMatchObject({ outRoot: "/out", prefix: "/opt/conda" });
       expect(i.exec.op.exec!.network).toBe(NetMode.HOST);
-      expect(i.exec.op.exec!.meta.env).toEqual(["PATH=/usr/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"]);
+      expect((i.exec.op.exec!.meta.env ?? []).filter((e) => !e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toEqual(["PATH=/usr/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"]);
       expect(i.from("/").op.source!.identifier).toBe(`docker-image://${tool.ref}@${tool.digest}`);
     }
   });
 
-  it("mounts the request at /in, the shared package cache, /out writable as the layer, /report for its reports, and a tmpfs /tmp", () => {
+  it("passes a request longer than requestInVariableUpTo as a file mounted at /in, named after the step", () => {
+    // Long URLs make one package's request long.
+    const long = (n: string) => ({ ...pkg(n), url: `http://127.0.0.1:8765/${"x".repeat(2000)}/linux-64/${n}-1.0-h0_0.conda` });
+    const many = Array.from({ length: 400 }, (_, i) => long(`p${String(i).padStart(3, "0")}`));
+    const steps = installStage(input(many)).layers.slice(0, -1).flatMap(stepsIn);
+    const inFiles = steps.filter((st) => st.exec.op.exec!.meta.args.at(-1) === "/in/request.json");
+    expect(inFiles.length).toBeGreaterThan(0);
+    for (const st of inFiles) {
+      expect(JSON.stringify(st.group).length).toBeGreaterThan(requestInVariableUpTo);
+      expect(st.at("/in")!.readonly).toBe(true);
+      expect(customName(st.def, st.from("/in").digest)).toMatch(/^\[install\] request for \d+ packages: p\d{3}/);
+      expect((st.exec.op.exec!.meta.env ?? []).some((e) => e.startsWith("CONDA_FRONTEND_INSTALL_REQUEST="))).toBe(false);
+    }
+    // Short ones stay in the variable.
+    for (const st of steps.filter((x) => !inFiles.includes(x))) expect(JSON.stringify(st.group).length).toBeLessThanOrEqual(requestInVariableUpTo);
+  });
+
+  it("mounts the shared package cache, /out writable as the layer, /report for its reports, and a tmpfs /tmp", () => {
     const p = pkg("zlib", { version: "1.3.1" });
     const stage = installStage(input([p]));
     const i = installOf(stage.layers[0]!);
-    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/in", "/out", "/report", "/tmp", packageCache.dest]);
+    expect(i.mounts.map((m) => m.dest)).toEqual(["/", "/out", "/report", "/tmp", packageCache.dest]);
     expect(i.at(packageCache.dest)!.mountType).toBe(MountType.CACHE);
     expect(i.at(packageCache.dest)!.cacheOpt).toMatchObject({ ID: packageCache.id });
     // The report is the same step's other output, never a layer of the image.
@@ -265,7 +295,6 @@ describe("installStage: the install step", () => {
     const reportOp = decodeOps(marshal(stage.reports[0]!)).at(-1)!;
     expect(reportOp.op.inputs![0]!.index).toBe(i.at("/report")!.output);
     expect(i.at("/report")!.output).not.toBe(i.at("/out")!.output);
-    expect(i.at("/in")!.readonly).toBe(true);
     expect(i.at("/out")!.readonly ?? false).toBe(false);
     expect(i.at("/out")!.input).toBe(-1); // starts empty
     // The root (our tool's image) is read-only and no output: the step's outputs are /out, /report.
@@ -276,8 +305,8 @@ describe("installStage: the install step", () => {
     // The layer is the /out mount.
     const terminal = decodeOps(i.def).at(-1)!;
     expect(terminal.op.inputs![0]!.index ?? 0).toBe(0);
-    // No input but the tool image and the request: no HTTP source, the step downloads.
-    expect(i.exec.op.inputs).toHaveLength(2);
+    // No input but the tool image: no HTTP source (the step downloads) and no request file.
+    expect(i.exec.op.inputs).toHaveLength(1);
     expect(decodeOps(i.def).some((o) => o.op.source?.identifier.startsWith("http"))).toBe(false);
   });
 
@@ -362,12 +391,11 @@ describe("installStage: the install step", () => {
     expect(zlib.request.pythonArchive).toBe(`${packageCache.dest}/${python.sha256}-${python.filename}`);
   });
 
-  it("names the step [install] <name> <version>-<build>, and its request file after it", () => {
+  it("names the step [install] <name> <version>-<build>", () => {
     const stage = installStage(input(env));
     const byOrder = stage.layers.slice(0, -1).map((l) => installOf(l));
     expect(byOrder.map((i) => i.name)).toEqual(installOrder(env).map((p) => `[install] ${p.name} ${p.version}-${p.build}`));
     expect(byOrder.map((i) => i.name)).toContain("[install] python 3.12.1-h1_0_cpython");
-    expect(customName(byOrder[0]!.def, byOrder[0]!.from("/in").digest)).toBe(`[install] request for ${stage.order[0]} ${installOrder(env)[0]!.version}-${installOrder(env)[0]!.build}`);
   });
 
   it("marks the install steps ignore_cache only when asked", () => {

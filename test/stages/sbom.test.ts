@@ -30,9 +30,9 @@ describe("the SBOM step in the image graph", () => {
     const plain = imageGraph(golden, platform);
     expect(graph.history).toEqual([...plain.history, `conda-frontend: SBOM ${golden.build.prefix}/conda-meta/sbom.spdx.json`]);
     const listing = llbListing(marshal(graph.image));
-    expect(listing).toContain(`copy #48:/sbom.spdx.json -> action 0:${golden.build.prefix}/conda-meta/sbom.spdx.json`);
+    expect(listing).toMatch(new RegExp(`copy #\\d+:/sbom\\.spdx\\.json -> action 0:${golden.build.prefix}/conda-meta/sbom\\.spdx\\.json`));
     // The image's last op stacks the dated layer on everything else.
-    expect(listing).toMatch(/"\[image linux\/amd64\] add the SBOM" \[mergeop\]\n\s+merge #46 #50\n/);
+    expect(listing).toMatch(/"\[image linux\/amd64\] add the SBOM" \[mergeop\]\n\s+merge #\d+ #\d+\n/);
   });
 
   it("tells the step every conda package of the platform with its checksums and dependencies, and the base by digest", () => {

@@ -318,11 +318,17 @@ export async function runInstall(requestFile: string): Promise<number> {
 const downloadBackoffMs = 500;
 
 /**
- * The grouped install step (`install --group <request.json>`): downloads what the group needs
+ * The grouped install step (`install --group <request.json | $VARIABLE>`): downloads what the group needs
  * (a few at a time, retried), then installs its packages one after the other into one layer.
  */
 export async function runInstallGroup(file: string): Promise<number> {
-  const req = JSON.parse(readFileSync(file, "utf8")) as InstallGroupRequest;
+  // `$NAME`: the request is in that variable (how the frontend passes a short one).
+  const text = file.startsWith("$") ? process.env[file.slice(1)] : readFileSync(file, "utf8");
+  if (text === undefined) {
+    process.stderr.write(`conda-frontend install: ${file.slice(1)} is not set\n`);
+    return 2;
+  }
+  const req = JSON.parse(text) as InstallGroupRequest;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   try {
     const auth = req.downloads.some((d) => d.private) ? readAuthHeaders() : [];

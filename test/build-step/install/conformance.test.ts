@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPackage } from "../../../src/build-step/install/archive";
 import { installPackage, runInstall } from "../../../src/build-step/install/install";
-import type { InstallGroupRequest, InstallRequest } from "../../../src/conda/install-request";
+import { groupRequestVariable, type InstallGroupRequest, type InstallRequest } from "../../../src/conda/install-request";
 import { dependencyConstraint, dependencyName } from "../../../src/conda/matchspec";
 import { isStepReport, maxLinkedReport, type StepReport } from "../../../src/conda/prune/report";
 import { legacyPlaceholder, readMetadata, splitHasPrefixLine } from "../../../src/build-step/install/metadata";
@@ -28,7 +28,7 @@ import { marshal } from "../../../src/llb";
 import { planBuild } from "../../../src/plan/plan";
 import { installStage } from "../../../src/stages/install";
 import type { ToolImage } from "../../../src/plan/image-plan";
-import { decodeOps, opByDigest, resultOp } from "../../llb/helpers";
+import { decodeOps, resultOp } from "../../llb/helpers";
 import { type FileSpec, type Format, md5Of, type Member, type PackageSpec, sha256Of, stem, writePackage, type WrittenPackage } from "./make-package";
 
 /** The build prefix the synthetic packages were "built" in: 59 bytes, much longer than /env. */
@@ -193,12 +193,11 @@ async function stackStage(specs: PackageSpec[]): Promise<{ order: string[]; root
   const order: string[] = [];
   // The last layer is the environment's conda-meta/history (test 30).
   for (const layer of stage.layers.slice(0, -1)) {
-    // The step's request: the file its /in mount holds.
+    // The step's request: in the variable its args name (short requests).
     const def = marshal(layer);
     const step = resultOp(def).op;
-    const input = step.exec!.mounts.find((m) => m.dest === "/in")!.input ?? 0;
-    const mkfile = opByDigest(def, step.inputs![input]!.digest).op.file!.actions[0]!.mkfile!;
-    const group = JSON.parse(Buffer.from(mkfile.data ?? new Uint8Array()).toString("utf8")) as InstallGroupRequest;
+    const variable = step.exec!.meta.env!.find((e) => e.startsWith(`${groupRequestVariable}=`))!;
+    const group = JSON.parse(variable.slice(groupRequestVariable.length + 1)) as InstallGroupRequest;
     for (const req of group.packages) {
       order.push(req.name!);
       await installPackage({ ...req, archive: join(dir, req.filename), outRoot, report: undefined });
