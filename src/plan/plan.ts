@@ -357,26 +357,29 @@ export function planBuild(spec: EnvironmentSpec, opts: PlanOptions): BuildPlan {
 }
 
 /**
- * Whether the client asked for an SBOM: `attest:sbom` (buildx --sbom, buildctl --opt
- * attest:sbom=) or the build arg BUILDKIT_ATTEST_SBOM, as BuildKit's own frontends read them; an
- * empty value means yes, `disabled=true` among its comma-separated fields means no.
+ * The fields of an attestation the client asked for: `attest:<kind>` (buildx --sbom,
+ * --provenance; buildctl --opt attest:<kind>=) or the build arg BUILDKIT_ATTEST_<KIND>, as
+ * BuildKit's own frontends read them, split at commas and lower-cased; undefined when it was not
+ * asked for, or is off (`false`, or `disabled=true` among the fields). An empty value means yes.
  */
-/**
- * The provenance mode asked for: `attest:provenance` (buildx --provenance=mode=max; buildx also
- * asks for mode=min by default where the store keeps attestations) or BUILDKIT_ATTEST_PROVENANCE;
- * undefined when none is asked for or it is disabled.
- */
-export function provenanceMode(raw: Record<string, string>): "min" | "max" | undefined {
-  const value = raw["attest:provenance"] ?? raw["build-arg:BUILDKIT_ATTEST_PROVENANCE"];
+function attestationFields(raw: Record<string, string>, kind: "sbom" | "provenance"): string[] | undefined {
+  const value = raw[`attest:${kind}`] ?? raw[`build-arg:BUILDKIT_ATTEST_${kind.toUpperCase()}`];
   if (value === undefined) return undefined;
   const fields = value.split(",").map((f) => f.trim().toLowerCase());
-  if (fields.includes("disabled=true") || fields.includes("false")) return undefined;
-  return fields.includes("mode=max") || fields.includes("max") ? "max" : "min";
+  return fields.includes("disabled=true") || fields.includes("false") ? undefined : fields;
 }
 
+/** Whether the client asked for an SBOM (see attestationFields). */
 export function sbomRequested(raw: Record<string, string>): boolean {
-  const value = raw["attest:sbom"] ?? raw["build-arg:BUILDKIT_ATTEST_SBOM"];
-  if (value === undefined) return false;
-  const fields = value.split(",").map((f) => f.trim().toLowerCase());
-  return !fields.includes("disabled=true") && value.trim().toLowerCase() !== "false";
+  return attestationFields(raw, "sbom") !== undefined;
+}
+
+/**
+ * The provenance mode asked for (see attestationFields; buildx asks for mode=min by default where
+ * the store keeps attestations), or undefined.
+ */
+export function provenanceMode(raw: Record<string, string>): "min" | "max" | undefined {
+  const fields = attestationFields(raw, "provenance");
+  if (!fields) return undefined;
+  return fields.includes("mode=max") || fields.includes("max") ? "max" : "min";
 }
