@@ -71,13 +71,9 @@ export async function downloadOne(d: PackageDownload, opts: DownloadOptions): Pr
   }
   let last = "";
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    let bytes: Buffer;
     try {
-      const bytes = await fetchOnce(d, opts);
-      const partial = `${path}.${randomBytes(6).toString("hex")}.partial`;
-      writeFileSync(partial, bytes, { mode: 0o644 });
-      renameSync(partial, path);
-      opts.log?.(`${d.filename}: ${bytes.length} bytes${attempt > 1 ? ` (try ${attempt})` : ""}`);
-      return path;
+      bytes = await fetchOnce(d, opts);
     } catch (e) {
       last = reason(e);
       if (e instanceof Refused) break;
@@ -89,7 +85,15 @@ export async function downloadOne(d: PackageDownload, opts: DownloadOptions): Pr
       } else {
         throw new DownloadError(`${d.filename} from ${d.url}: download failed after ${attempt} tries: ${last}`);
       }
+      continue;
     }
+    // Writing is not retried: a full disk or a missing folder is not the network's fault.
+    mkdirSync(opts.cache, { recursive: true });
+    const partial = `${path}.${randomBytes(6).toString("hex")}.partial`;
+    writeFileSync(partial, bytes, { mode: 0o644 });
+    renameSync(partial, path);
+    opts.log?.(`${d.filename}: ${bytes.length} bytes${attempt > 1 ? ` (try ${attempt})` : ""}`);
+    return path;
   }
   throw new DownloadError(`${d.filename} from ${d.url}: ${last}`);
 }
@@ -97,7 +101,6 @@ export async function downloadOne(d: PackageDownload, opts: DownloadOptions): Pr
 /** Every archive, at most `parallel` at once; the first failure stops new downloads and is thrown. */
 export async function downloadAll(downloads: PackageDownload[], opts: DownloadOptions): Promise<void> {
   if (!downloads.length) return; // BuildKit's HTTP sources brought them (and no cache is mounted)
-  mkdirSync(opts.cache, { recursive: true });
   const queue = [...downloads];
   let failed: unknown;
   const worker = async () => {

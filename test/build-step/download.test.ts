@@ -124,6 +124,15 @@ describe("downloadAll", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("makes the cache folder when it is not there yet (downloadOne on its own)", async () => {
+    const files = archives(1);
+    const base = await serve((req, res) => res.end(files.get(req.url!.slice(1))));
+    const [d] = downloads(base, files);
+    const dir = join(cache(), "not", "yet");
+    const path = await downloadOne(d!, options(dir));
+    expect(readFileSync(path)).toEqual(files.get(d!.filename));
+  });
+
   it("verifies with md5 when the lock has no sha256", async () => {
     const files = archives(1);
     const base = await serve((req, res) => res.end(files.get(req.url!.slice(1))));
