@@ -162,11 +162,10 @@ function archivePlace(input: InstallStageInput, p: LockedPackage, i: number, ran
 }
 
 /**
- * One step for a group of packages: download what it needs, then install each into the step's
- * /out (one layer) and write each one's report. Its inputs are our image, the request when it is
- * a file, python's layer when it compiles, and, with --provenance, the HTTP sources of its archives.
+ * What a group's step is asked to do: each member's install request, in order, and where each
+ * archive comes from (the step downloads it, or BuildKit's HTTP source is mounted).
  */
-function groupStep(input: InstallStageInput, members: LockedPackage[], python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
+function groupRequest(input: InstallStageInput, members: LockedPackage[], python: LockedPackage | undefined, pythonLayer: State | undefined): { request: InstallGroupRequest; places: ArchivePlace[] } {
   // Each archive once (python's is asked for by every noarch member), by URL.
   const byUrl = new Map<string, ArchivePlace>();
   const place = (p: LockedPackage, range?: SourceRange) => {
@@ -201,20 +200,24 @@ function groupStep(input: InstallStageInput, members: LockedPackage[], python: L
     };
   });
   const places = [...byUrl.values()];
-  const request: InstallGroupRequest = {
-    cache: packageCache.dest,
-    downloads: places.flatMap((x) => (x.download ? [x.download] : [])),
-    packages: requests,
-    parallel: downloadsAtOnce,
-    attempts: downloadTries,
-  };
+  const downloads = places.flatMap((x) => (x.download ? [x.download] : []));
+  return { request: { cache: packageCache.dest, downloads, packages: requests, parallel: downloadsAtOnce, attempts: downloadTries }, places };
+}
+
+/**
+ * One step for a group of packages: download what it needs, then install each into the step's
+ * /out (one layer) and write each one's report. Its inputs are our image, the request when it is
+ * a file, python's layer when it compiles, and, with --provenance, the HTTP sources of its archives.
+ */
+function groupStep(input: InstallStageInput, members: LockedPackage[], python: LockedPackage | undefined, pythonLayer: State | undefined): PackageStep {
+  const { request, places } = groupRequest(input, members, python, pythonLayer);
   const label = members.length === 1 ? `${members[0]!.name} ${members[0]!.version}-${members[0]!.build}` : `${members.length} packages: ${members.map((p) => p.name).join(", ")}`;
   // The request in a variable: one vertex less per step to load and cache-check on every build.
   // One too long for a variable (the kernel takes at most 128 KiB per string) is a file.
   const text = JSON.stringify(request);
   const inVariable = Buffer.byteLength(text) <= requestInVariableUpTo;
   const requestFile = inVariable ? undefined : State.scratch().file(new FileActions().mkfile("/request.json", text, { mode: 0o444, timestamp: 0 }), { name: `[install] request for ${label}` });
-  const mountPyenv = requests.some((r) => r.compilePycWith === "/pyenv");
+  const mountPyenv = request.packages.some((r) => r.compilePycWith === "/pyenv");
   const ranges = members.flatMap((p) => input.sourceRange?.(p.name) ?? []);
   const tool = toolState(input.tool);
   const exec = tool.run({
