@@ -33,6 +33,7 @@ await build({
   define: {
     __CONDA_FRONTEND_PROTO__: JSON.stringify(root.toJSON()),
     __CONDA_FRONTEND_PIP_STEP_PY__: python("pip_step.py"),
+    __CONDA_FRONTEND_FOREIGN_PIP_PY__: python("foreign_pip.py"),
     __CONDA_FRONTEND_COMPILE_PYC_PY__: python("compile_pyc.py"),
     "import.meta.url": "__cf_module_url",
   },

@@ -14,6 +14,7 @@ import type { DaemonPlan, ImagePlan, LockPlan, PlatformPlan, ToolImage } from ".
 import type { BuildPlan } from "../plan/plan";
 import { baseProbe } from "../stages/image";
 import { givenLock, solvedLock } from "./conda";
+import { pycCompilers } from "./pyc-compiler";
 import type { InputFile } from "./inputs";
 
 /** Our own image (the `source` option), pinned, to run build-step tools from on the worker's platform. */
@@ -126,12 +127,15 @@ export class PlanCompletion {
     const platforms = Promise.all(this.plan.platforms.map((p) => this.platform(p)));
     platforms.catch(() => undefined); // awaited below, after the lock
     const lock = await this.lock();
+    const tool = lock ? await this.toolImage() : undefined;
+    const compilers = lock && tool ? await pycCompilers(this.inputs.bridge, this.plan, input, this.inputs.sourceInfo, lock, tool) : [];
     return {
       input: { name: input.name, text: input.text },
       build: this.plan,
       daemon: this.daemon,
-      tool: lock ? await this.toolImage() : undefined,
+      tool,
       lock,
+      ...(compilers.length ? { pycCompilers: compilers } : {}),
       context: { name: opts.contextLocal, sessionId: opts.sessionId, exclude: input.ignore ?? (await this.inputs.contextIgnore) },
       platforms: await platforms,
     };

@@ -1,7 +1,7 @@
 // The frontend's side of solving: pick the lock (given, or solved in a build step), check it
 // against environment.yml, and turn solver failures into errors at the right lines.
 import { subdirOf, glibcFromDpkgStatus } from "../conda/virtual-packages";
-import type { SolveResult } from "../conda/solve-request";
+import type { SolveRequest, SolveResult } from "../conda/solve-request";
 import type { Bridge } from "../gateway/bridge";
 import type { BuildOptions } from "../gateway/options";
 import { marshal, type State } from "../llb";
@@ -93,6 +93,15 @@ export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: Build
     inputs.tool,
   ]);
   const request = solveRequest(plan.conda, platforms, input.name);
+  const result = await runSolveStep(bridge, plan, input, sourceInfo, tool, request);
+  if (!result.ok) throw solveFailure(plan, input, result);
+  // The lock as the step wrote it to conda-lock.yml (which --target lock returns), in JSON.
+  if (!result.lock?.packages) throw new Error("the solve step reported success but gave no lock");
+  return { lock: result.lock, solve: request, fileName: "conda-lock.yml" };
+}
+
+/** Runs a solve step and reads its result; a channel it could not reach fails the build at channels:. */
+export async function runSolveStep(bridge: Bridge, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, tool: ToolImage, request: SolveRequest): Promise<SolveResult> {
   const out = solveStage({ tool, request, network: plan.network, ignoreCache: plan.ignoreCache });
   let ref: string;
   try {
@@ -101,11 +110,7 @@ export async function solvedLock(bridge: Bridge, opts: BuildOptions, plan: Build
     // Exit 1 is the tool's "could not reach a channel": its own message is in the step's log.
     throw new SpecError(input, [{ message: `solving failed (the solve step's output above says why): ${(e as Error).message}`, range: plan.conda.channelsRange ?? lineRange(1) }]);
   }
-  const result = JSON.parse(utf8(await bridge.readFile(ref, "/result.json"))) as SolveResult;
-  if (!result.ok) throw solveFailure(plan, input, result);
-  // The lock as the step wrote it to conda-lock.yml (which --target lock returns), in JSON.
-  if (!result.lock?.packages) throw new Error("the solve step reported success but gave no lock");
-  return { lock: result.lock, solve: request, fileName: "conda-lock.yml" };
+  return JSON.parse(utf8(await bridge.readFile(ref, "/result.json"))) as SolveResult;
 }
 
 function solveFailure(plan: BuildPlan, input: InputFile, result: Extract<SolveResult, { ok: false }>): SpecError {

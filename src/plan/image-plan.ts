@@ -14,6 +14,7 @@ import type { Lock } from "../input/lock";
 import type { PbPlatform } from "../llb/pb";
 import type { StackMethod } from "../llb/state";
 import type { BuildPlan } from "./plan";
+import type { PycCompiler } from "./pyc-compiler";
 
 /** The frontend's own image, to run build-step tools from. */
 export interface ToolImage {
@@ -70,6 +71,8 @@ export interface ImagePlan {
   /** Our image, when the build has build steps of ours (conda packages, a solve). */
   tool?: ToolImage;
   lock?: LockPlan;
+  /** Build-machine pythons that byte-compile .pyc for foreign platforms, by python version (pyc-compiler.ts). */
+  pycCompilers?: PycCompiler[];
   context: ContextPlan;
   platforms: PlatformPlan[];
 }

@@ -3,6 +3,8 @@
 // the layer does not depend on the base or the environment below it (or, where layers are
 // stacked by copies, written straight onto the image below).
 import { FileActions, State } from "../llb";
+import { type ForeignPip, foreignPipScript, foreignRoot, foreignRules, pipStepScript } from "./pip";
+import { toolState } from "./solve";
 import type { PbPlatform } from "../llb/pb";
 import type { AppCopy } from "../input/image-section";
 import type { SourceRange } from "../input/source";
@@ -93,6 +95,39 @@ export interface AppInstallInput {
   workdir: string;
   ignoreCache: boolean;
   sourceRanges: SourceRange[];
+  /** A foreign platform: the app is built and installed by the build machine's python (pip.ts). */
+  foreign?: ForeignPip;
+  /** Whether a foreign install compiles the app's .pyc (a native pip does by default). */
+  compilePyc?: boolean;
+}
+
+/**
+ * image.app.install: pip for a platform the build machine cannot run: foreign_pip.py --app builds
+ * the app into a wheel with the build machine's python of the target's version (a pure-python
+ * wheel only: one with compiled code is an error) and installs it into the image at /target.
+ */
+function foreignAppInstall(input: AppInstallInput, foreign: ForeignPip): State {
+  const rules = { compile: input.compilePyc ?? true, remove: [], keep: [], foreign: foreignRules(input.prefix, foreign) };
+  const files = new FileActions().mkfile("/rules.json", JSON.stringify(rules), { timestamp: 0 }).mkfile("/pip_step.py", pipStepScript, { timestamp: 0 }).mkfile("/foreign_pip.py", foreignPipScript, { timestamp: 0 });
+  return toolState(foreign.tool)
+    .run({
+      args: [`${input.prefix}/bin/python`, "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"],
+      env: { PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/tmp", PYTHONPATH: `${foreignRoot}${input.prefix}/${rules.foreign.site as string}` },
+      cwd: "/",
+      user: "0:0",
+      network: "none",
+      mounts: [
+        { type: "bind", dest: input.prefix, from: foreign.compiler, readonly: true },
+        { type: "bind", dest: foreignRoot, from: input.image },
+        { type: "bind", dest: "/in", from: State.scratch().file(files, { name: "[app] pip_step.py" }), readonly: true },
+        { type: "bind", dest: "/tmp/app", from: input.image, selector: input.workdir },
+        { type: "tmpfs", dest: "/tmp/build" },
+      ],
+      name: `[app] pip install --no-deps ${input.workdir} (for ${foreign.subdir}, by the build machine's python)`,
+      ignoreCache: input.ignoreCache,
+      sourceRanges: input.sourceRanges,
+    })
+    .mount(foreignRoot);
 }
 
 /**
@@ -101,6 +136,7 @@ export interface AppInstallInput {
  * environment. The app is built from a scratch copy, so build leftovers stay out of the image.
  */
 export function appInstall(input: AppInstallInput): State {
+  if (input.foreign) return foreignAppInstall(input, input.foreign);
   return input.image
     .run({
       args: [

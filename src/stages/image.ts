@@ -13,10 +13,12 @@ import type { BuildPlan } from "../plan/plan";
 import { namedContextState } from "./contexts";
 import { appInstall, appLayer, contextIncludes, describeCopy } from "./app";
 import { installStage } from "./install";
-import { pipStage } from "./pip";
+import { type ForeignPip, pipStage } from "./pip";
+import { platformVirtualPackages } from "../plan/lock-request";
 import { sbomStage, sbomWithoutPackages } from "./sbom";
 import { lockFileState, solveStage } from "./solve";
 import type { SbomRequest } from "../conda/sbom";
+import type { PycCompiler } from "../plan/pyc-compiler";
 
 export interface EnvironmentLayers {
   /** Base image plus the environment's layers (and pip's, and what post-link scripts wrote). */
@@ -32,6 +34,8 @@ export interface EnvironmentLayers {
   compilePyc: boolean;
   /** Information for the user about the environment (e.g. .pyc not compiled for a foreign platform). */
   notices: string[];
+  /** A foreign platform's build-machine python (plan/pyc-compiler.ts), installed at the prefix. */
+  compiler?: State;
 }
 
 export interface ImageGraph {
@@ -100,11 +104,16 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   const { build } = plan;
   const tool = plan.tool!;
   const packages = platformPackages(plan, p.platform);
-  // The environment's python runs in the install steps, on the build machine's platform.
-  const compilePyc = build.conda.compilePyc && formatPlatform(p.platform) === formatPlatform(tool.platform);
+  // .pyc are compiled on the build machine: by the environment's python when it runs there, else
+  // by a python of the same version made for it (plan/pyc-compiler.ts).
+  const native = formatPlatform(p.platform) === formatPlatform(tool.platform);
+  const python = packages.find((x) => x.name === "python");
+  const compiler = native || !python ? undefined : plan.pycCompilers?.find((c) => c.version === python.version);
+  const compilePyc = build.conda.compilePyc && (native || compiler !== undefined);
+  const compilerState = compiler ? compilerEnvironment(plan, compiler) : undefined;
   const notices: string[] = [];
-  if (build.conda.compilePyc && !compilePyc) {
-    notices.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: that would need its python to run on this ${formatPlatform(tool.platform)} build machine (emulation); imports compile in memory at run time instead`);
+  if (build.conda.compilePyc && !compilePyc && python) {
+    notices.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: the channel has no python ${python.version} for this ${formatPlatform(tool.platform)} build machine to compile them with (its own would need emulation); imports compile in memory at run time instead`);
   }
   const stage = installStage({
     tool,
@@ -116,6 +125,7 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
     sourceDateEpoch: build.sourceDateEpoch,
     ignoreCache: build.ignoreCache,
     compilePyc,
+    pycCompiler: compilerState,
     privateChannels: build.conda.privateChannels,
     prune: { remove: build.conda.prune.remove, keep: build.conda.prune.keep },
     network: build.network,
@@ -126,7 +136,28 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   });
   const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
   const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
-  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices };
+  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices, ...(compilerState ? { compiler: compilerState } : {}) };
+}
+
+/**
+ * A build-machine python (and what it needs to run) installed at the prefix, on nothing: the
+ * install steps run it from where it is mounted. Never pruned, never compiled itself.
+ */
+export function compilerEnvironment(plan: ImagePlan, compiler: PycCompiler): State {
+  const { build } = plan;
+  const stage = installStage({
+    tool: plan.tool!,
+    packages: compiler.packages,
+    prefix: build.prefix,
+    requested: {},
+    variables: [],
+    ignoreCache: build.ignoreCache,
+    compilePyc: false,
+    privateChannels: build.conda.privateChannels,
+    network: build.network,
+    mergeOp: plan.daemon.stack === "merge",
+  });
+  return stack([State.scratch(), ...stage.layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(plan.tool!.platform)} build machine, to compile .pyc with` });
 }
 
 /**
@@ -170,7 +201,9 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
   }
   const reportFolders = [...env.reportFolders];
   if (build.conda.pip.length) {
+    const foreign = foreignPip(plan, p, env);
     const pip = pipStage({
+      foreign,
       env: state,
       prefix: build.prefix,
       requirements: build.conda.pip.map((r) => r.value),
@@ -186,6 +219,23 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
     reportFolders.push(copyTogether([pip.report], { name: "[pip] report" }));
   }
   return { ...env, state, history, reportFolders };
+}
+
+/**
+ * pip for a platform the build machine cannot run: by the build machine's python of the target's
+ * version. undefined for the build machine's own platform; an error when there is no such python.
+ */
+export function foreignPip(plan: ImagePlan, p: PlatformPlan, env: Pick<EnvironmentLayers, "packages" | "compiler">): ForeignPip | undefined {
+  const tool = plan.tool!;
+  if (formatPlatform(p.platform) === formatPlatform(tool.platform)) return undefined;
+  const python = env.packages.find((x) => x.name === "python");
+  const subdir = subdirOf(p.platform);
+  if (!python || !env.compiler) {
+    const why = !python ? "the environment has no python" : `the channel has no python ${python.version} for this ${formatPlatform(tool.platform)} build machine (pip runs there, with the target's python version, to need no emulation)`;
+    throw inputError(plan, `pip for ${formatPlatform(p.platform)}: ${why}`, plan.build.conda.pip[0]?.range ?? plan.build.appInstall?.range);
+  }
+  const glibc = platformVirtualPackages(plan.build.conda, subdir).find((v) => v.name === "__glibc")?.version ?? "2.17";
+  return { tool, compiler: env.compiler, pythonVersion: python.version, subdir, glibc };
 }
 
 /** The build context as the app layer reads it: only what app.copy names is transferred. */
@@ -233,7 +283,8 @@ export function imageGraph(plan: ImagePlan, p: PlatformPlan): ImageGraph {
     if (!environment?.packages.some((x) => x.name === "pip")) {
       throw inputError(plan, "image.app.install: pip needs pip in the environment; add `- pip` to dependencies", build.appInstall.range);
     }
-    image = appInstall({ image, prefix: build.prefix, workdir: build.workdir, ignoreCache: build.ignoreCache, sourceRanges: [build.appInstall.range] });
+    const foreign = environment ? foreignPip(plan, p, environment) : undefined;
+    image = appInstall({ image, prefix: build.prefix, workdir: build.workdir, ignoreCache: build.ignoreCache, sourceRanges: [build.appInstall.range], foreign, compilePyc: build.conda.compilePyc });
     history.push(`conda-frontend: pip install --no-deps ${build.workdir}`);
   }
   if (!build.sbom) return { image, history, environment };

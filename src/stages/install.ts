@@ -64,6 +64,11 @@ export interface InstallStageInput {
    * mounted at /pyenv). Only possible when the tool runs on the target's platform.
    */
   compilePyc: boolean;
+  /**
+   * A python of the target's version for the build machine, installed at the prefix (a foreign
+   * platform's .pyc): it compiles every package's files, python's own too, mounted at /pyenv.
+   */
+  pycCompiler?: State;
   /** image.prune: paths the install steps never write. */
   prune?: PrunePolicy;
   /** Channel URL prefixes whose packages are fetched with the conda-auth secret. */
@@ -175,7 +180,8 @@ function groupRequest(input: InstallStageInput, members: LockedPackage[], python
     byUrl.set(p.url, made);
     return made;
   };
-  const compileFor = (p: LockedPackage) => input.compilePyc && python !== undefined && (p.name === "python" || pythonLayer !== undefined);
+  const compileFor = (p: LockedPackage) => input.compilePyc && python !== undefined && (p.name === "python" || pythonLayer !== undefined || input.pycCompiler !== undefined);
+  const compiler = (p: LockedPackage) => (p.name === "python" && !input.pycCompiler ? "/out" : "/pyenv");
   const requests: InstallRequest[] = members.map((p) => {
     const isPython = p.name === "python";
     // noarch packages need python's version to be placed; compiled ones to be byte-compiled.
@@ -194,7 +200,7 @@ function groupRequest(input: InstallStageInput, members: LockedPackage[], python
       pythonArchive: needsPython ? place(python).path : undefined,
       requestedSpec: input.requested[p.name],
       epoch: input.sourceDateEpoch,
-      compilePycWith: compileFor(p) ? (isPython ? "/out" : "/pyenv") : undefined,
+      compilePycWith: compileFor(p) ? compiler(p) : undefined,
       ...(input.prune && input.prune.remove.length ? { prune: input.prune } : {}),
       report: `/report/${p.name}.json`,
     };
@@ -230,7 +236,7 @@ function groupStep(input: InstallStageInput, members: LockedPackage[], python: L
     mounts: [
       ...(requestFile ? [{ type: "bind" as const, dest: "/in", from: requestFile, readonly: true }] : []),
       ...places.flatMap((x) => (x.mount ? [{ type: "bind" as const, dest: x.mount.dest, from: x.mount.from, readonly: true }] : [])),
-      ...(mountPyenv && pythonLayer ? [{ type: "bind" as const, dest: "/pyenv", from: pythonLayer, readonly: true }] : []),
+      ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: (input.pycCompiler ?? pythonLayer)!, readonly: true }] : []),
       ...(request.downloads.length ? [{ type: "cache" as const, dest: packageCache.dest, id: packageCache.id, sharing: "shared" as const }] : []),
       ...(request.downloads.some((d) => d.private) ? [{ type: "secret" as const, dest: authSecretPath, id: authSecretId }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },

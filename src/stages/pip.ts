@@ -7,6 +7,8 @@ import { FileActions, State } from "../llb";
 import type { NetworkMode } from "../llb/exec";
 import type { SourceRange } from "../input/source";
 import { globToRegExp, protectedGlobs, type PrunePolicy } from "../conda/prune/rules";
+import type { ToolImage } from "../plan/image-plan";
+import { toolState } from "./solve";
 
 export interface PipStageInput {
   /** Base image plus the installed conda environment. */
@@ -20,6 +22,55 @@ export interface PipStageInput {
   network: NetworkMode;
   ignoreCache: boolean;
   sourceRanges: SourceRange[];
+  /** A foreign platform: pip runs on the build machine, by a python of the target's version. */
+  foreign?: ForeignPip;
+}
+
+/** How pip runs for a platform the build machine cannot run (pip_step.py's "foreign" rules). */
+export interface ForeignPip {
+  /** Our image, on the build machine's platform: the step's root (it has the C library). */
+  tool: ToolImage;
+  /** The build machine's python of the target's version, installed at the prefix (pyc-compiler.ts). */
+  compiler: State;
+  /** The target python's version, e.g. 3.11.2. */
+  pythonVersion: string;
+  /** The target's conda subdir, e.g. linux-aarch64. */
+  subdir: string;
+  /** The target's glibc: its manylinux tags go up to this version. */
+  glibc: string;
+}
+
+/** Where the target's image is mounted in a foreign pip step. */
+export const foreignRoot = "/target";
+
+const machineOf: Record<string, string> = { "linux-64": "x86_64", "linux-aarch64": "aarch64", "linux-ppc64le": "ppc64le", "linux-s390x": "s390x", "linux-armv7l": "armv7l" };
+
+/**
+ * The wheel platform tags a target takes, newest first: manylinux_2_<glibc> down to 2_17, the
+ * legacy manylinux2014 alias of 2_17, and plain linux_<machine>. pip does not widen a PEP 600
+ * tag given with --platform, so each is listed.
+ */
+export function wheelPlatforms(subdir: string, glibc: string): string[] {
+  const machine = machineOf[subdir];
+  if (!machine) throw new Error(`no wheel platform is known for conda subdir ${subdir}`);
+  const minor = Math.max(17, Number(/^2\.(\d+)/.exec(glibc)?.[1] ?? "17"));
+  const tags: string[] = [];
+  for (let m = minor; m >= 17; m--) tags.push(`manylinux_2_${m}_${machine}`);
+  return [...tags, `manylinux2014_${machine}`, `linux_${machine}`];
+}
+
+/** pip_step.py's "foreign" rules for a platform. */
+export function foreignRules(prefix: string, foreign: ForeignPip): Record<string, unknown> {
+  const [major, minor] = foreign.pythonVersion.split(".");
+  return {
+    root: foreignRoot,
+    prefix,
+    site: `lib/python${major}.${minor}/site-packages`,
+    platforms: wheelPlatforms(foreign.subdir, foreign.glibc),
+    python_version: `${major}.${minor}`,
+    implementation: "cp",
+    abi: `cp${major}${minor}`,
+  };
 }
 
 /**
@@ -29,6 +80,9 @@ export interface PipStageInput {
  * from the sources under tsx and vitest. The step's input holds it, so its bytes are in the cache key.
  */
 export const pipStepScript = typeof __CONDA_FRONTEND_PIP_STEP_PY__ !== "undefined" ? __CONDA_FRONTEND_PIP_STEP_PY__ : readFileSync(new URL("../build-step/python/pip_step.py", import.meta.url), "utf8");
+
+/** A foreign platform's pip program (src/build-step/python/foreign_pip.py): it imports pip_step.py from beside it. */
+export const foreignPipScript = typeof __CONDA_FRONTEND_FOREIGN_PIP_PY__ !== "undefined" ? __CONDA_FRONTEND_FOREIGN_PIP_PY__ : readFileSync(new URL("../build-step/python/foreign_pip.py", import.meta.url), "utf8");
 
 /**
  * Credentials for package indexes reach pip only as BuildKit secrets (never the LLB, a layer or the
@@ -50,19 +104,27 @@ export function pipStage(input: PipStageInput): PipStage {
     compile: input.compilePyc,
     remove: input.prune.remove.map((g) => [g, regex(g)]),
     keep: [...input.prune.keep, ...protectedGlobs].map(regex),
+    ...(input.foreign ? { foreign: foreignRules(input.prefix, input.foreign) } : {}),
   };
-  const files = new FileActions()
+  let files = new FileActions()
     .mkfile("/requirements.txt", input.requirements.join("\n") + "\n", { timestamp: 0 })
     .mkfile("/prune.json", JSON.stringify(rules), { timestamp: 0 })
     .mkfile("/pip_step.py", pipStepScript, { timestamp: 0 });
+  if (input.foreign) files = files.mkfile("/foreign_pip.py", foreignPipScript, { timestamp: 0 });
   const inputs = State.scratch().file(files, { name: "[pip] requirements" });
-  const exec = input.env.run({
-      args: [`${input.prefix}/bin/python`, "/in/pip_step.py", "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"],
-      env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path },
+  const { foreign } = input;
+  // Foreign: our image is the root, the compiler python sits at the prefix (so scripts' #! lines
+  // name the prefix's python), pip itself is imported from the target's site-packages.
+  const root = foreign ? toolState(foreign.tool) : input.env;
+  const site = foreign ? `${foreignRoot}${input.prefix}/${foreignRules(input.prefix, foreign).site as string}` : undefined;
+  const exec = root.run({
+      args: [`${input.prefix}/bin/python`, foreign ? "/in/foreign_pip.py" : "/in/pip_step.py", "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"],
+      env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path, ...(site ? { PYTHONPATH: site } : {}) },
       cwd: "/",
       user: "0:0",
       network: input.network,
       mounts: [
+        ...(foreign ? [{ type: "bind" as const, dest: input.prefix, from: foreign.compiler, readonly: true }, { type: "bind" as const, dest: foreignRoot, from: input.env }] : []),
         { type: "bind", dest: "/in", from: inputs, readonly: true },
         { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
         { type: "bind", dest: "/report", from: State.scratch() },
@@ -74,5 +136,5 @@ export function pipStage(input: PipStageInput): PipStage {
       ignoreCache: input.ignoreCache,
       sourceRanges: input.sourceRanges,
     });
-  return { state: exec.root(), report: exec.mount("/report") };
+  return { state: foreign ? exec.mount(foreignRoot) : exec.root(), report: exec.mount("/report") };
 }

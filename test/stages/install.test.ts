@@ -391,6 +391,21 @@ describe("installStage: the install step", () => {
     expect(zlib.request.pythonArchive).toBe(`${packageCache.dest}/${python.sha256}-${python.filename}`);
   });
 
+  it("with a build-machine python to compile with (a foreign platform), mounts it at /pyenv for every package, python's own step too", () => {
+    const compiler = installStage(input([pkg("python", { version: "3.11.2", build: "h9_0_cpython" })])).layers[0]!;
+    const stage = installStage(input(env, { compilePyc: true, pycCompiler: compiler }));
+    const compilerDigest = installOf(compiler).exec.digest;
+    for (const name of ["python", "libzlib", "requests"]) {
+      const i = installOf(stage.layers[stage.order.indexOf(name)]!);
+      expect(i.request.compilePycWith, name).toBe("/pyenv");
+      expect(i.at("/pyenv")!.readonly, name).toBe(true);
+      expect(i.from("/pyenv").digest, name).toBe(compilerDigest);
+    }
+    // Without compilation the compiler is not mounted.
+    const off = installOf(installStage(input(env, { compilePyc: false, pycCompiler: compiler })).layers[0]!);
+    expect(off.at("/pyenv")).toBeUndefined();
+  });
+
   it("names the step [install] <name> <version>-<build>", () => {
     const stage = installStage(input(env));
     const byOrder = stage.layers.slice(0, -1).map((l) => installOf(l));

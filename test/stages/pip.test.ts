@@ -5,7 +5,7 @@ import { MountType, NetMode } from "../../src/llb/pb";
 import { lineRange } from "../../src/input/source";
 import { readFileSync } from "node:fs";
 import { globToRegExp, protectedGlobs } from "../../src/conda/prune/rules";
-import { pipStage, pipSecrets, pipStepScript } from "../../src/stages/pip";
+import { pipStage, pipSecrets, pipStepScript, wheelPlatforms } from "../../src/stages/pip";
 import { decodeOps, opByDigest, resultOp } from "../llb/helpers";
 
 const platform = { OS: "linux", Architecture: "amd64" };
@@ -94,5 +94,38 @@ describe("pipStage", () => {
     expect(JSON.parse(inputFiles(stage({}, false)).get("/prune.json")!).compile).toBe(false);
     // The program holds no rule of its own.
     expect(pipStepScript).not.toMatch(/site-packages\/\*\*|\*\.a\b|conda-meta/);
+  });
+});
+
+describe("pip for a foreign platform", () => {
+  it("lists the target's wheel platform tags from its glibc down to manylinux 2.17, then the legacy and plain tags", () => {
+    const tags = wheelPlatforms("linux-aarch64", "2.36");
+    expect(tags[0]).toBe("manylinux_2_36_aarch64");
+    expect(tags).toContain("manylinux_2_17_aarch64");
+    expect(tags.slice(-2)).toEqual(["manylinux2014_aarch64", "linux_aarch64"]);
+    expect(tags).toHaveLength(36 - 17 + 1 + 2);
+    expect(wheelPlatforms("linux-64", "2.12")[0]).toBe("manylinux_2_17_x86_64");
+    expect(() => wheelPlatforms("osx-arm64", "2.28")).toThrow(/no wheel platform is known for conda subdir osx-arm64/);
+  });
+
+  it("hands foreign_pip.py the target's tags and where its image is, and returns the image at /target", () => {
+    const tool = { ref: "localhost:5000/conda-frontend:test", digest: `sha256:${"c".repeat(64)}`, platform, entrypoint: ["/x"], env: [] };
+    const compiler = State.image("localhost:5000/compiler:1", platform, { digest: `sha256:${"b".repeat(64)}` });
+    const s = pipStage({ env, prefix: "/opt/conda", requirements: ["numpy"], pipEnv: {}, prune: { remove: [], keep: [] }, compilePyc: true, network: "host", ignoreCache: false, sourceRanges: [], foreign: { tool, compiler, pythonVersion: "3.11.2", subdir: "linux-aarch64", glibc: "2.28" } });
+    const def = marshal(s.state);
+    const exec = resultOp(def).op.exec!;
+    expect(exec.meta!.args.slice(1, 2)).toEqual(["/in/foreign_pip.py"]);
+    const inMount = exec.mounts.find((m) => m.dest === "/in")!;
+    const files = opByDigest(def, resultOp(def).op.inputs![inMount.input!]!.digest).op.file!.actions.map((a) => a.mkfile!);
+    expect(files.map((f) => f.path)).toEqual(["/requirements.txt", "/prune.json", "/pip_step.py", "/foreign_pip.py"]);
+    const rules = JSON.parse(Buffer.from(files.find((f) => f.path === "/prune.json")!.data!).toString());
+    expect(rules.foreign).toMatchObject({ root: "/target", prefix: "/opt/conda", site: "lib/python3.11/site-packages", python_version: "3.11", implementation: "cp", abi: "cp311" });
+    expect(rules.foreign.platforms[0]).toBe("manylinux_2_28_aarch64");
+    // The result is what the /target mount became: the terminal's input is the exec's /target output.
+    const target = exec.mounts.find((m) => m.dest === "/target")!;
+    const terminal = decodeOps(def).at(-1)!.op;
+    expect(Number(terminal.inputs![0]!.index ?? 0)).toBe(Number(target.output));
+    expect(Number(target.output)).toBeGreaterThan(0);
+    expect(target.readonly ?? false).toBe(false);
   });
 });

@@ -1,0 +1,83 @@
+// imageGraph for a platform the build machine cannot run (multi-platform without emulation): the
+// committed webapp plan (amd64 build machine) asked for linux/arm64 with an arm64 lock. .pyc are
+// compiled by the build machine's python of the same version when the plan has one, pip and the
+// app install run on the build machine, and without such a python the user is told, or pip fails.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { LockedPackage } from "../../src/input/lock";
+import { marshal } from "../../src/llb";
+import type { ImagePlan } from "../../src/plan/image-plan";
+import { imageGraph } from "../../src/stages/image";
+import { decodeOps, metadataOf } from "../llb/helpers";
+
+const golden = JSON.parse(readFileSync(join(__dirname, "golden", "webapp-containerd.plan.json"), "utf8")) as ImagePlan;
+const arm64 = { OS: "linux", Architecture: "arm64" };
+
+/** The golden plan for linux/arm64: the same packages, as if the lock had them for linux-aarch64. */
+function armPlan(over: Partial<ImagePlan> = {}, build: Partial<ImagePlan["build"]> = {}): ImagePlan {
+  const packages = golden.lock!.lock.packages.map((p): LockedPackage => (p.platform === "linux-64" ? { ...p, platform: "linux-aarch64", url: p.url.replace("/linux-64/", "/linux-aarch64/") } : p));
+  return {
+    ...golden,
+    build: { ...golden.build, platforms: [arm64], ...build },
+    lock: { ...golden.lock!, lock: { ...golden.lock!.lock, platforms: ["linux-aarch64"], packages } },
+    platforms: [{ ...golden.platforms[0]!, platform: arm64 }],
+    ...over,
+  };
+}
+
+const python = golden.lock!.lock.packages.find((p) => p.name === "python")!;
+const compilerPackages = golden.lock!.lock.packages.filter((p) => ["python", "zlib", "libffi"].includes(p.name));
+const withCompiler = () => armPlan({ pycCompilers: [{ version: python.version, subdir: "linux-64", packages: compilerPackages }] });
+
+function execs(plan: ImagePlan) {
+  const graph = imageGraph(plan, plan.platforms[0]!);
+  const def = marshal(graph.image);
+  const ops = decodeOps(def).map((o) => ({ ...o, name: metadataOf(def, o.digest)?.description?.find((d) => d.key === "llb.customname")?.value ?? "" }));
+  return { graph, ops, named: (prefix: string) => ops.filter((o) => o.op.exec && o.name.startsWith(prefix)) };
+}
+
+describe("imageGraph for a foreign platform", () => {
+  it("compiles .pyc with the build machine's python when the plan has one of the same version (no notice)", () => {
+    const { graph, named } = execs(withCompiler());
+    expect(graph.environment!.compilePyc).toBe(true);
+    expect(graph.environment!.notices).toEqual([]);
+    const pythons = named("[install] python ");
+    const target = pythons.find((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-aarch64/python-"))!;
+    expect(target.op.exec!.mounts.map((m) => m.dest)).toContain("/pyenv");
+    expect(target.op.exec!.meta!.env!.join("\n")).toContain('"compilePycWith":"/pyenv"');
+    // The compiler itself: installed for linux-64 (its URLs), not compiled, not pruned.
+    expect(named("[install] ").some((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/python-"))).toBe(true);
+  });
+
+  it("tells the user .pyc are not compiled when the channel had no python of that version for the build machine", () => {
+    const { graph, named } = execs(armPlan({}, { conda: { ...golden.build.conda, pip: [] } }));
+    expect(graph.environment!.compilePyc).toBe(false);
+    expect(graph.environment!.notices.join("\n")).toMatch(/\.pyc files are not compiled for linux\/arm64: the channel has no python 3\.12\.1 for this linux\/amd64 build machine/);
+    expect(named("[install] python ")).toHaveLength(1);
+    expect(named("[install] python ")[0]!.op.exec!.mounts.map((m) => m.dest)).not.toContain("/pyenv");
+  });
+
+  it("runs pip on the build machine: our image as root, the compiler at the prefix, the image at /target, with the target's wheel tags", () => {
+    const plan = withCompiler();
+    const { named } = execs(plan);
+    const pip = named("[pip] ")[0]!;
+    const exec = pip.op.exec!;
+    expect(exec.meta!.args.slice(0, 2)).toEqual(["/opt/conda/bin/python", "/in/foreign_pip.py"]);
+    expect(exec.meta!.env).toContain("PYTHONPATH=/target/opt/conda/lib/python3.12/site-packages");
+    expect(exec.mounts.map((m) => m.dest)).toEqual(expect.arrayContaining(["/opt/conda", "/target", "/in"]));
+    expect(exec.mounts.find((m) => m.dest === "/opt/conda")!.readonly).toBe(true);
+  });
+
+  it("fails pip with the line of the pip: list when there is no build-machine python of the target's version", () => {
+    expect(() => imageGraph(armPlan(), armPlan().platforms[0]!)).toThrow(/pip for linux\/arm64: the channel has no python 3\.12\.1 for this linux\/amd64 build machine/);
+  });
+
+  it("installs the app on the build machine with foreign_pip.py --app when app.install is pip", () => {
+    const range = { start: { line: 3, character: 0 }, end: { line: 3, character: 10 } };
+    const plan = { ...withCompiler(), build: { ...withCompiler().build, appInstall: { range } } };
+    const app = execs(plan).named("[app] pip install")[0]!;
+    expect(app.op.exec!.meta!.args).toEqual(["/opt/conda/bin/python", "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"]);
+    expect(app.name).toMatch(/for linux-aarch64, by the build machine's python/);
+  });
+});
