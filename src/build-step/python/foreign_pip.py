@@ -28,6 +28,7 @@ import compileall
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,26 @@ def compile_in_place(dist_infos, root):
                 f.write("\n".join(added) + "\n")
 
 
+def chosen_requirement(item):
+    """What the resolution chose, as a requirement for the install: name==version from the same
+    indexes (so pip records it as it would have), a URL only for what was asked for by URL."""
+    if item.get("is_direct"):
+        return item["download_info"]["url"]
+    return "%s==%s" % (item["metadata"]["name"], item["metadata"]["version"])
+
+
+def pip_version():
+    """The version of the pip this python imports (the target environment's), as a tuple."""
+    import pip
+
+    return tuple(int(x) for x in re.findall(r"\d+", pip.__version__)[:2])
+
+
+def normalized(name):
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def paths_of(foreign):
     prefix = foreign["root"] + foreign["prefix"]
     return prefix, os.path.join(prefix, foreign["site"])
@@ -121,10 +142,16 @@ def install_requirements(requirements, compile_pyc, foreign):
     prefix, site = paths_of(foreign)
     tags = tag_options(foreign)
     report = os.path.join(tempfile.mkdtemp(prefix="pip-report-"), "report.json")
-    if subprocess.run(pip_install() + ["--dry-run", "--quiet", "--report", report, "-r", requirements] + tags).returncode:
+    # pip before 23.1 takes the tags only with --target, even for --dry-run: it then sees nothing
+    # installed, and what the target has is left out here by name.
+    old_pip = pip_version() < (23, 1)
+    resolve = ["--dry-run", "--quiet", "--report", report, "-r", requirements] + (["--target", os.path.join(os.path.dirname(report), "unused")] if old_pip else [])
+    if subprocess.run(pip_install() + resolve + tags).returncode:
         return None
     with open(report, encoding="utf-8") as f:
-        chosen = [item["download_info"]["url"] for item in json.load(f).get("install", [])]
+        items = json.load(f).get("install", [])
+    have = {normalized(pip_step.distribution(d)["name"]) for d in pip_step.dist_infos([site])} if old_pip else set()
+    chosen = [chosen_requirement(item) for item in items if normalized(item["metadata"]["name"]) not in have]
     if not chosen:
         return []
     scratch = os.path.join(tempfile.mkdtemp(prefix="pip-target-"), "target")

@@ -95,6 +95,17 @@ class OptionsTest(unittest.TestCase):
         self.assertEqual([args[i + 1] for i, a in enumerate(args) if a == "--platform"], FOREIGN["platforms"])
 
 
+class ChosenTest(unittest.TestCase):
+    def test_pins_what_the_resolution_chose_by_name_and_version_and_keeps_urls_asked_for(self):
+        item = {"metadata": {"name": "greetwheel", "version": "1.0"}, "download_info": {"url": "http://x/greetwheel-1.0-py3-none-any.whl"}, "is_direct": False}
+        self.assertEqual(foreign_pip.chosen_requirement(item), "greetwheel==1.0")
+        item["is_direct"] = True
+        self.assertEqual(foreign_pip.chosen_requirement(item), "http://x/greetwheel-1.0-py3-none-any.whl")
+
+    def test_normalizes_names_as_pep_503_does(self):
+        self.assertEqual(foreign_pip.normalized("Zope.Interface__x"), "zope-interface-x")
+
+
 class AppTest(unittest.TestCase):
     def test_refuses_an_app_whose_wheel_has_compiled_code(self):
         tmp = tempfile.mkdtemp()
