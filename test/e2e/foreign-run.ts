@@ -106,10 +106,10 @@ interface Descriptor {
   platform?: { os: string; architecture: string; variant?: string };
 }
 
-async function getJson(url: string): Promise<{ mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[] }> {
+async function getJson(url: string): Promise<{ mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor }> {
   const res = await fetch(url, { headers: { accept: manifestTypes } });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return (await res.json()) as { mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[] };
+  return (await res.json()) as { mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor };
 }
 
 /** The manifest digest of `ref` for `platform` ("linux/arm64"): its index's entry, or itself. */
@@ -119,7 +119,16 @@ export async function platformManifest(ref: string, platform: string): Promise<s
   const url = `http://${registry}/v2/${repository}/manifests/${reference}`;
   const res = await fetch(url, { method: "HEAD", headers: { accept: manifestTypes } });
   const top = await getJson(url);
-  if (!top.manifests) return res.headers.get("docker-content-digest") ?? reference;
+  if (!top.manifests) {
+    // a single-platform image: its config must say the platform
+    const config = top.config;
+    if (!config) throw new Error(`${ref}: neither an index nor an image manifest`);
+    const c = (await (await fetch(`http://${registry}/v2/${repository}/blobs/${config.digest}`)).json()) as { os?: string; architecture?: string };
+    if (c.os !== os || c.architecture !== architecture) throw new Error(`${ref} is a ${c.os}/${c.architecture} image, not ${platform}`);
+    const digest = res.headers.get("docker-content-digest");
+    if (!digest) throw new Error(`${ref}: the registry gave no Docker-Content-Digest`);
+    return digest;
+  }
   const hit = top.manifests.find((m) => m.platform?.os === os && m.platform?.architecture === architecture);
   if (!hit) throw new Error(`${ref} has no ${platform} manifest (it has ${top.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`).join(", ")})`);
   return hit.digest;
