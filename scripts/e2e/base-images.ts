@@ -5,21 +5,35 @@
 //   localhost:5000/distroless/nodejs24-debian12:latest  the above + libstdc++ + node at /nodejs/bin/node
 //   localhost:5000/node:24-builder                      the above + coreutils + npm, for frontend.Dockerfile's build stage
 //   localhost:5000/debian-busybox:12                    the base + busybox as /bin/sh (a base with a shell)
+// The first and the last are multi-platform: an OCI index of linux/amd64 (the machine's packages,
+// byte-identical to the single-platform images they were) and linux/arm64, made the same way from
+// Debian's arm64 packages (downloaded through a private apt state; nothing runs them). Each
+// platform's manifest is also tagged <tag>-amd64 / <tag>-arm64.
+//   E2E_REGISTRY (localhost:5000), E2E_IMAGE_PREFIX (a folder to push under instead, e.g. for a check)
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { pack } from "tar-stream";
-import { pushImage } from "./oci-push";
+import { pushImage, pushIndex, pushManifest, type PushedManifest } from "./oci-push";
+import { debianPackages } from "../../test/fixtures/channel/debian";
 
 const root = join(import.meta.dirname, "..", "..");
 const work = join(root, ".e2e", "base-images");
 const registry = process.env.E2E_REGISTRY ?? "localhost:5000";
+const prefix = process.env.E2E_IMAGE_PREFIX ? `${process.env.E2E_IMAGE_PREFIX.replace(/\/+$/, "")}/` : "";
+
+/** The machine's architecture (its own apt) or arm64 (Debian's arm64 .debs, downloaded). */
+type Arch = "amd64" | "arm64";
 
 function sh(cmd: string, args: string[], cwd?: string): string {
   return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 }
 
-function debs(names: string[]): string[] {
+function debs(names: string[], arch: Arch = hostArch): string[] {
+  if (arch !== hostArch) {
+    const got = debianPackages(work, arch, names, (m) => console.error(`base-images: ${m}`));
+    return names.map((n) => got.get(n)!.file);
+  }
   const dir = join(work, "debs");
   mkdirSync(dir, { recursive: true });
   const have = readdirSync(dir);
@@ -60,6 +74,11 @@ async function tarOf(dir: string, owners: Record<string, number> = {}): Promise<
   return Buffer.concat(chunks);
 }
 
+/** The work folder of a layer: rootfs-<name> for the machine's architecture, rootfs-<name>-<arch> otherwise. */
+function rootfs(name: string, arch: Arch): string {
+  return fresh(arch === hostArch ? `rootfs-${name}` : `rootfs-${name}-${arch}`);
+}
+
 function fresh(name: string): string {
   const dir = join(work, name);
   rmSync(dir, { recursive: true, force: true });
@@ -67,9 +86,9 @@ function fresh(name: string): string {
   return dir;
 }
 
-async function baseLayer(): Promise<Buffer> {
-  const dir = fresh("rootfs-base");
-  const baseDebs = debs(["base-files", "netbase", "tzdata", "libc6", "libssl3", "ca-certificates", "zlib1g"]);
+async function baseLayer(arch: Arch = hostArch): Promise<Buffer> {
+  const dir = rootfs("base", arch);
+  const baseDebs = debs(["base-files", "netbase", "tzdata", "libc6", "libssl3", "ca-certificates", "zlib1g"], arch);
   extract(baseDebs, dir);
   // Like distroless: each package's control record in /var/lib/dpkg/status.d (SBOM scanners and
   // the frontend's glibc detection read it).
@@ -111,9 +130,9 @@ async function nodeLayer(): Promise<Buffer> {
 }
 
 /** busybox as /bin/sh: a base with a shell, for what needs one (post-link scripts). */
-async function shellLayer(): Promise<Buffer> {
-  const dir = fresh("rootfs-shell");
-  extract(debs(["busybox-static"]), dir);
+async function shellLayer(arch: Arch = hostArch): Promise<Buffer> {
+  const dir = rootfs("shell", arch);
+  extract(debs(["busybox-static"], arch), dir);
   // Bookworm's base-files has a real /bin (not usrmerged), where busybox-static puts busybox.
   for (const tool of ["sh", "mkdir", "cat", "echo", "ls"]) symlinkSync("busybox", join(dir, "bin", tool));
   return tarOf(dir);
@@ -136,33 +155,55 @@ async function builderLayer(): Promise<Buffer> {
 
 const path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const arch = { x64: "amd64", arm64: "arm64" }[process.arch as string] ?? process.arch;
+const hostArch: Arch = arch === "arm64" ? "arm64" : "amd64";
+const otherArch: Arch = hostArch === "amd64" ? "arm64" : "amd64";
+/** arm64 images say variant v8 (as Docker's do); amd64's config has no variant key. */
+const variant = (a: Arch): { variant?: string } => (a === "arm64" ? { variant: "v8" } : {});
+
+type Config = Parameters<typeof pushImage>[0]["config"];
+
+/**
+ * One image for both platforms: each platform's manifest (also tagged <tag>-<arch>), then an OCI
+ * index of the two, amd64 first, under `tag`. Returns the digests.
+ */
+async function pushBoth(repository: string, tag: string, layers: Record<Arch, Buffer[]>, config: (a: Arch) => Config): Promise<{ index: string } & Record<Arch, string>> {
+  const pushed: PushedManifest[] = [];
+  for (const a of ["amd64", "arm64"] as const) {
+    const m = await pushManifest({ registry, repository, tag: `${tag}-${a}`, layers: layers[a], config: config(a) });
+    pushed.push(m);
+  }
+  const index = await pushIndex(registry, repository, tag, pushed);
+  return { index, amd64: pushed[0]!.digest, arm64: pushed[1]!.digest };
+}
 
 async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const base = await baseLayer();
-  const d1 = await pushImage({
-    registry, repository: "distroless/base-debian12", tag: "nonroot", layers: [base],
-    config: { architecture: arch, os: "linux", Env: [`PATH=${path}`, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"], User: "65532", WorkingDir: "/home/nonroot" },
-  });
-  console.log(`${registry}/distroless/base-debian12:nonroot@${d1}`);
+  const baseOther = await baseLayer(otherArch);
+  const baseLayers = { [hostArch]: base, [otherArch]: baseOther } as Record<Arch, Buffer>;
+  const d1 = await pushBoth(`${prefix}distroless/base-debian12`, "nonroot", { amd64: [baseLayers.amd64], arm64: [baseLayers.arm64] }, (a) => ({
+    architecture: a, os: "linux", ...variant(a), Env: [`PATH=${path}`, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"], User: "65532", WorkingDir: "/home/nonroot",
+  }));
+  console.log(`${registry}/${prefix}distroless/base-debian12:nonroot@${d1.index} (linux/amd64 ${d1.amd64}, linux/arm64 ${d1.arm64})`);
   const node = await nodeLayer();
   const d2 = await pushImage({
-    registry, repository: "distroless/nodejs24-debian12", tag: "latest", layers: [base, node],
+    registry, repository: `${prefix}distroless/nodejs24-debian12`, tag: "latest", layers: [base, node],
     config: { architecture: arch, os: "linux", Env: [`PATH=${path}`, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"], Entrypoint: ["/nodejs/bin/node"] },
   });
-  console.log(`${registry}/distroless/nodejs24-debian12:latest@${d2}`);
+  console.log(`${registry}/${prefix}distroless/nodejs24-debian12:latest@${d2}`);
   const shell = await shellLayer();
-  const d4 = await pushImage({
-    registry, repository: "debian-busybox", tag: "12", layers: [base, shell],
-    config: { architecture: arch, os: "linux", Env: [`PATH=${path}`], User: "65532" },
-  });
-  console.log(`${registry}/debian-busybox:12@${d4}`);
+  const shellOther = await shellLayer(otherArch);
+  const shellLayers = { [hostArch]: shell, [otherArch]: shellOther } as Record<Arch, Buffer>;
+  const d4 = await pushBoth(`${prefix}debian-busybox`, "12", { amd64: [baseLayers.amd64, shellLayers.amd64], arm64: [baseLayers.arm64, shellLayers.arm64] }, (a) => ({
+    architecture: a, os: "linux", ...variant(a), Env: [`PATH=${path}`], User: "65532",
+  }));
+  console.log(`${registry}/${prefix}debian-busybox:12@${d4.index} (linux/amd64 ${d4.amd64}, linux/arm64 ${d4.arm64})`);
   const builder = await builderLayer();
   const d3 = await pushImage({
-    registry, repository: "node", tag: "24-builder", layers: [base, node, builder],
+    registry, repository: `${prefix}node`, tag: "24-builder", layers: [base, node, builder],
     config: { architecture: arch, os: "linux", Env: [`PATH=${path}:/nodejs/bin`], WorkingDir: "/" },
   });
-  console.log(`${registry}/node:24-builder@${d3}`);
+  console.log(`${registry}/${prefix}node:24-builder@${d3}`);
 }
 
 await main();

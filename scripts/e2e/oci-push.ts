@@ -12,6 +12,8 @@ export interface ImageToPush {
   config: {
     architecture: string;
     os: string;
+    /** Only for arm64 ("v8"); absent from the config when not set (amd64's config is unchanged). */
+    variant?: string;
     Env?: string[];
     Entrypoint?: string[];
     Cmd?: string[];
@@ -37,15 +39,27 @@ async function pushBlob(base: string, data: Buffer): Promise<string> {
   return digest;
 }
 
-export async function pushImage(img: ImageToPush): Promise<string> {
+/** A pushed manifest: what an image index lists. */
+export interface PushedManifest {
+  digest: string;
+  size: number;
+  platform: { architecture: string; os: string; variant?: string };
+}
+
+/**
+ * Pushes the image's blobs and its manifest, under `img.tag` (or, with `byDigest`, only by its
+ * digest: a member of an index). Returns the manifest's descriptor.
+ */
+export async function pushManifest(img: ImageToPush, opts: { byDigest?: boolean } = {}): Promise<PushedManifest> {
   const base = `http://${img.registry}/v2/${img.repository}`;
   const compressed = img.layers.map((l) => gzipSync(l, { level: 6 }));
   const diffIds = img.layers.map(sha);
-  const { architecture, os, ...runConfig } = img.config;
+  const { architecture, os, variant, ...runConfig } = img.config;
   const config = Buffer.from(
     JSON.stringify({
       architecture,
       os,
+      ...(variant ? { variant } : {}),
       created: "2024-01-01T00:00:00Z",
       config: runConfig,
       rootfs: { type: "layers", diff_ids: diffIds },
@@ -63,7 +77,26 @@ export async function pushImage(img: ImageToPush): Promise<string> {
       layers: layerDescs,
     }),
   );
-  const res = await fetch(`${base}/manifests/${img.tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
+  const digest = sha(manifest);
+  const res = await fetch(`${base}/manifests/${opts.byDigest ? digest : img.tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
   if (res.status !== 201) throw new Error(`manifest push: HTTP ${res.status} ${await res.text()}`);
-  return sha(manifest);
+  return { digest, size: manifest.length, platform: { architecture, os, ...(variant ? { variant } : {}) } };
+}
+
+export async function pushImage(img: ImageToPush): Promise<string> {
+  return (await pushManifest(img)).digest;
+}
+
+/** Pushes an OCI image index of already pushed manifests under `tag`; returns its digest. */
+export async function pushIndex(registry: string, repository: string, tag: string, manifests: PushedManifest[]): Promise<string> {
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: manifests.map((m) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: m.digest, size: m.size, platform: m.platform })),
+    }),
+  );
+  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, { method: "PUT", body: index, headers: { "content-type": "application/vnd.oci.image.index.v1+json" } });
+  if (res.status !== 201) throw new Error(`index push: HTTP ${res.status} ${await res.text()}`);
+  return sha(index);
 }

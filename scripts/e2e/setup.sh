@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings up everything the end-to-end tests and the example need, from nothing, idempotently:
-# Docker Engine 26.1.5 x2 (classic store + containerd store), a local registry, the base images
-# and the frontend image. Prints nothing but progress; the frontend image is
-# localhost:5000/conda-frontend:test.
+# Docker Engine 26.1.5 x2 (classic store + containerd store), a local registry, the fixture channel
+# (with Debian's aarch64 cross compiler, scripts/e2e/install-cross.sh), qemu-aarch64-static in
+# .tools/qemu (extracted, not installed: no binfmt handler), the base images and the frontend
+# image. Prints nothing but progress; the frontend image is localhost:5000/conda-frontend:test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -19,6 +20,8 @@ step "registry"
 bash scripts/e2e/start-registry.sh
 step "fixture conda channel (from real binaries on this machine)"
 bash scripts/e2e/start-channel.sh
+step "qemu-aarch64-static in .tools/qemu (arm64 test runs, without binfmt_misc)"
+bash scripts/e2e/setup-qemu.sh >/dev/null
 step "base images (from Debian packages)"
 npx --no-install tsx scripts/e2e/base-images.ts 2>&1 | grep -v -e 'unsandboxed' -e 'nodedir' || true
 step "frontend image"

@@ -13,6 +13,8 @@ dir=${E2E_CHANNEL_DIR:-$root/.e2e/channel}
 logdir=${E2E_LOG_DIR:-/var/log/conda-frontend}
 mkdir -p "$logdir"
 
+# linux-aarch64's libgreet/greet are cross-compiled
+bash scripts/e2e/install-cross.sh
 npx --no-install tsx test/fixtures/channel/build.ts "$dir" 2>&1 | grep -v -e 'nodedir' || true
 [ -f "$dir/linux-64/repodata.json" ] || { echo "channel: the build did not produce $dir/linux-64/repodata.json" >&2; exit 1; }
 
