@@ -117,7 +117,7 @@ function foreignAppInstall(input: AppInstallInput, foreign: ForeignPip): State {
       user: "0:0",
       network: "none",
       mounts: [
-        { type: "bind", dest: input.prefix, from: foreign.compiler, readonly: true },
+        { type: "bind", dest: input.prefix, from: foreign.compiler, selector: input.prefix, readonly: true },
         { type: "bind", dest: foreignRoot, from: input.image },
         { type: "bind", dest: "/in", from: State.scratch().file(files, { name: "[app] pip_step.py" }), readonly: true },
         { type: "bind", dest: "/tmp/app", from: input.image, selector: input.workdir },

@@ -124,7 +124,7 @@ export function pipStage(input: PipStageInput): PipStage {
       user: "0:0",
       network: input.network,
       mounts: [
-        ...(foreign ? [{ type: "bind" as const, dest: input.prefix, from: foreign.compiler, readonly: true }, { type: "bind" as const, dest: foreignRoot, from: input.env }] : []),
+        ...(foreign ? [{ type: "bind" as const, dest: input.prefix, from: foreign.compiler, selector: input.prefix, readonly: true }, { type: "bind" as const, dest: foreignRoot, from: input.env }] : []),
         { type: "bind", dest: "/in", from: inputs, readonly: true },
         { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
         { type: "bind", dest: "/report", from: State.scratch() },

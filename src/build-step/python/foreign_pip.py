@@ -112,6 +112,17 @@ def compile_in_place(dist_infos, root):
                 f.write("\n".join(added) + "\n")
 
 
+INDEX_OPTIONS = ("--index-url", "-i", "--extra-index-url", "--find-links", "-f", "--no-index", "--trusted-host", "--pre")
+
+
+def index_options(requirements):
+    """The lines of the requirements that say where packages come from (the pip: list may hold
+    --find-links, --no-index...): the install of the chosen pins must look in the same places."""
+    with open(requirements, encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    return [line for line in lines if line.split("=", 1)[0].split(" ", 1)[0] in INDEX_OPTIONS]
+
+
 def chosen_requirement(item):
     """What the resolution chose, as a requirement for the install: name==version from the same
     indexes (so pip records it as it would have), a URL only for what was asked for by URL."""
@@ -155,7 +166,10 @@ def install_requirements(requirements, compile_pyc, foreign):
     if not chosen:
         return []
     scratch = os.path.join(tempfile.mkdtemp(prefix="pip-target-"), "target")
-    if subprocess.run(pip_install() + ["--no-deps", "--no-compile", "--target", scratch] + tags + chosen).returncode:
+    pinned = os.path.join(os.path.dirname(report), "chosen.txt")
+    with open(pinned, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in index_options(requirements) + chosen))
+    if subprocess.run(pip_install() + ["--no-deps", "--no-compile", "--target", scratch, "-r", pinned] + tags).returncode:
         return None
     placed = place(scratch, site, prefix)
     if compile_pyc:

@@ -102,6 +102,13 @@ class ChosenTest(unittest.TestCase):
         item["is_direct"] = True
         self.assertEqual(foreign_pip.chosen_requirement(item), "http://x/greetwheel-1.0-py3-none-any.whl")
 
+    def test_keeps_the_requirements_lines_that_say_where_packages_come_from(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        req = os.path.join(tmp, "requirements.txt")
+        write(req, "--no-index\n--find-links http://x/wheels/index.html\n-i https://pypi.example/simple\n--extra-index-url=https://y/simple\ngreetwheel==1.0\nnumpy>=2\n")
+        self.assertEqual(foreign_pip.index_options(req), ["--no-index", "--find-links http://x/wheels/index.html", "-i https://pypi.example/simple", "--extra-index-url=https://y/simple"])
+
     def test_normalizes_names_as_pep_503_does(self):
         self.assertEqual(foreign_pip.normalized("Zope.Interface__x"), "zope-interface-x")
 
