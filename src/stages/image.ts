@@ -195,6 +195,9 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
   let state = env.state;
   const history = [...env.history];
   const postLink = p.postLink ?? [];
+  if (postLink.length && formatPlatform(p.platform) !== formatPlatform(plan.tool!.platform)) {
+    throw inputError(plan, `image.post-link: run: the post-link scripts of ${postLink.join(", ")} would run in the ${formatPlatform(p.platform)} image, which this ${formatPlatform(plan.tool!.platform)} build machine cannot run without emulation; build that platform on a machine of its own, or leave post-link scripts out (skip, the default)`, build.conda.postLink.range);
+  }
   if (postLink.length) {
     state = postLinkSteps(build, state, postLink, env.packages);
     history.push(...postLink.map((n) => `conda-frontend: post-link script of ${n}`));

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageRootfs, noBinfmtHandler, platformManifest, runForeign } from "./foreign-run";
-import { baseImage, build, channelUrl, docker, type Engine, engines, allEngines, header, project, tag } from "./harness";
+import { allEngines, baseImage, build, channelUrl, docker, type Engine, engines, header, project, tag } from "./harness";
 
 const pyproject = `[build-system]
 requires = []
@@ -239,6 +239,19 @@ describe.each(mpEngines.map((e) => [e.name, e] as const))("linux/amd64 + linux/a
 
 describe("linux/arm64 alone from a lock without linux-64 (classic store)", () => {
   const engine = engines[0]!;
+
+  it("fails a pip: requirement that has only an sdist, at the pip: list, saying only wheels install for arm64", () => {
+    noBinfmtHandler();
+    const yml = environmentYml("mp-sdist").replace("greetwheel==1.0", "greetsdist==1.0").replace(/  app:\n(    .*\n)+/, "");
+    const dir = project({ "environment.yml": yml });
+    const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--platform", "linux/arm64", "--output", "type=cacheonly", "."]);
+    expect(res.code, res.output).not.toBe(0);
+    expect(res.output).toContain("pip: for linux_aarch64 (python 3.11) only wheels can be installed");
+    // BuildKit shows the pip: list's lines of environment.yml under the failed step.
+    expect(res.output).toMatch(/environment\.yml:\d+/);
+    expect(res.output).toMatch(/>>>\s+- greetsdist==1\.0/);
+    noBinfmtHandler();
+  });
 
   it("solves a python 3.11.2 for the build machine to compile with, and the image's .pyc are arm64 python's", async () => {
     noBinfmtHandler();

@@ -81,3 +81,12 @@ describe("imageGraph for a foreign platform", () => {
     expect(app.name).toMatch(/for linux-aarch64, by the build machine's python/);
   });
 });
+
+describe("image.post-link: run for a foreign platform", () => {
+  it("is an error at post-link: the scripts would run in an image the build machine cannot run", () => {
+    const range = { start: { line: 9, character: 2 }, end: { line: 9, character: 17 } };
+    const plan = withCompiler();
+    const withPostLink: ImagePlan = { ...plan, build: { ...plan.build, conda: { ...plan.build.conda, postLink: { value: "run", range } } }, platforms: [{ ...plan.platforms[0]!, postLink: ["greet"] }] };
+    expect(() => imageGraph(withPostLink, withPostLink.platforms[0]!)).toThrow(/image\.post-link: run: the post-link scripts of greet would run in the linux\/arm64 image, which this linux\/amd64 build machine cannot run without emulation/);
+  });
+});

@@ -38,6 +38,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pip_step  # noqa: E402  (beside this file in the step's input)
 
 
+NO_WHEEL = ("pip: for %s (python %s) only wheels can be installed: this build machine is another platform, and "
+            "building a source distribution (sdist) would need that platform's python (emulation). A requirement pip found "
+            "no wheel for above needs a wheel for this platform, or a build on a machine of that platform.\n")
+
+
 def tag_options(foreign):
     """pip's options that make it choose the target's wheels, and only wheels."""
     args = ["--only-binary=:all:", "--python-version", foreign["python_version"], "--implementation", foreign["implementation"], "--abi", foreign["abi"]]
@@ -158,6 +163,7 @@ def install_requirements(requirements, compile_pyc, foreign):
     old_pip = pip_version() < (23, 1)
     resolve = ["--dry-run", "--quiet", "--report", report, "-r", requirements] + (["--target", os.path.join(os.path.dirname(report), "unused")] if old_pip else [])
     if subprocess.run(pip_install() + resolve + tags).returncode:
+        sys.stderr.write(NO_WHEEL % (foreign["platforms"][-1], foreign["python_version"]))
         return None
     with open(report, encoding="utf-8") as f:
         items = json.load(f).get("install", [])
