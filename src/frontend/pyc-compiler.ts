@@ -10,11 +10,12 @@ import { runSolveStep } from "./conda";
 import type { InputFile } from "./inputs";
 
 /**
- * The compilers the build's foreign platforms need. A version the channel does not have for the
+ * The build-machine pythons the build's foreign platforms need. A version the channel does not have for the
  * build machine gets none: its platform's .pyc are then not compiled (image.ts says so).
  */
 export async function pycCompilers(bridge: Bridge, plan: BuildPlan, input: InputFile, sourceInfo: PbSourceInfo, lock: LockPlan, tool: ToolImage): Promise<PycCompiler[]> {
-  if (!plan.conda.compilePyc) return [];
+  // .pyc, the pip: list and app.install: pip each need it on a foreign platform.
+  if (!plan.conda.compilePyc && !plan.conda.pip.length && !plan.appInstall) return [];
   const toolSubdir = subdirOf(tool.platform);
   const found = await Promise.all(
     compilerNeeds(lock.lock, plan.platforms, tool.platform).map(async (need) => {

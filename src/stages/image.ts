@@ -125,7 +125,7 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
     sourceDateEpoch: build.sourceDateEpoch,
     ignoreCache: build.ignoreCache,
     compilePyc,
-    pycCompiler: compilerState,
+    pycCompiler: compilePyc ? compilerState : undefined,
     privateChannels: build.conda.privateChannels,
     prune: { remove: build.conda.prune.remove, keep: build.conda.prune.keep },
     network: build.network,

@@ -90,3 +90,15 @@ describe("image.post-link: run for a foreign platform", () => {
     expect(() => imageGraph(withPostLink, withPostLink.platforms[0]!)).toThrow(/image\.post-link: run: the post-link scripts of greet would run in the linux\/arm64 image, which this linux\/amd64 build machine cannot run without emulation/);
   });
 });
+
+describe("compile-pyc: false on a foreign platform", () => {
+  it("still runs pip by the build machine's python, and mounts it in no install step", () => {
+    const plan = withCompiler();
+    const off: ImagePlan = { ...plan, build: { ...plan.build, conda: { ...plan.build.conda, compilePyc: false } } };
+    const { graph, named } = execs(off);
+    expect(graph.environment!.compilePyc).toBe(false);
+    expect(graph.environment!.notices).toEqual([]);
+    for (const step of named("[install] ")) expect(step.op.exec!.mounts.map((m) => m.dest)).not.toContain("/pyenv");
+    expect(named("[pip] ")[0]!.op.exec!.meta!.args[1]).toBe("/in/foreign_pip.py");
+  });
+});
