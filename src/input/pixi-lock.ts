@@ -18,7 +18,6 @@
 // - PyPI records: `name`, `version` (7 leaves it out for source trees), `sha256`, `requires_dist`,
 //   `requires_python`, `editable` (5, 6).
 import { isMap, isScalar, type Node, type YAMLMap } from "yaml";
-import { dependencyConstraint, dependencyName } from "../conda/matchspec";
 import { show } from "./errors";
 import { archiveNameOf, type Lock, type LockedPackage, splitArchiveName } from "./lock";
 import { unsafeNamePart } from "./package-names";
@@ -286,8 +285,10 @@ function readConda(r: YamlReader, rec: YAMLMap, location: string, subdir: string
   if (depends.length > pixiLockLimits.dependsPerPackage) return r.fail(node, `${where}: ${depends.length} dependencies, more than ${pixiLockLimits.dependsPerPackage}`);
   const dependencies: Record<string, string> = {};
   for (const d of depends) {
-    const dep = dependencyName(d.value);
-    if (dep && !Object.hasOwn(dependencies, dep)) dependencies[dep] = dependencyConstraint(d.value);
+    // `libffi >=3.4,<4.0a0` -> libffi: >=3.4,<4.0a0 (conda-lock's form; "*" without a constraint).
+    const text = d.value.trim();
+    const dep = text.split(/[\s=<>!~[]/, 1)[0]!.toLowerCase();
+    if (dep && !Object.hasOwn(dependencies, dep)) dependencies[dep] = text.slice(dep.length).trim() || "*";
   }
   return { name, version: ver, build, platform: subdir, manager: "conda", url: location, filename, md5, sha256, dependencies, category: "main", optional: false };
 }
