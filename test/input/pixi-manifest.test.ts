@@ -2,7 +2,9 @@
 // time, every value and problem at its TOML line.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parseBuildOptions } from "../../src/gateway/options";
 import { SpecError } from "../../src/input/errors";
+import { planBuild } from "../../src/plan/plan";
 import { type PixiManifestSpec, parsePixiManifest, pixiInputKind } from "../../src/input/pixi-manifest";
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/pixi/${name}`, import.meta.url), "utf8");
@@ -60,6 +62,17 @@ describe("the pixi.toml fixture", () => {
     expect(spec.environmentName).toBe("extra");
     expect(lines(spec.dependencies)).toEqual(["25: http://127.0.0.1:8765::greetpy 0.2.*", "10: python 3.12.*", "11: greet >=1.0", "12: pip"]);
     expect(kv(spec.activationEnv)).toEqual(["28: GREETING=hello from extra"]);
+  });
+
+  it("plans as environment.yml does (plan.ts unchanged)", () => {
+    const plan = planBuild(parsePixiManifest("pixi.toml", text, { environment: "extra" }), parseBuildOptions({}, { OS: "linux", Architecture: "amd64" }));
+    expect(plan.conda.specs.map((s) => s.value.name)).toEqual(["greetpy", "python", "greet", "pip"]);
+    expect(plan.conda.specs[0]!.value.channel).toBe("http://127.0.0.1:8765");
+    expect(plan.conda.pip.map((p) => p.value)).toEqual(["greetwheel==1.0"]);
+    expect(plan.conda.virtualPackages).toEqual({ __linux: "4.18", __glibc: "2.17" });
+    expect(plan.image.env).toEqual([["GREETING", "hello from extra"]]);
+    expect(plan.image.entrypoint).toEqual(["greet"]);
+    expect(plan.platforms).toEqual([{ OS: "linux", Architecture: "amd64" }]);
   });
 
   it("names the environments when asked for one that is not there", () => {
