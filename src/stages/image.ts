@@ -12,7 +12,7 @@ import type { ImagePlan, PlatformPlan } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
 import { namedContextState } from "./contexts";
 import { appInstall, appLayer, contextIncludes, describeCopy } from "./app";
-import { installStage } from "./install";
+import { type InstallStageInput, installStage } from "./install";
 import { type ForeignPip, pipStage } from "./pip";
 import { platformVirtualPackages } from "../plan/lock-request";
 import { sbomStage, sbomWithoutPackages } from "./sbom";
@@ -115,8 +115,17 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   if (build.conda.compilePyc && !compilePyc && python) {
     notices.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: the channel has no python ${python.version} for this ${formatPlatform(tool.platform)} build machine to compile them with (its own would need emulation); imports compile in memory at run time instead`);
   }
-  const stage = installStage({
-    tool,
+  const stage = installStage({ ...environmentInstall(plan, packages, compilePyc), pycCompiler: compilePyc ? compilerState : undefined });
+  const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
+  const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
+  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices, ...(compilerState ? { compiler: compilerState } : {}) };
+}
+
+/** How the environment's packages are installed on a platform (its install steps' input). */
+function environmentInstall(plan: ImagePlan, packages: LockedPackage[], compilePyc: boolean): InstallStageInput {
+  const { build } = plan;
+  return {
+    tool: plan.tool!,
     packages,
     prefix: build.prefix,
     requested: Object.fromEntries(build.conda.specs.map((s) => [s.value.name, s.value.text])),
@@ -125,7 +134,6 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
     sourceDateEpoch: build.sourceDateEpoch,
     ignoreCache: build.ignoreCache,
     compilePyc,
-    pycCompiler: compilePyc ? compilerState : undefined,
     privateChannels: build.conda.privateChannels,
     prune: { remove: build.conda.prune.remove, keep: build.conda.prune.keep },
     network: build.network,
@@ -133,31 +141,26 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
     provenance: build.provenanceMax,
     // A package the user asked for points at its line; the rest at the dependencies list.
     sourceRange: (name) => build.conda.specs.find((s) => s.value.name === name)?.range ?? build.conda.dependenciesRange,
-  });
-  const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
-  const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
-  return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices, ...(compilerState ? { compiler: compilerState } : {}) };
+  };
 }
 
 /**
  * A build-machine python (and what it needs to run) installed at the prefix, on nothing: the
- * install steps run it from where it is mounted. Never pruned, never compiled itself.
+ * install steps run it from where it is mounted. When the build machine's own platform is built
+ * too and the python is that environment's (from the lock), its packages are installed exactly as
+ * that image's are: the same steps, which BuildKit runs once for both (a two-platform build
+ * installed CPython for linux-64 twice otherwise). Else a bare install: not pruned, not compiled.
  */
 export function compilerEnvironment(plan: ImagePlan, compiler: PycCompiler): State {
   const { build } = plan;
-  const stage = installStage({
-    tool: plan.tool!,
-    packages: compiler.packages,
-    prefix: build.prefix,
-    requested: {},
-    variables: [],
-    ignoreCache: build.ignoreCache,
-    compilePyc: false,
-    privateChannels: build.conda.privateChannels,
-    network: build.network,
-    mergeOp: plan.daemon.stack === "merge",
-  });
-  return stack([State.scratch(), ...stage.layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(plan.tool!.platform)} build machine, to compile .pyc with` });
+  const tool = plan.tool!;
+  const alsoBuilt = !compiler.solve && build.platforms.some((p) => formatPlatform(p) === formatPlatform(tool.platform));
+  const input: InstallStageInput = alsoBuilt
+    ? environmentInstall(plan, compiler.packages, build.conda.compilePyc)
+    : { tool, packages: compiler.packages, prefix: build.prefix, requested: {}, variables: [], ignoreCache: build.ignoreCache, compilePyc: false, privateChannels: build.conda.privateChannels, network: build.network, mergeOp: plan.daemon.stack === "merge" };
+  // The packages' layers, without the environment's conda-meta/history (the last one).
+  const layers = installStage(input).layers.slice(0, -1);
+  return stack([State.scratch(), ...layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(tool.platform)} build machine, to compile .pyc with` });
 }
 
 /**

@@ -102,3 +102,30 @@ describe("compile-pyc: false on a foreign platform", () => {
     expect(named("[pip] ")[0]!.op.exec!.meta!.args[1]).toBe("/in/foreign_pip.py");
   });
 });
+
+describe("the build machine's python in a two-platform build", () => {
+  it("is installed by the very steps of the amd64 image (same digests: BuildKit runs them once)", () => {
+    const arm = armPlan();
+    const linux64 = golden.lock!.lock.packages;
+    const closure = linux64.filter((p) => ["python", "bzip2", "libffi", "libsqlite", "libuuid", "libxcrypt", "ncurses", "openssl", "readline", "xz", "zlib"].includes(p.name));
+    const plan: ImagePlan = {
+      ...arm,
+      build: { ...arm.build, platforms: [golden.platforms[0]!.platform, arm64] },
+      lock: { ...arm.lock!, lock: { ...arm.lock!.lock, platforms: ["linux-64", "linux-aarch64"], packages: [...linux64, ...arm.lock!.lock.packages] } },
+      platforms: [golden.platforms[0]!, arm.platforms[0]!],
+      pycCompilers: [{ version: python.version, subdir: "linux-64", packages: closure }],
+    };
+    const amd = execs({ ...plan, platforms: [plan.platforms[0]!] }).named("[install] ");
+    const armSteps = execs({ ...plan, platforms: [plan.platforms[1]!] }).named("[install] ");
+    const compilerSteps = armSteps.filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/"));
+    expect(compilerSteps.length).toBe(closure.length);
+    const amdDigests = new Set(amd.map((o) => o.digest));
+    for (const step of compilerSteps) expect(amdDigests.has(step.digest), step.name).toBe(true);
+  });
+
+  it("is a bare install (no .pyc of its own) when only the foreign platform is built", () => {
+    const steps = execs(withCompiler()).named("[install] ").filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/"));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) expect(JSON.stringify(step.op.exec!.meta!.env)).not.toContain("compilePycWith");
+  });
+});
