@@ -13,7 +13,9 @@ import { buildImageConfig, parseBaseConfig } from "../image/config";
 import { marshal, FileActions, State } from "../llb";
 import type { PbSourceInfo } from "../llb/pb";
 import { formatPlatform, hostPlatform, normalizePlatform } from "../llb/platform";
-import { parseEnvironment } from "../input/environment";
+import type { Problem } from "../input/errors";
+import { type InputSpec, parseInputSpec } from "../input/input-spec";
+import { lineRange } from "../input/source";
 import { SpecError } from "../input/errors";
 import { type ImagePlan, type PlatformPlan, planJson } from "../plan/image-plan";
 import { type BuildPlan, planBuild } from "../plan/plan";
@@ -64,7 +66,14 @@ function planFileState(plan: ImagePlan): State {
   return State.scratch().file(new FileActions().mkfile("/plan.json", planJson(plan), { mode: 0o644, timestamp: 0 }), { name: "[plan] plan.json" });
 }
 
-async function sendWarnings(bridge: Bridge, plan: BuildPlan, input: InputFile): Promise<void> {
+/** What the input file says that the build does not do, and a pixi manifest built without its lock. */
+function inputWarnings(spec: InputSpec, plan: BuildPlan, input: InputFile): Problem[] {
+  const unlocked = spec.pixi && plan.target !== "lock" && !input.conventionalLock && !plan.conda.lockfile;
+  const lock = unlocked ? [{ message: `no pixi.lock beside ${input.name}: the environment is solved by this build; a committed pixi.lock (pixi lock) makes the build reproducible`, range: lineRange(1) }] : [];
+  return [...spec.inputWarnings, ...lock];
+}
+
+async function sendWarnings(bridge: Bridge, plan: Pick<BuildPlan, "warnings">, input: InputFile): Promise<void> {
   for (const w of plan.warnings) await bridge.warn(w.message, { filename: input.name, data: input.data, ranges: w.range ? [w.range] : [] });
 }
 
@@ -78,9 +87,10 @@ export async function build(bridge: Bridge, env: NodeJS.ProcessEnv): Promise<voi
   contextIgnore.catch(() => undefined); // awaited when the plan is completed; an early failure elsewhere must not leave it unhandled
   const input = await readInput(bridge, opts);
   mark("input");
-  const plan = planBuild(parseEnvironment(input.name, input.text), opts);
+  const spec = parseInputSpec(input.name, input.text, opts.buildArgs);
+  const plan = planBuild(spec, opts);
   mark("plan");
-  await sendWarnings(bridge, plan, input);
+  await sendWarnings(bridge, { warnings: [...inputWarnings(spec, plan, input), ...plan.warnings] }, input);
   const sourceInfo: PbSourceInfo = { filename: input.name, data: input.data, language: "YAML" };
   const completion = new PlanCompletion(plan, { bridge, opts, input, sourceInfo, workerPlatform, contextIgnore });
   if (plan.target === "lock") return returnFile(bridge, plan, lockGraph(await completion.lockOnly()));

@@ -8,7 +8,8 @@ import { marshal, type State } from "../llb";
 import type { PbPlatform, PbSourceInfo } from "../llb/pb";
 import { formatPlatform } from "../llb/platform";
 import { SpecError } from "../input/errors";
-import { type Lock, readLock } from "../input/lock";
+import type { Lock } from "../input/lock";
+import { readAnyLock } from "../input/input-spec";
 import { lineRange } from "../input/source";
 import type { LockPlan, ToolImage } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
@@ -38,9 +39,10 @@ export async function givenLock(bridge: Bridge, opts: BuildOptions, plan: BuildP
     if (!bytes) throw new SpecError(input, [{ message: `${named.origin}: cannot find the lock file ${JSON.stringify(named.path)} ${where}`, range: named.range }]);
   } else if (input.conventionalLock) {
     bytes = input.conventionalLock;
+    fileName = input.conventionalLockName;
   }
   if (!bytes) return undefined;
-  const lock = readLock(fileName, utf8(bytes), plan.platforms.length === 1 ? subdirOf(plan.platforms[0]!) : undefined);
+  const lock = readAnyLock(fileName, utf8(bytes), plan.platforms.map((p) => subdirOf(p)), opts.buildArgs);
   checkLock(lock, fileName, plan, input);
   return { lock, fileName };
 }

@@ -6,7 +6,7 @@ import { marshal, State } from "../llb";
 import { parseDockerignore } from "../input/dockerignore";
 import { SpecError } from "../input/errors";
 import { chooseInput, inputCandidates, missingInputMessage } from "../input/input-file";
-import { conventionalLockName } from "../plan/plan";
+import { conventionalLockNameFor } from "../input/input-spec";
 
 export interface InputFile {
   /** The name to show the user. */
@@ -15,8 +15,10 @@ export interface InputFile {
   text: string;
   /** Patterns from <name>.dockerignore beside the file, if there is one. */
   ignore?: string[];
-  /** conda-lock.yml beside the file, if there is one. */
+  /** The lock beside the file, if there is one: conda-lock.yml (pixi.lock beside a pixi manifest). */
   conventionalLock?: Uint8Array;
+  /** Its name. */
+  conventionalLockName: string;
 }
 
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString("utf8");
@@ -30,11 +32,11 @@ async function transfer(bridge: Bridge, opts: BuildOptions, local: string, inclu
 
 export async function readInput(bridge: Bridge, opts: BuildOptions): Promise<InputFile> {
   const candidates = inputCandidates(opts.filename);
-  const include = [...candidates, ...candidates.map((c) => `${c}.dockerignore`), conventionalLockName];
+  const lockNames = [...new Set(candidates.map(conventionalLockNameFor))];
+  const include = [...candidates, ...candidates.map((c) => `${c}.dockerignore`), ...lockNames];
   const state = State.local(opts.dockerfileLocal, { sessionId: opts.sessionId, include, sharedKeyHint: opts.dockerfileLocal, name: `[internal] load ${opts.filename}` });
   const ref = await bridge.solve(marshal(state, { caps: bridge.llbCaps }), { evaluate: true });
   const optional = (path: string) => bridge.readFile(ref, path).catch(() => undefined);
-  const conventionalLock = optional(conventionalLockName);
   let name: string | undefined;
   if (candidates.length === 1) {
     name = candidates[0]!; // the usual case (-f environment.yml): no listing first
@@ -42,11 +44,12 @@ export async function readInput(bridge: Bridge, opts: BuildOptions): Promise<Inp
     name = chooseInput(opts.filename, new Set((await bridge.readDir(ref, "/")).map((s) => s.path ?? "")));
   }
   // The file, its own .dockerignore and a lock beside it, all in one round of calls.
-  const [data, ignoreBytes, lock] = await Promise.all([name ? optional(name) : undefined, name ? optional(`${name}.dockerignore`) : undefined, conventionalLock]);
+  const lockName = conventionalLockNameFor(name ?? opts.filename);
+  const [data, ignoreBytes, lock] = await Promise.all([name ? optional(name) : undefined, name ? optional(`${name}.dockerignore`) : undefined, optional(lockName)]);
   if (!name || !data) throw new SpecError({ name: opts.filename }, [{ message: missingInputMessage(opts.filename) }]);
   // With -f -, buildx calls the piped text "Dockerfile"; tell the user the name they know.
   const shown = name === "Dockerfile" && opts.filename === "Dockerfile" ? "environment.yml (stdin)" : name;
-  return { name: shown, data, text: utf8(data), ignore: ignoreBytes ? parseDockerignore(utf8(ignoreBytes)) : undefined, conventionalLock: lock };
+  return { name: shown, data, text: utf8(data), ignore: ignoreBytes ? parseDockerignore(utf8(ignoreBytes)) : undefined, conventionalLock: lock, conventionalLockName: lockName };
 }
 
 export async function readContextIgnore(bridge: Bridge, opts: BuildOptions): Promise<string[]> {

@@ -7,7 +7,8 @@
 import type { Bridge } from "../gateway/bridge";
 import type { Result } from "../gateway/messages";
 import { type BuildOptions, OptionError } from "../gateway/options";
-import { parseEnvironment, type EnvironmentSpec } from "../input/environment";
+import type { EnvironmentSpec } from "../input/environment";
+import { parseInputSpec } from "../input/input-spec";
 import { SpecError } from "../input/errors";
 import type { SourceRange } from "../input/source";
 import { type LintLock, type LintReport, lint, namedLock } from "../plan/lint";
@@ -122,9 +123,9 @@ export function lintResult(report: LintReport, input: InputFile): Result {
   return metadataResult(json, text, { "result.statuscode": status, version });
 }
 
-function parsed(input: InputFile): EnvironmentSpec | undefined {
+function parsed(input: InputFile, opts: BuildOptions): EnvironmentSpec | undefined {
   try {
-    return parseEnvironment(input.name, input.text);
+    return parseInputSpec(input.name, input.text, opts.buildArgs);
   } catch (e) {
     if (e instanceof SpecError) return undefined;
     throw e;
@@ -138,7 +139,7 @@ async function lockForLint(bridge: Bridge, opts: BuildOptions, input: InputFile,
     const bytes = await readBesideInput(bridge, opts, named.path);
     return { fileName: named.path, range: named.range, text: bytes ? Buffer.from(bytes).toString("utf8") : undefined };
   }
-  return input.conventionalLock ? { fileName: "conda-lock.yml", text: Buffer.from(input.conventionalLock).toString("utf8") } : undefined;
+  return input.conventionalLock ? { fileName: input.conventionalLockName, text: Buffer.from(input.conventionalLock).toString("utf8") } : undefined;
 }
 
 /** Answers one subrequest: reads the input file (and for lint its lock), never solves or resolves a base. */
@@ -148,8 +149,8 @@ export async function answerSubrequest(bridge: Bridge, opts: BuildOptions, reque
     throw new OptionError(`this frontend does not answer ${requestId} requests; it answers ${Object.values(requests).join(", ")}`);
   }
   const input = await readInput(bridge, opts);
-  if (requestId === requests.targets) return bridge.returnResult(targetsResult(targetList(parsed(input)), input));
-  if (requestId === requests.outline) return bridge.returnResult(outlineResult(outline(parseEnvironment(input.name, input.text), opts), input));
-  const lock = await lockForLint(bridge, opts, input, parsed(input));
+  if (requestId === requests.targets) return bridge.returnResult(targetsResult(targetList(parsed(input, opts)), input));
+  if (requestId === requests.outline) return bridge.returnResult(outlineResult(outline(parseInputSpec(input.name, input.text, opts.buildArgs), opts), input));
+  const lock = await lockForLint(bridge, opts, input, parsed(input, opts));
   return bridge.returnResult(lintResult(lint(input.name, input.text, opts, lock), input));
 }

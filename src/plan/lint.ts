@@ -5,9 +5,10 @@
 import { ChannelError, resolveChannel } from "../conda/channels";
 import { type MatchSpec, parseMatchSpec } from "../conda/matchspec";
 import { subdirOf } from "../conda/virtual-packages";
-import { parseEnvironment, type EnvironmentSpec } from "../input/environment";
+import type { EnvironmentSpec } from "../input/environment";
+import { parseInputSpec, readAnyLock } from "../input/input-spec";
 import { type Problem, SpecError } from "../input/errors";
-import { type Lock, readLock } from "../input/lock";
+import type { Lock } from "../input/lock";
 import type { Located, SourceRange } from "../input/source";
 import { lockProblems } from "./lock-check";
 import { type BuildPlan, planBuild, type PlanOptions } from "./plan";
@@ -61,14 +62,14 @@ export interface LintLock {
 export function lint(fileName: string, text: string, opts: PlanOptions, lock?: LintLock): LintReport {
   let spec: EnvironmentSpec;
   try {
-    spec = parseEnvironment(fileName, text);
+    spec = parseInputSpec(fileName, text, opts.buildArgs);
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
     return { warnings: unknownKeys(e.problems), buildError: firstProblem(e) };
   }
   const warnings = [...channelFindings(spec), ...dependencyFindings(spec, lock !== undefined), ...pipFindings(spec), ...ignoredPrefix(text)];
   const planned = tryPlan(spec, opts);
-  if (lock && planned.plan) warnings.push(...lockFindings(planned.plan, lock, fileName));
+  if (lock && planned.plan) warnings.push(...lockFindings(planned.plan, lock, fileName, opts.buildArgs));
   return planned.error ? { warnings, buildError: planned.error } : { warnings };
 }
 
@@ -197,14 +198,14 @@ function ignoredPrefix(text: string): LintWarning[] {
 }
 
 /** The check a build makes of its lock (plan/lock-check.ts), reported instead of refused. */
-function lockFindings(plan: BuildPlan, given: LintLock, inputName: string): LintWarning[] {
+function lockFindings(plan: BuildPlan, given: LintLock, inputName: string, buildArgs: Record<string, string>): LintWarning[] {
   if (given.text === undefined) {
     return [{ rule: rules.unreadableLock, detail: `cannot find the lock file ${JSON.stringify(given.fileName)} beside the input file`, ranges: given.range ? [given.range] : [] }];
   }
   let lock: Lock;
   try {
     // An @EXPLICIT list names no platform: the build's single platform is its platform, as in a build.
-    lock = readLock(given.fileName, given.text, plan.platforms.length === 1 ? subdirOf(plan.platforms[0]!) : undefined);
+    lock = readAnyLock(given.fileName, given.text, plan.platforms.map((p) => subdirOf(p)), buildArgs);
   } catch (e) {
     return [{ rule: rules.unreadableLock, detail: (e as Error).message.split("\n")[0]!, ranges: given.range ? [given.range] : [] }];
   }

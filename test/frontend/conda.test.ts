@@ -17,7 +17,7 @@ function setup(text = envText, ...options: string[]) {
   const env: Record<string, string> = {};
   options.forEach((o, i) => (env[`BUILDKIT_FRONTEND_OPT_${i}`] = o));
   const plan = planBuild(parseEnvironment("environment.yml", text), parseBuildOptions(env, host));
-  const input: InputFile = { name: "environment.yml", data: Buffer.from(text), text };
+  const input: InputFile = { name: "environment.yml", data: Buffer.from(text), text, conventionalLockName: "conda-lock.yml" };
   return { plan, input };
 }
 

@@ -13,7 +13,7 @@ const host = { OS: "linux", Architecture: "amd64" };
 const opts = parseBuildOptions({}, host);
 
 function input(text: string): InputFile {
-  return { name: "environment.yml", data: Buffer.from(text), text };
+  return { name: "environment.yml", data: Buffer.from(text), text, conventionalLockName: "conda-lock.yml" };
 }
 
 const meta = (r: Result, key: string) => Buffer.from(r.metadata![key]!).toString("utf8");
