@@ -46,7 +46,16 @@ const met = (ok: boolean) => (ok ? "met" : "not met");
 
 let running: ChildProcess | undefined;
 
-function docker(args: string[], cwd: string): Promise<{ ms: number; out: string }> {
+/** Waits while the e2e suite runs (this 2-CPU machine must not build for both at once). */
+async function whileE2e(): Promise<void> {
+  for (let said = false; spawnSync("pgrep", ["-f", "vitest run"]).status === 0; said = true) {
+    if (!said) console.error("bench multiplatform: the e2e suite is running; waiting");
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+}
+
+async function docker(args: string[], cwd: string): Promise<{ ms: number; out: string }> {
+  await whileE2e();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn("docker", ["-H", host, ...args], { cwd, env: { ...process.env, BUILDX_NO_DEFAULT_ATTESTATIONS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -74,11 +83,17 @@ const magic = "7f454c460201010000000000000000000200b700";
 const mask = "ffffffffffffff00fffffffffffffffffeffffff";
 const escaped = (hex: string) => hex.replace(/../g, (b) => `\\x${b}`);
 
-/** Runs a shell script in a mount namespace of its own where binfmt_misc is mounted (the machine's mounts stay as they are). */
-function inBinfmt(script: string, input?: string): void {
-  const full = `[ -e ${binfmtDir}/register ] || mount -t binfmt_misc binfmt_misc ${binfmtDir} || exit 3\n${script}`;
-  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", full], { input, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`binfmt_misc: ${script} failed (${r.status}): ${r.stderr}`);
+/**
+ * Whether this process mounted binfmt_misc. On this kernel (6.x) a handler lives only as long as
+ * the binfmt_misc mount it was registered through: one registered in a private mount namespace is
+ * gone when the namespace is. So the handler is registered through a mount on the machine's
+ * /proc/sys/fs/binfmt_misc, made here when there is none and unmounted when the handler goes.
+ */
+let mountedHere = false;
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
 }
 
 /**
@@ -86,16 +101,27 @@ function inBinfmt(script: string, input?: string): void {
  * it runs inside containers, whose root filesystems do not have it.
  */
 function registerHandler(): void {
-  if (binfmtHandlers().has(handlerName)) throw new Error(`binfmt_misc already has ${handlerName}`);
   noBinfmtHandler();
-  inBinfmt(`cat > ${binfmtDir}/register`, `:${handlerName}:M::${escaped(magic)}:${escaped(mask)}:${qemuAarch64}:F`);
-  if (!binfmtHandlers().has(handlerName)) throw new Error(`registering ${handlerName} left no handler`);
+  if (!existsSync(join(binfmtDir, "register"))) {
+    run("mount", ["-t", "binfmt_misc", "binfmt_misc", binfmtDir]);
+    mountedHere = true;
+  }
+  writeFileSync(join(binfmtDir, "register"), `:${handlerName}:M::${escaped(magic)}:${escaped(mask)}:${qemuAarch64}:F`);
+  const text = binfmtHandlers().get(handlerName);
+  if (!text?.includes(`interpreter ${qemuAarch64}`) || !/^flags: F/m.test(text)) throw new Error(`registering ${handlerName} did not give the handler: ${text}`);
 }
 
+/** Removes the handler (and the mount, if made here); synchronous, for exit handlers too. */
 function removeHandler(): void {
-  inBinfmt(`if [ -e ${binfmtDir}/${handlerName} ]; then echo -1 > ${binfmtDir}/${handlerName}; fi`);
-  if (binfmtHandlers().has(handlerName)) throw new Error(`${handlerName} is still registered: echo -1 > ${binfmtDir}/${handlerName}`);
-  noBinfmtHandler();
+  try {
+    if (existsSync(join(binfmtDir, handlerName))) writeFileSync(join(binfmtDir, handlerName), "-1");
+    if (existsSync(join(binfmtDir, handlerName))) throw new Error(`${handlerName} is still registered: echo -1 > ${binfmtDir}/${handlerName}`);
+  } finally {
+    if (mountedHere) {
+      run("umount", [binfmtDir]);
+      mountedHere = false;
+    }
+  }
 }
 
 /** `fn` with the handler registered; removed right after, on failure, and on SIGINT/SIGTERM/SIGHUP. */
@@ -108,17 +134,19 @@ async function withQemu<T>(fn: () => Promise<T>): Promise<T> {
       process.exit(signal === "SIGINT" ? 130 : 143);
     }
   };
-  const onExit = () => spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", `[ -e ${binfmtDir}/register ] || mount -t binfmt_misc binfmt_misc ${binfmtDir}; [ -e ${binfmtDir}/${handlerName} ] && echo -1 > ${binfmtDir}/${handlerName}`]);
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) process.on(s, onSignal);
-  process.on("exit", onExit);
+  process.on("exit", removeHandler);
   try {
     registerHandler();
     return await fn();
   } finally {
     removeHandler();
     for (const s of signals) process.off(s, onSignal);
-    process.off("exit", onExit);
+    process.off("exit", removeHandler);
+    // Nothing is left, whichever way binfmt_misc is looked at.
+    if (binfmtHandlers().has(handlerName)) throw new Error(`${handlerName} is still registered`);
+    noBinfmtHandler();
   }
 }
 
@@ -256,7 +284,7 @@ async function armBuilder(root: string, work: string): Promise<string> {
   const ref = `${registry}/cf-bench-mp-builder:arm64`;
   noBinfmtHandler();
   await docker(["buildx", "build", "--progress=plain", "--platform", "linux/arm64", "-t", ref, "--push", "."], ctx);
-  const pinned = `${ref}@${await digestOf("cf-bench-mp-builder", "arm64")}`;
+  const pinned = `${registry}/cf-bench-mp-builder@${await digestOf("cf-bench-mp-builder", "arm64")}`;
   // Node and the bundle start on arm64 (qemu-user in a chroot: nothing registered with the kernel).
   const rootfs = join(work, "arm-builder-rootfs");
   await imageRootfs(pinned, "linux/arm64", rootfs);
