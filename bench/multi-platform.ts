@@ -338,6 +338,7 @@ export async function multiPlatformSection(opts: MultiPlatformOptions): Promise<
       tags.push(tag);
       return ["--output", `type=image,name=${tag},push=false`];
     };
+    const steps: Record<string, number> = {};
     const prune = () => docker(["builder", "prune", "-af"], dir);
     /** Ours, cold: no handler may be registered. */
     const ours = async (platforms: string, kind: string) => {
@@ -346,6 +347,8 @@ export async function multiPlatformSection(opts: MultiPlatformOptions): Promise<
       const { ms, out } = await docker(["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "--platform", platforms, ...output(kind), "."], dir);
       if (/\.pyc files are not compiled/.test(out)) throw new Error(`ours (${platforms}) did not compile .pyc:\n${out.slice(-3000)}`);
       noBinfmtHandler();
+      // The build's package install steps (vertices named "[install] <name> <version>-<build>").
+      steps[kind] = new Set([...out.matchAll(/^#(\d+) \[install\] (?!conda-meta|reports of)\S+ \S+-\S+/gm)].map((m) => m[1])).size;
       return ms;
     };
     /** The recipe for arm64, cold, its RUN steps under qemu. */
@@ -378,6 +381,7 @@ export async function multiPlatformSection(opts: MultiPlatformOptions): Promise<
       { what: `ours, linux/amd64 alone, ${of}`, value: spread(amd64), target: "" },
       { what: `ours, linux/amd64 + linux/arm64 in one build, ${of}`, value: spread(both), target: "" },
       { what: "both platforms / amd64 alone (ratio of the medians)", value: `${ratioBoth.toFixed(2)}x`, target: `<= 1.3x: ${met(ratioBoth <= 1.3)}` },
+      { what: "package install steps per build of ours (from the progress output): amd64 alone, both, arm64 alone", value: `${steps.amd64}, ${steps.both}, ${steps.arm64}`, target: "" },
       { what: `ours, linux/arm64 alone, no emulation (no binfmt handler), ${of}`, value: spread(arm64), target: "" },
       { what: `hand-written recipe, linux/arm64, its RUN steps under qemu-user (binfmt handler for these builds only), ${of}`, value: spread(recipes), target: "" },
       { what: "recipe's time / ours, linux/arm64 (ratio of the medians)", value: `${speedup.toFixed(1)}x`, target: `ours >= 3x faster: ${met(speedup >= 3)}` },
@@ -393,7 +397,11 @@ made first with \`--target lock\` and given to every build: no solve is timed. E
 \`docker builder prune -af\` right before it (the frontend, builder and base images stay in the
 registry and are pulled again), then \`docker buildx build --network=host\` with
 \`--output type=image,name=<a new name>,push=false\`; times are its wall time. Both kinds of each
-comparison alternate, taking turns going first, ${runs} rounds (\`BENCH_MP_RUNS\`). Ours runs with
+comparison alternate, taking turns going first, ${runs} rounds (\`BENCH_MP_RUNS\`). On this 2-CPU
+machine the install steps are CPU-bound and run side by side, so the build's time follows the
+number of steps: a linux-64 python with its dependencies (and pip) is installed once more in the
+two-platform build, for arm64's .pyc and pip steps, in steps of its own next to the amd64 image's
+same packages (the step counts below). Ours runs with
 no binfmt_misc handler registered (checked before and after each build): nothing arm64 runs,
 arm64's .pyc are compiled by a linux-64 python of the same version and pip runs on the build
 machine. The recipe is bench/recipe.ts's install.sh for the lock's linux-aarch64 packages, run
