@@ -33,15 +33,22 @@ image:
 `;
 }
 
+export interface RecipeOptions {
+  /** The lock's platform whose packages the recipe installs. */
+  subdir?: string;
+  /** How install.sh starts our CLI in the builder stage. */
+  cli?: string;
+}
+
 /** The recipe's inputs for one lock: a request per package for our CLI, and the script. */
-export function writeRecipe(dir: string, lockText: string): void {
+export function writeRecipe(dir: string, lockText: string, opts: RecipeOptions = {}): void {
+  const { subdir = "linux-64", cli = "/nodejs/bin/node --snapshot-blob /frontend/startup.blob" } = opts;
   const lock = readLock("conda-lock.yml", lockText);
-  const packages = installOrder(lock.packages.filter((p) => p.platform === "linux-64" && p.manager === "conda"));
+  const packages = installOrder(lock.packages.filter((p) => p.platform === subdir && p.manager === "conda"));
   const python = packages.find((p) => p.name === "python");
   const recipe = join(dir, "recipe");
   rmSync(recipe, { recursive: true, force: true });
   mkdirSync(recipe);
-  const cli = "/nodejs/bin/node --snapshot-blob /frontend/startup.blob";
   const lines = ["set -e"];
   packages.forEach((p, i) => {
     const fetch: FetchRequest = { url: p.url, filename: p.filename, sha256: p.sha256, md5: p.md5, out: "/pkgs" };

@@ -11,6 +11,7 @@ import { generateInstallChannel } from "./install-channel";
 import { type BenchEngine, ciRunnerTable } from "./ci-runner";
 import { recipeComparison } from "./recipe";
 import { rebuildSpeedSection } from "./rebuild-speed";
+import { multiPlatformSection } from "./multi-platform";
 import { generateChannel } from "./solve-channel";
 import { zerosPackage } from "../test/fixtures/channel/hostile";
 
@@ -507,6 +508,29 @@ if (process.env.BENCH_ONLY === "speed") {
   console.log(await rebuildSpeedSection({ root, serve, runs, machine: machine() }));
   process.exit(0);
 }
+/**
+ * Puts one section (its text starts with its "## " heading) into docs/benchmarks.md in place of
+ * the section with the same heading, or at the end: for sections that are run alone.
+ */
+function spliceSection(section: string): void {
+  const file = join(root, "docs/benchmarks.md");
+  const doc = readFileSync(file, "utf8");
+  const heading = section.slice(0, section.indexOf("\n"));
+  const at = doc.indexOf(`\n${heading}\n`);
+  if (at < 0) {
+    writeFileSync(file, `${doc.trimEnd()}\n\n${section}\n`);
+    return;
+  }
+  const next = doc.indexOf("\n## ", at + 1);
+  writeFileSync(file, `${doc.slice(0, at + 1)}${section}\n${next < 0 ? "" : doc.slice(next)}`);
+}
+if (process.env.BENCH_ONLY === "multiplatform") {
+  // Printed, and written into docs/benchmarks.md in place of its previous run (a full run takes ~35 min).
+  const section = await multiPlatformSection({ root, machine: machine() });
+  spliceSection(section);
+  console.log(section);
+  process.exit(0);
+}
 if (process.env.BENCH_ONLY === "ci") {
   // For working on this section alone: printed, docs/benchmarks.md untouched.
   console.log(await ciRunnerTables());
@@ -522,6 +546,7 @@ const presetTable = presetSizes();
 const recipeTables = [recipeTable("classic"), recipeTable("containerd")].join("\n\n");
 const ciTables = await ciRunnerTables();
 const speedSection = await rebuildSpeedSection({ root, serve, runs, machine: machine() });
+const multiPlatform = await multiPlatformSection({ root, machine: machine() });
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, not a test.
@@ -603,6 +628,8 @@ package before): that target is not met.
 ${ciTables}
 
 ${speedSection}
+
+${multiPlatform}
 `;
 writeFileSync(join(root, "docs/benchmarks.md"), doc);
 // The benchmark's images, on both engines: they only take disk space now.
