@@ -660,7 +660,7 @@ export function parsePixiManifest(fileName: string, text: string, options: PixiM
   spec.environmentNames = [...new Set(["default", ...envs.map((e) => e.name.value)])];
   const env = envs.find((e) => e.name.value === wanted) ?? (wanted === "default" ? { name: { value: "default", range: lineRange(1) }, features: [], noDefaultFeature: false } : undefined);
   if (!env) {
-    r.problems.push({ message: `no environment ${show(wanted)} in the manifest; its environments: ${spec.environmentNames.join(", ")}`, range: envsNode ? envTableRange(r, pixi) : lineRange(1) });
+    r.problems.push({ message: `no environment ${show(wanted)} in the manifest (the build arg PIXI_ENVIRONMENT picks one); its environments: ${spec.environmentNames.join(", ")}`, range: envsNode ? envTableRange(r, pixi) : lineRange(1) });
     r.throwIfProblems();
   }
   const chosen: Feature[] = [];

@@ -90,6 +90,12 @@ export function lockGraph(plan: Pick<ImagePlan, "build" | "tool" | "lock">): Sta
   return lockFileState(solved, solved || !plan.lock ? undefined : writeCondaLock(plan.lock.lock));
 }
 
+/** The lock's PyPI wheels for a platform (pixi.lock's pypi packages, conda-lock's pip ones). */
+function lockedWheels(plan: ImagePlan, platform: PbPlatform): LockedPackage[] {
+  const subdir = subdirOf(platform);
+  return (plan.lock?.lock.packages ?? []).filter((p) => p.platform === subdir && p.manager === "pip");
+}
+
 /** The lock's conda packages for a platform, without virtual packages. */
 function platformPackages(plan: ImagePlan, platform: PbPlatform): LockedPackage[] {
   const subdir = subdirOf(platform);
@@ -192,6 +198,10 @@ function postLinkSteps(build: BuildPlan, state: State, names: string[], packages
 export function environmentLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLayers {
   const { build } = plan;
   const env = installLayers(plan, p);
+  const wheels = lockedWheels(plan, p.platform);
+  if (wheels.length && !env.packages.some((x) => x.name === "pip")) {
+    throw inputError(plan, `${plan.lock!.fileName} pins PyPI packages (${wheels.map((w) => w.name).join(", ")}), which pip installs: the environment needs pip; add pip to the conda dependencies and lock again`, build.conda.dependenciesRange);
+  }
   if (build.conda.pip.length && !env.packages.some((x) => x.name === "pip")) {
     throw inputError(plan, "dependencies: the pip: list needs pip in the environment; add `- pip` to dependencies", build.conda.pip[0]!.range);
   }
@@ -206,10 +216,11 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
     history.push(...postLink.map((n) => `conda-frontend: post-link script of ${n}`));
   }
   const reportFolders = [...env.reportFolders];
-  if (build.conda.pip.length) {
+  if (build.conda.pip.length || wheels.length) {
     const foreign = foreignPip(plan, p, env);
     const pip = pipStage({
       foreign,
+      wheels,
       env: state,
       prefix: build.prefix,
       requirements: build.conda.pip.map((r) => r.value),
@@ -221,7 +232,7 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
       sourceRanges: build.conda.pip.map((r) => r.range),
     });
     state = pip.state;
-    history.push(`conda-frontend: pip install ${build.conda.pip.map((r) => r.value).join(" ")}`);
+    history.push(wheels.length ? `conda-frontend: pip install ${wheels.map((w) => `${w.name}==${w.version}`).join(" ")} (locked wheels)` : `conda-frontend: pip install ${build.conda.pip.map((r) => r.value).join(" ")}`);
     reportFolders.push(copyTogether([pip.report], { name: "[pip] report" }));
   }
   return { ...env, state, history, reportFolders };

@@ -8,6 +8,7 @@ import type { NetworkMode } from "../llb/exec";
 import type { SourceRange } from "../input/source";
 import { globToRegExp, protectedGlobs, type PrunePolicy } from "../conda/prune/rules";
 import type { ToolImage } from "../plan/image-plan";
+import type { LockedPackage } from "../input/lock";
 import { toolState } from "./solve";
 
 export interface PipStageInput {
@@ -15,6 +16,12 @@ export interface PipStageInput {
   env: State;
   prefix: string;
   requirements: string[];
+  /**
+   * Wheels a lock pins (pixi.lock's pypi packages, conda-lock's pip ones): BuildKit downloads and
+   * verifies each (an HTTP source with its sha256), pip installs those files as they are, without
+   * an index or dependencies (the lock has them all). Used instead of `requirements`.
+   */
+  wheels?: LockedPackage[];
   /** PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX build args. */
   pipEnv: Record<string, string>;
   prune: PrunePolicy;
@@ -81,6 +88,14 @@ export function foreignRules(prefix: string, foreign: ForeignPip): Record<string
  */
 export const pipStepScript = typeof __CONDA_FRONTEND_PIP_STEP_PY__ !== "undefined" ? __CONDA_FRONTEND_PIP_STEP_PY__ : readFileSync(new URL("../build-step/python/pip_step.py", import.meta.url), "utf8");
 
+/** Where the i-th locked wheel is mounted in the pip step. */
+const wheelDir = (i: number) => `/wheels/${i}`;
+
+/** A locked wheel as BuildKit downloads it: checked against the lock's sha256. */
+function lockedWheel(w: LockedPackage): State {
+  return State.http(w.url, { checksum: w.sha256 ? `sha256:${w.sha256}` : undefined, filename: w.filename, name: `[download] ${w.name} ${w.version} from ${w.url}` });
+}
+
 /** A foreign platform's pip program (src/build-step/python/foreign_pip.py): it imports pip_step.py from beside it. */
 export const foreignPipScript = typeof __CONDA_FRONTEND_FOREIGN_PIP_PY__ !== "undefined" ? __CONDA_FRONTEND_FOREIGN_PIP_PY__ : readFileSync(new URL("../build-step/python/foreign_pip.py", import.meta.url), "utf8");
 
@@ -100,6 +115,9 @@ export interface PipStage {
 
 export function pipStage(input: PipStageInput): PipStage {
   const regex = (g: string) => globToRegExp(g).source;
+  const wheels = input.wheels ?? [];
+  const requirements = wheels.length ? wheels.map((w, i) => `${wheelDir(i)}/${w.filename}`) : input.requirements;
+  const pipEnv = wheels.length ? { ...input.pipEnv, PIP_NO_INDEX: "1", PIP_NO_DEPS: "1" } : input.pipEnv;
   const rules = {
     compile: input.compilePyc,
     remove: input.prune.remove.map((g) => [g, regex(g)]),
@@ -107,7 +125,7 @@ export function pipStage(input: PipStageInput): PipStage {
     ...(input.foreign ? { foreign: foreignRules(input.prefix, input.foreign) } : {}),
   };
   let files = new FileActions()
-    .mkfile("/requirements.txt", input.requirements.join("\n") + "\n", { timestamp: 0 })
+    .mkfile("/requirements.txt", requirements.join("\n") + "\n", { timestamp: 0 })
     .mkfile("/prune.json", JSON.stringify(rules), { timestamp: 0 })
     .mkfile("/pip_step.py", pipStepScript, { timestamp: 0 });
   if (input.foreign) files = files.mkfile("/foreign_pip.py", foreignPipScript, { timestamp: 0 });
@@ -119,20 +137,21 @@ export function pipStage(input: PipStageInput): PipStage {
   const site = foreign ? `${foreignRoot}${input.prefix}/${foreignRules(input.prefix, foreign).site as string}` : undefined;
   const exec = root.run({
       args: [`${input.prefix}/bin/python`, foreign ? "/in/foreign_pip.py" : "/in/pip_step.py", "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"],
-      env: { ...input.pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path, ...(site ? { PYTHONPATH: site } : {}) },
+      env: { ...pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path, ...(site ? { PYTHONPATH: site } : {}) },
       cwd: "/",
       user: "0:0",
       network: input.network,
       mounts: [
         ...(foreign ? [{ type: "bind" as const, dest: input.prefix, from: foreign.compiler, selector: input.prefix, readonly: true }, { type: "bind" as const, dest: foreignRoot, from: input.env }] : []),
         { type: "bind", dest: "/in", from: inputs, readonly: true },
+        ...wheels.map((w, i) => ({ type: "bind" as const, dest: wheelDir(i), from: lockedWheel(w), readonly: true })),
         { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
         { type: "bind", dest: "/report", from: State.scratch() },
         { type: "secret", dest: pipSecrets.pipConf.path, id: pipSecrets.pipConf.id, optional: true },
         { type: "secret", dest: pipSecrets.netrc.path, id: pipSecrets.netrc.id, optional: true },
         { type: "tmpfs", dest: "/tmp" },
       ],
-      name: `[pip] install ${input.requirements.join(" ")}`,
+      name: wheels.length ? `[pip] install ${wheels.map((w) => `${w.name} ${w.version}`).join(", ")} (locked wheels)` : `[pip] install ${input.requirements.join(" ")}`,
       ignoreCache: input.ignoreCache,
       sourceRanges: input.sourceRanges,
     });

@@ -76,8 +76,8 @@ describe("the pixi.toml fixture", () => {
   });
 
   it("names the environments when asked for one that is not there", () => {
-    expect(problems(text, "pixi.toml", "prod")).toEqual([`30: no environment "prod" in the manifest; its environments: default, extra`]);
-    expect(problems(ws, "pixi.toml", "prod")).toEqual([`1: no environment "prod" in the manifest; its environments: default`]);
+    expect(problems(text, "pixi.toml", "prod")).toEqual([`30: no environment "prod" in the manifest (the build arg PIXI_ENVIRONMENT picks one); its environments: default, extra`]);
+    expect(problems(ws, "pixi.toml", "prod")).toEqual([`1: no environment "prod" in the manifest (the build arg PIXI_ENVIRONMENT picks one); its environments: default`]);
   });
 });
 

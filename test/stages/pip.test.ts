@@ -129,3 +129,23 @@ describe("pip for a foreign platform", () => {
     expect(target.readonly ?? false).toBe(false);
   });
 });
+
+describe("locked wheels (pixi.lock's pypi packages)", () => {
+  const wheel = { name: "greetwheel", version: "1.0", build: "", platform: "linux-64", manager: "pip" as const, url: "http://127.0.0.1:8765/wheels/greetwheel-1.0-py3-none-any.whl", filename: "greetwheel-1.0-py3-none-any.whl", sha256: "a".repeat(64), dependencies: {}, category: "main", optional: false };
+
+  it("installs the lock's wheel files, downloaded and checked by BuildKit, with no index and no dependency resolution", () => {
+    const s = pipStage({ env, prefix: "/opt/conda", requirements: ["ignored==1"], wheels: [wheel], pipEnv: {}, prune: { remove: [], keep: [] }, compilePyc: true, network: "host", ignoreCache: false, sourceRanges: [] });
+    const def = marshal(s.state);
+    const op = resultOp(def);
+    const exec = op.op.exec!;
+    expect(exec.meta!.env).toEqual(expect.arrayContaining(["PIP_NO_INDEX=1", "PIP_NO_DEPS=1"]));
+    const mount = exec.mounts.find((m) => m.dest === "/wheels/0")!;
+    expect(mount.readonly).toBe(true);
+    const source = opByDigest(def, op.op.inputs![mount.input!]!.digest).op.source!;
+    expect(source.identifier).toBe(wheel.url);
+    expect(Object.fromEntries((source.attrs as unknown as { key: string; value: string }[]).map((a) => [a.key, a.value]))).toMatchObject({ "http.checksum": `sha256:${"a".repeat(64)}`, "http.filename": wheel.filename });
+    const inMount = exec.mounts.find((m) => m.dest === "/in")!;
+    const files = opByDigest(def, op.op.inputs![inMount.input!]!.digest).op.file!.actions.map((a) => a.mkfile!);
+    expect(Buffer.from(files.find((f) => f.path === "/requirements.txt")!.data!).toString()).toBe("/wheels/0/greetwheel-1.0-py3-none-any.whl\n");
+  });
+});
