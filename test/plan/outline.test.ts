@@ -1,7 +1,10 @@
 // What --call targets and --call outline report: targets with their lines, build args with their
 // values (given, from the file, or default) and where the file sets them, and the secrets.
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseEnvironment } from "../../src/input/environment";
+import { parsePixiManifest } from "../../src/input/pixi-manifest";
 import { outline, targetList } from "../../src/plan/outline";
 import { planOptions } from "./helpers";
 
@@ -86,5 +89,22 @@ describe("outline", () => {
       ["pip-conf", false, undefined],
       ["netrc", false, undefined],
     ]);
+  });
+});
+
+describe("outline and targets of a pixi manifest", () => {
+  const text = readFileSync(join(__dirname, "..", "fixtures", "pixi", "pixi.toml"), "utf8");
+  const spec = parsePixiManifest("pixi.toml", text, {});
+
+  it("lists PIXI_ENVIRONMENT with the workspace's environments, defaulting to default", () => {
+    const arg = outline(spec, planOptions()).args.find((a) => a.name === "PIXI_ENVIRONMENT")!;
+    expect(arg).toMatchObject({ value: "default", description: "the pixi environment to build: default, extra" });
+    const chosen = outline(spec, planOptions("build-arg:PIXI_ENVIRONMENT=extra")).args.find((a) => a.name === "PIXI_ENVIRONMENT")!;
+    expect(chosen.value).toBe("extra");
+  });
+
+  it("names the environments in the image target's description, and has no such arg for environment.yml", () => {
+    expect(targetList(spec).find((t) => t.name === "image")!.description).toMatch(/pixi environment PIXI_ENVIRONMENT names: default, extra$/);
+    expect(targetList(undefined).find((t) => t.name === "image")!.description).not.toMatch(/pixi/);
   });
 });
