@@ -7,6 +7,9 @@ import type { Problem } from "./errors";
 import { type Lock, readLock } from "./lock";
 import { parsePixiManifest, pixiInputKind } from "./pixi-manifest";
 import { readPixiLock } from "./pixi-lock";
+import { readImageSection } from "./image-section";
+import { sourceFile } from "./source";
+import { YamlReader } from "./yaml-reader";
 
 export interface InputSpec extends EnvironmentSpec {
   /** Settings of the file that were read and not applied: shown as warnings. */
@@ -22,6 +25,7 @@ export function pixiEnvironment(buildArgs: Record<string, string>): string {
 
 export function parseInputSpec(fileName: string, text: string, buildArgs: Record<string, string>): InputSpec {
   const kind = pixiInputKind(fileName);
+  if (kind === "pixi.lock") return lockOnlySpec(fileName, text);
   if (kind === "pixi.toml" || kind === "pyproject.toml") {
     const spec = parsePixiManifest(fileName, text, { environment: pixiEnvironment(buildArgs) });
     return { ...spec, inputWarnings: spec.warnings, pixi: true };
@@ -29,9 +33,20 @@ export function parseInputSpec(fileName: string, text: string, buildArgs: Record
   return { ...parseEnvironment(fileName, text), inputWarnings: [], pixi: false };
 }
 
+/**
+ * `-f pixi.lock`: the lock is the whole input (the frontend reads it as the build's lock, with
+ * PIXI_ENVIRONMENT). Nothing to solve; the image settings are the defaults and the build args
+ * (BASE_IMAGE, PREFIX...), since a lock has no image section.
+ */
+function lockOnlySpec(fileName: string, text: string): InputSpec {
+  const file = sourceFile(fileName, text);
+  return { file, channels: [], dependencies: [], pip: [], variables: [], image: readImageSection(new YamlReader(file), null), inputWarnings: [], pixi: false };
+}
+
 /** The lock looked for beside the input file when none is named. */
 export function conventionalLockNameFor(inputName: string): string {
   const kind = pixiInputKind(inputName);
+  if (kind === "pixi.lock") return inputName; // the input is the lock
   return kind === "pixi.toml" || kind === "pyproject.toml" ? "pixi.lock" : "conda-lock.yml";
 }
 

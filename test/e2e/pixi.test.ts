@@ -2,7 +2,7 @@
 // with the pixi.lock beside it (versions 6 and 7, written as rattler_lock writes them, over the
 // fixture channel: test/fixtures/pixi), both environments of the workspace (PIXI_ENVIRONMENT),
 // the lock's PyPI wheel installed as locked, activation.env as the image's ENV; without a lock the
-// manifest is solved (with a warning); errors at the line for bad TOML, an unknown environment, a
+// manifest is solved (with a warning); `-f pixi.lock` alone; errors at the line for bad TOML, an unknown environment, a
 // platform the lock lacks and a lock version this frontend does not read.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -62,6 +62,16 @@ describe("pixi without a lock, and pixi errors (classic store)", () => {
     expect(res.code, res.output).toBe(0);
     expect(res.output).toMatch(/\[solve linux-64\]/);
     expect(res.output).toMatch(/no pixi\.lock beside pyproject\.toml: the environment is solved by this build; a committed pixi\.lock \(pixi lock\) makes the build reproducible/);
+    const py = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-I", "-c", "import greetwheel; print(greetwheel.hello())"]);
+    expect(py.stdout.trim()).toBe("hello from greetwheel 1.0");
+  });
+
+  it("builds -f pixi.lock alone (the # syntax= line a YAML comment on top, the base from BASE_IMAGE): the lock's packages and wheel", () => {
+    const dir = project({ "pixi.lock": header() + fixture("pixi-v7.lock") });
+    const t = tag("pixi-lock-only");
+    const res = build(engine, dir, ["--network=host", "-f", "pixi.lock", "--build-arg", `BASE_IMAGE=${baseImage}`, "-t", t, "--load", "."]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).not.toMatch(/\[solve /);
     const py = docker(engine, ["run", "--rm", "--entrypoint", "/opt/conda/bin/python", t, "-I", "-c", "import greetwheel; print(greetwheel.hello())"]);
     expect(py.stdout.trim()).toBe("hello from greetwheel 1.0");
   });
