@@ -7,6 +7,7 @@
 // The environment is the one of test/e2e/multi-platform.test.ts (python 3.11, greet, greetpy, pip,
 // a pip: wheel from the fixture channel, an app installed with pip), with a lock given to both.
 // `BENCH_ONLY=multiplatform npx tsx bench/run.ts` runs this section alone.
+import { pythonApp } from "../test/e2e/python-app";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -153,41 +154,8 @@ async function withQemu<T>(fn: () => Promise<T>): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // The environment
 
-/** A PEP 517 backend in the app's tree: a pure-python wheel of the mpbench package, with a console script. */
-const backend = `import base64, hashlib, os, zipfile
-
-DIST = "mpbench-1.0.dist-info/"
-
-
-def _digest(data):
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    entries = {
-        DIST + "METADATA": b"Metadata-Version: 2.1\\nName: mpbench\\nVersion: 1.0\\n",
-        DIST + "WHEEL": b"Wheel-Version: 1.0\\nGenerator: mpbench-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-        DIST + "entry_points.txt": b"[console_scripts]\\nmpbench = mpbench.cli:main\\n",
-    }
-    for name in sorted(os.listdir("mpbench")):
-        if name.endswith(".py"):
-            with open(os.path.join("mpbench", name), "rb") as f:
-                entries["mpbench/" + name] = f.read()
-    record = ["%s,sha256=%s,%d" % (k, _digest(v), len(v)) for k, v in entries.items()] + [DIST + "RECORD,,"]
-    wheel = "mpbench-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as z:
-        for k, v in entries.items():
-            z.writestr(k, v)
-        z.writestr(DIST + "RECORD", "\\n".join(record) + "\\n")
-    return wheel
-`;
-
-const appFiles: Record<string, string> = {
-  "pyproject.toml": `[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["buildtool"]\n\n[project]\nname = "mpbench"\nversion = "1.0"\n`,
-  "buildtool/backend.py": backend,
-  "mpbench/__init__.py": "",
-  "mpbench/cli.py": `import platform\n\n\ndef main():\n    print("mpbench on", platform.machine())\n`,
-};
+/** The app: a pure-python wheel of the mpbench package with a console script (test/e2e/python-app.ts). */
+const appFiles = pythonApp("mpbench", `import platform\n\n\ndef run():\n    print("mpbench on", platform.machine())\n`);
 
 const environmentYml = (frontend: string) => `# syntax=${frontend}
 name: mpbench

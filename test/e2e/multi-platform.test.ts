@@ -10,47 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pythonApp } from "./python-app";
 import { imageRootfs, noBinfmtHandler, platformManifest, runForeign } from "./foreign-run";
 import { allEngines, baseImage, build, channelUrl, docker, type Engine, engines, header, project, tag } from "./harness";
-
-const pyproject = `[build-system]
-requires = []
-build-backend = "backend"
-backend-path = ["buildtool"]
-
-[project]
-name = "mpapp"
-version = "1.0"
-`;
-
-// An in-tree PEP 517 backend (as in pip.test.ts): a pure-python wheel with a console script.
-const backend = `import base64, hashlib, os, zipfile
-
-NAME, VERSION = "mpapp", "1.0"
-DIST = NAME + "-" + VERSION + ".dist-info"
-FILES = {
-    DIST + "/METADATA": "Metadata-Version: 2.1\\nName: mpapp\\nVersion: 1.0\\n",
-    DIST + "/WHEEL": "Wheel-Version: 1.0\\nGenerator: in-tree\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-    DIST + "/entry_points.txt": "[console_scripts]\\nmpapp = mpapp.main:run\\n",
-}
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    name = NAME + "-" + VERSION + "-py3-none-any.whl"
-    files = dict(FILES)
-    for f in sorted(os.listdir("mpapp")):
-        if f.endswith(".py"):
-            files["mpapp/" + f] = open(os.path.join("mpapp", f)).read()
-    record = []
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
-        for path, text in files.items():
-            data = text.encode()
-            z.writestr(path, data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
-        z.writestr(DIST + "/RECORD", "\\n".join(record + [DIST + "/RECORD,,"]) + "\\n")
-    return name
-`;
 
 const appMain = `import platform, sys
 
@@ -210,7 +172,7 @@ describe.each(mpEngines.map((e) => [e.name, e] as const))("linux/amd64 + linux/a
 
   beforeAll(() => {
     noBinfmtHandler();
-    const dir = project({ "environment.yml": environmentYml("mp"), "pyproject.toml": pyproject, "buildtool/backend.py": backend, "mpapp/__init__.py": "", "mpapp/main.py": appMain });
+    const dir = project({ "environment.yml": environmentYml("mp"), ...pythonApp("mpapp", appMain) });
     ref = `localhost:5000/${tag("mp")}`;
     const res = build(engine, dir, ["--network=host", "-f", "environment.yml", "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push", "."]);
     output = res.output;
@@ -255,7 +217,7 @@ describe("linux/arm64 alone from a lock without linux-64 (classic store)", () =>
 
   it("solves a python 3.11.2 for the build machine to compile with, and the image's .pyc are arm64 python's", async () => {
     noBinfmtHandler();
-    const dir = project({ "environment.yml": environmentYml("mp-arm").replace(/  - pip:\n(    - .*\n)+/, "").replace(/  app:\n(    .*\n)+/, ""), "pyproject.toml": pyproject });
+    const dir = project({ "environment.yml": environmentYml("mp-arm").replace(/  - pip:\n(    - .*\n)+/, "").replace(/  app:\n(    .*\n)+/, "") });
     const lockRes = build(engine, dir, ["--network=host", "-f", "environment.yml", "--platform", "linux/arm64", "--target", "lock", "--output", `type=local,dest=${dir}`, "."]);
     expect(lockRes.code, lockRes.output).toBe(0);
     const ref = `localhost:5000/${tag("mp-arm")}`;

@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { pythonApp } from "./python-app";
 import { baseImage, build, buildWithSummary, channelUrl, daemonUp, docker, engines, executedSteps, header, project, tag } from "./harness";
 
 const engine = engines[0]!;
@@ -116,44 +117,6 @@ print(hits)`]);
 });
 
 describe("app.install: pip (classic store)", () => {
-  // An in-tree PEP 517 backend: the fixture's setuptools is Debian's build (patched for Debian's
-  // own install layout), so the app builds its wheel without it.
-  const pyproject = `[build-system]
-requires = []
-build-backend = "backend"
-backend-path = ["buildtool"]
-
-[project]
-name = "webapp"
-version = "1.0"
-`;
-  const backend = `import base64, hashlib, os, zipfile
-
-NAME, VERSION = "webapp", "1.0"
-DIST = NAME + "-" + VERSION + ".dist-info"
-FILES = {
-    DIST + "/METADATA": "Metadata-Version: 2.1\\nName: webapp\\nVersion: 1.0\\n",
-    DIST + "/WHEEL": "Wheel-Version: 1.0\\nGenerator: in-tree\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-    DIST + "/entry_points.txt": "[console_scripts]\\nwebapp = webapp.main:run\\n",
-}
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    name = NAME + "-" + VERSION + "-py3-none-any.whl"
-    files = dict(FILES)
-    for f in sorted(os.listdir("webapp")):
-        if f.endswith(".py"):
-            files["webapp/" + f] = open(os.path.join("webapp", f)).read()
-    record = []
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
-        for path, text in files.items():
-            data = text.encode()
-            z.writestr(path, data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
-        z.writestr(DIST + "/RECORD", "\\n".join(record + [DIST + "/RECORD,,"]) + "\\n")
-    return name
-`;
   const main = (greeting: string) => `def run():\n    print("${greeting}")\n`;
   const env = `${header()}name: app-env
 channels:
@@ -171,7 +134,7 @@ image:
 `;
 
   it("installs the app into the environment, and a code change re-runs no conda or pip step", () => {
-    const dir = project({ "environment.yml": env, "pyproject.toml": pyproject, "buildtool/backend.py": backend, "webapp/__init__.py": "", "webapp/main.py": main("webapp 1") });
+    const dir = project({ "environment.yml": env, ...pythonApp("webapp", main("webapp 1")) });
     const t = tag("appinstall");
     const first = build(engine, dir, ["--network=host", "-f", "environment.yml", "-t", t, "--load", "."]);
     expect(first.code, first.output).toBe(0);
