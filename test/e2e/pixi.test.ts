@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { baseImage, build, channelUrl, docker, engines, errorLine, header, inspectConfig, project, tag } from "./harness";
+import { baseImage, build, cacheEngines, channelUrl, docker, engines, errorLine, header, inspectConfig, project, tag } from "./harness";
 
 const fixtures = join(__dirname, "..", "fixtures", "pixi");
 const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
@@ -100,5 +100,21 @@ describe("pixi without a lock, and pixi errors (classic store)", () => {
   it("fails a lock version newer than it reads, at the version line", () => {
     const lock = fixture("pixi-v7.lock").replace(/^version: 7/, "version: 8");
     expect(failing({ "pixi.toml": manifest("pixi.toml"), "pixi.lock": lock }, [])).toMatch(/^pixi\.lock:1: pixi\.lock version 8 is newer than this frontend reads \(5-7\)/);
+  });
+});
+
+describe("--call on a pixi manifest (buildx with --call)", () => {
+  const on = cacheEngines.find((e) => docker(e, ["buildx", "build", "--help"]).stdout.includes("--call"));
+
+  it("outline lists PIXI_ENVIRONMENT with the workspace's environments; targets names them under image", () => {
+    expect(on, "no containerd-store engine whose buildx has --call").toBeDefined();
+    const dir = project({ "pixi.toml": manifest("pixi.toml"), "pixi.lock": fixture("pixi-v7.lock") });
+    const outline = build(on!, dir, ["-f", "pixi.toml", "--call", "outline,format=json", "--build-arg", "PIXI_ENVIRONMENT=extra", "."]);
+    expect(outline.code, outline.output).toBe(0);
+    const arg = (JSON.parse(outline.stdout) as { args: { name: string; value?: string; description?: string }[] }).args.find((a) => a.name === "PIXI_ENVIRONMENT")!;
+    expect(arg).toMatchObject({ value: "extra", description: "the pixi environment to build: default, extra" });
+    const targets = build(on!, dir, ["-f", "pixi.toml", "--call", "targets", "."]);
+    expect(targets.code, targets.output).toBe(0);
+    expect(targets.stdout).toMatch(/image \(default\) .*pixi environment PIXI_ENVIRONMENT names: default, extra/);
   });
 });
