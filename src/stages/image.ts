@@ -121,7 +121,7 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   if (build.conda.compilePyc && !compilePyc && python) {
     notices.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: the channel has no python ${python.version} for this ${formatPlatform(tool.platform)} build machine to compile them with (its own would need emulation); imports compile in memory at run time instead`);
   }
-  const stage = installStage({ ...environmentInstall(plan, packages, compilePyc), pycCompiler: compilePyc ? compilerState : undefined });
+  const stage = installStage({ ...environmentInstall(plan, packages, compilePyc), pycCompiler: compilePyc ? compilerState : undefined, native: compiler ? nativeInstall(plan, compiler) : undefined });
   const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
   const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
   return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices, ...(compilerState ? { compiler: compilerState } : {}) };
@@ -150,6 +150,13 @@ function environmentInstall(plan: ImagePlan, packages: LockedPackage[], compileP
   };
 }
 
+/** The build machine's own environment's install input, when it is built too and its python compiles for a foreign platform. */
+function nativeInstall(plan: ImagePlan, compiler: PycCompiler): InstallStageInput | undefined {
+  const tool = plan.tool!;
+  if (compiler.solve || !plan.build.platforms.some((p) => formatPlatform(p) === formatPlatform(tool.platform))) return undefined;
+  return environmentInstall(plan, platformPackages(plan, tool.platform), plan.build.conda.compilePyc);
+}
+
 /**
  * A build-machine python (and what it needs to run) installed at the prefix, on nothing: the
  * install steps run it from where it is mounted. When the build machine's own platform is built
@@ -160,8 +167,7 @@ function environmentInstall(plan: ImagePlan, packages: LockedPackage[], compileP
 export function compilerEnvironment(plan: ImagePlan, compiler: PycCompiler): State {
   const { build } = plan;
   const tool = plan.tool!;
-  const alsoBuilt = !compiler.solve && build.platforms.some((p) => formatPlatform(p) === formatPlatform(tool.platform));
-  const input: InstallStageInput = alsoBuilt
+  const input: InstallStageInput = nativeInstall(plan, compiler)
     ? environmentInstall(plan, compiler.packages, build.conda.compilePyc)
     : { tool, packages: compiler.packages, prefix: build.prefix, requested: {}, variables: [], ignoreCache: build.ignoreCache, compilePyc: false, privateChannels: build.conda.privateChannels, network: build.network, mergeOp: plan.daemon.stack === "merge" };
   // The packages' layers, without the environment's conda-meta/history (the last one).

@@ -69,6 +69,13 @@ export interface InstallStageInput {
    * platform's .pyc): it compiles every package's files, python's own too, mounted at /pyenv.
    */
   pycCompiler?: State;
+  /**
+   * A foreign platform's environment built together with the build machine's (whose python is the
+   * compiler): that environment's install input. A noarch package both have, each in a step of its
+   * own, is then installed by the very step of the build machine's image (same files: the same
+   * python version places and compiles it), which BuildKit runs once for both platforms.
+   */
+  native?: InstallStageInput;
   /** image.prune: paths the install steps never write. */
   prune?: PrunePolicy;
   /** Channel URL prefixes whose packages are fetched with the conda-auth secret. */
@@ -352,6 +359,26 @@ export function layerGroups(groups: LockedPackage[][], mergeOp: boolean): Locked
   return runs(groups, Math.ceil(groups.length / maxPackageLayers(mergeOp)), (g) => nameHash(g.at(-1)!.name) >>> 16, (g) => g.some(isPython));
 }
 
+/**
+ * For a foreign platform built with the build machine's (input.native): the build machine's own
+ * step for a noarch package both environments have, each alone in its step; else undefined.
+ */
+function sharedNoarchStep(input: InstallStageInput): (members: LockedPackage[]) => PackageStep | undefined {
+  const native = input.native;
+  const nativePython = native?.packages.find(isPython);
+  const python = input.packages.find(isPython);
+  const alone = (n: number) => n <= layerPerPackageUpTo;
+  if (!native || !nativePython || !python || nativePython.version !== python.version || !alone(input.packages.length) || !alone(native.packages.length)) return () => undefined;
+  const nativeUrls = new Set(native.packages.map((p) => p.url));
+  let nativePythonStep: PackageStep | undefined;
+  return (members) => {
+    const p = members[0]!;
+    if (members.length !== 1 || !isNoarch(p) || !nativeUrls.has(p.url)) return undefined;
+    nativePythonStep ??= groupStep(native, [nativePython], nativePython, undefined);
+    return groupStep(native, [p], nativePython, nativePythonStep.layer);
+  };
+}
+
 /** A layer of several steps: their outputs copied onto each other, in order. */
 function layerOf(steps: PackageStep[], members: LockedPackage[]): State {
   if (steps.length === 1) return steps[0]!.layer;
@@ -363,7 +390,8 @@ export function installStage(input: InstallStageInput): InstallStage {
   const python = input.packages.find(isPython);
   const pythonStep = python ? groupStep(input, [python], python, undefined) : undefined;
   const groups = installGroups(order);
-  const steps = new Map(groups.map((members) => [members, members[0] === python ? pythonStep! : groupStep(input, members, python, pythonStep?.layer)]));
+  const shared = sharedNoarchStep(input);
+  const steps = new Map(groups.map((members) => [members, members[0] === python ? pythonStep! : (shared(members) ?? groupStep(input, members, python, pythonStep?.layer))]));
   const layers = layerGroups(groups, input.mergeOp ?? true);
   const describe = (members: LockedPackage[]) => `conda-frontend: install ${members.map((p) => `${p.name} ${p.version}-${p.build}`).join(", ")} into ${input.prefix}`;
   return {

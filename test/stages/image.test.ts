@@ -117,10 +117,17 @@ describe("the build machine's python in a two-platform build", () => {
     };
     const amd = execs({ ...plan, platforms: [plan.platforms[0]!] }).named("[install] ");
     const armSteps = execs({ ...plan, platforms: [plan.platforms[1]!] }).named("[install] ");
-    const compilerSteps = armSteps.filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/"));
+    const compilerSteps = armSteps.filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/") && !JSON.stringify(o.op.exec!.meta!.env).includes("/noarch/"));
     expect(compilerSteps.length).toBe(closure.length);
     const amdDigests = new Set(amd.map((o) => o.digest));
     for (const step of compilerSteps) expect(amdDigests.has(step.digest), step.name).toBe(true);
+    // The noarch packages (pip, setuptools, wheel) too: the same files for both platforms.
+    const noarch = armSteps.filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/noarch/"));
+    expect(noarch.map((o) => o.name).sort()).toEqual(["[install] pip 25.1.1-pyhd8ed1ab_0", "[install] setuptools 78.1.1-pyhd8ed1ab_0", "[install] wheel 0.46.1-pyhd8ed1ab_0"]);
+    for (const step of noarch) expect(amdDigests.has(step.digest), step.name).toBe(true);
+    // Only the arm64 packages that are not noarch have steps of their own.
+    const own = armSteps.filter((o) => !amdDigests.has(o.digest));
+    expect(own.every((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-aarch64/"))).toBe(true);
   });
 
   it("is a bare install (no .pyc of its own) when only the foreign platform is built", () => {
