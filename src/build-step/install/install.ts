@@ -4,7 +4,7 @@
 // environment, so a changed package re-does only its own step.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { joined, type PackageSource, readPackageFiles, readPackageInfo } from "./archive";
@@ -153,11 +153,13 @@ async function compilePyc(req: InstallRequest, python: PythonInfo, sources: stri
   if (!sources.length || !req.compilePycWith) return [];
   const pyRoot = join(req.compilePycWith, req.prefix);
   const exe = join(pyRoot, python.interpreter);
-  const workers = Math.max(1, Math.min(availableParallelism(), Math.floor(sources.length / 100)));
+  const reused = reusePyc(req, python, sources);
+  const toCompile = sources.filter((s) => !reused.has(s));
+  const workers = Math.max(1, Math.min(availableParallelism(), Math.floor(toCompile.length / 100)));
   const lists: string[][] = Array.from({ length: workers }, () => []);
-  sources.forEach((s, i) => lists[i % workers]!.push(join(req.outRoot, req.prefix, s)));
+  toCompile.forEach((s, i) => lists[i % workers]!.push(join(req.outRoot, req.prefix, s)));
   const results = await Promise.all(
-    lists.map(async (list, k) => {
+    lists.filter((list) => list.length).map(async (list, k) => {
       const listFile = join(req.outRoot, `.pyc-sources-${k}`);
       writeFileSync(listFile, list.join("\n") + "\n");
       try {
@@ -182,6 +184,31 @@ async function compilePyc(req: InstallRequest, python: PythonInfo, sources: stri
     if (st) compiled.push({ path: pyc, size: st.size }); // else: did not compile
   }
   return compiled;
+}
+
+/**
+ * Sources whose .pyc the compiling python's own tree already holds, for the same source bytes: a
+ * foreign platform's CPython compiled by the build machine's CPython of the same version, whose
+ * standard library is the same files. A hash-based .pyc of the same source by the same python
+ * version is the same file, so it is copied (its mode with it) instead of compiled again. Never
+ * when the python compiles from this step's own output (its files are the sources themselves).
+ */
+function reusePyc(req: InstallRequest, python: PythonInfo, sources: string[]): Set<string> {
+  const reused = new Set<string>();
+  if (!req.compilePycWith || req.compilePycWith === req.outRoot) return reused;
+  const theirs = join(req.compilePycWith, req.prefix);
+  const ours = join(req.outRoot, req.prefix);
+  for (const s of sources) {
+    const pyc = pycOf(s, python);
+    const theirPyc = lstatSync(join(theirs, pyc), { throwIfNoEntry: false });
+    const theirSource = theirPyc?.isFile() ? lstatSync(join(theirs, s), { throwIfNoEntry: false }) : undefined;
+    if (!theirSource?.isFile() || theirSource.size !== lstatSync(join(ours, s)).size) continue;
+    if (!readFileSync(join(theirs, s)).equals(readFileSync(join(ours, s)))) continue;
+    mkdirSync(join(ours, pycFolderOf(s)), { recursive: true, mode: dirMode });
+    copyFileSync(join(theirs, pyc), join(ours, pyc));
+    reused.add(s);
+  }
+  return reused;
 }
 
 /** What activation would read from this package (see StepReport). */

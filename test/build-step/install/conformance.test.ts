@@ -761,6 +761,38 @@ describe("conformance checklist (prefix /env, placeholder P longer than /env)", 
     expect(loaded.stdout.trim()).toBe(`${PREFIX}/${site}/m/cli.py`);
   });
 
+  it("28. (compilePycWith a build-machine python's tree) a source byte-identical to one there takes that tree's .pyc as it is; a different one is compiled", async () => {
+    const probe = spawnSync("python3", ["-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"], { encoding: "utf8" });
+    const [exe, version] = probe.stdout.trim().split("\n") as [string, string];
+    const xy = version.split(".").slice(0, 2).join(".");
+    const tag = `cpython-${xy.replace(".", "")}`;
+    const site = `lib/python${xy}/site-packages`;
+    const pyenv = tmp();
+    mkdirSync(join(pyenv, PREFIX, "bin"), { recursive: true });
+    writeFileSync(join(pyenv, PREFIX, "bin", `python${xy}`), `#!/bin/sh\nunset PYTHONHOME LD_LIBRARY_PATH\nexec ${exe} "$@"\n`, { mode: 0o755 });
+    // The compiler's tree has m/same.py (identical source) with a .pyc of its own, and m/other.py with different bytes.
+    mkdirSync(join(pyenv, PREFIX, site, "m", "__pycache__"), { recursive: true });
+    writeFileSync(join(pyenv, PREFIX, site, "m", "same.py"), "X = 1\n");
+    writeFileSync(join(pyenv, PREFIX, site, "m", "__pycache__", `same.${tag}.pyc`), "the compiler's own .pyc");
+    writeFileSync(join(pyenv, PREFIX, site, "m", "other.py"), "Y = 1\n");
+    writeFileSync(join(pyenv, PREFIX, site, "m", "__pycache__", `other.${tag}.pyc`), "not for a different source");
+    const { req } = await requestFor(
+      noarchPkg([
+        { path: "site-packages/m/same.py", content: "X = 1\n" },
+        { path: "site-packages/m/other.py", content: "Y = 2\n" },
+      ]),
+      { python: pythonPkg(undefined, version, "h_0_cpython") },
+    );
+    req.compilePycWith = pyenv;
+    await installPackage(req);
+    const root = join(req.outRoot, req.prefix);
+    expect(readFileSync(join(root, site, "m", "__pycache__", `same.${tag}.pyc`), "utf8")).toBe("the compiler's own .pyc");
+    const other = read(root, `${site}/m/__pycache__/other.${tag}.pyc`);
+    expect(other.readUInt32LE(4)).toBe(1); // compiled here: a hash-based .pyc
+    const meta = JSON.parse(readFileSync(join(root, "conda-meta", "mpkg-1.0-pyh_0.json"), "utf8")) as Record<string, any>;
+    expect((meta.files as string[]).filter((p) => p.endsWith(".pyc")).sort()).toEqual([`${site}/m/__pycache__/other.${tag}.pyc`, `${site}/m/__pycache__/same.${tag}.pyc`]);
+  });
+
   it("29. conda-meta JSON has name, version, build, fn, url, channel, sha256, md5, depends, files (= installed paths), paths_data.paths_version == 1, link", async () => {
     const spec: PackageSpec = {
       index: { name: "recorded", version: "2.5.1", build: "h1234_3", build_number: 3, depends: ["libfoo >=1.2", "python >=3.9"], license: "MIT" },
