@@ -367,9 +367,10 @@ registry and are pulled again), then \`docker buildx build --network=host\` with
 \`--output type=image,name=<a new name>,push=false\`; times are its wall time. Both kinds of each
 comparison alternate, taking turns going first, ${runs} rounds (\`BENCH_MP_RUNS\`). On this 2-CPU
 machine the install steps are CPU-bound and run side by side, so the build's time follows the
-number of steps: the second platform doubles them (the step counts below; arm64's .pyc and pip
-steps use the linux-64 python the amd64 image's own steps install, run once for both, while arm64
-alone installs that python in steps of its own). Ours runs with
+number of steps: the second platform adds its own (the step counts below: its architecture's
+packages; its noarch packages and the linux-64 python that compiles its .pyc and runs its pip are
+the amd64 image's own steps, run once for both, while arm64 alone installs that python in steps
+of its own). Ours runs with
 no binfmt_misc handler registered (checked before and after each build): nothing arm64 runs,
 arm64's .pyc are compiled by a linux-64 python of the same version and pip runs on the build
 machine. The recipe is bench/recipe.ts's install.sh for the lock's linux-aarch64 packages, run
