@@ -7,7 +7,7 @@
 // The environment is the one of test/e2e/multi-platform.test.ts (python 3.11, greet, greetpy, pip,
 // a pip: wheel from the fixture channel, an app installed with pip), with a lock given to both.
 // `BENCH_ONLY=multiplatform npx tsx bench/run.ts` runs this section alone.
-import { pythonApp } from "../test/e2e/python-app";
+import { pythonApp } from "../test/fixtures/python-app";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -154,7 +154,7 @@ async function withQemu<T>(fn: () => Promise<T>): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // The environment
 
-/** The app: a pure-python wheel of the mpbench package with a console script (test/e2e/python-app.ts). */
+/** The app: a pure-python wheel of the mpbench package with a console script (test/fixtures/python-app.ts). */
 const appFiles = pythonApp("mpbench", `import platform\n\n\ndef run():\n    print("mpbench on", platform.machine())\n`);
 
 const environmentYml = (frontend: string) => `# syntax=${frontend}

@@ -8,7 +8,7 @@ import type { Bridge } from "../gateway/bridge";
 import type { Result } from "../gateway/messages";
 import { type BuildOptions, OptionError } from "../gateway/options";
 import type { EnvironmentSpec } from "../input/environment";
-import { parseInputSpec } from "../input/input-spec";
+import { type InputSpec, parseInputSpec } from "../input/input-spec";
 import { SpecError } from "../input/errors";
 import type { SourceRange } from "../input/source";
 import { type LintLock, type LintReport, lint, namedLock } from "../plan/lint";
@@ -123,7 +123,7 @@ export function lintResult(report: LintReport, input: InputFile): Result {
   return metadataResult(json, text, { "result.statuscode": status, version });
 }
 
-function parsed(input: InputFile, opts: BuildOptions): EnvironmentSpec | undefined {
+function parsed(input: InputFile, opts: BuildOptions): InputSpec | undefined {
   try {
     return parseInputSpec(input.name, input.text, opts.buildArgs);
   } catch (e) {

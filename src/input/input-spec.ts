@@ -16,6 +16,8 @@ export interface InputSpec extends EnvironmentSpec {
   inputWarnings: Problem[];
   /** A pixi manifest (its lock is pixi.lock, and a build without one is not reproducible). */
   pixi: boolean;
+  /** A pixi manifest's environments, of which PIXI_ENVIRONMENT picks one (--call outline, targets). */
+  pixiEnvironments?: string[];
 }
 
 /** The environment the build arg PIXI_ENVIRONMENT names, else pixi's "default". */
@@ -28,7 +30,7 @@ export function parseInputSpec(fileName: string, text: string, buildArgs: Record
   if (kind === "pixi.lock") return lockOnlySpec(fileName, text);
   if (kind === "pixi.toml" || kind === "pyproject.toml") {
     const spec = parsePixiManifest(fileName, text, { environment: pixiEnvironment(buildArgs) });
-    return { ...spec, inputWarnings: spec.warnings, pixi: true };
+    return { ...spec, inputWarnings: spec.warnings, pixi: true, pixiEnvironments: spec.environmentNames };
   }
   return { ...parseEnvironment(fileName, text), inputWarnings: [], pixi: false };
 }

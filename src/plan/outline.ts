@@ -1,6 +1,7 @@
 // What `--call targets` and `--call outline` show: the build's targets, and the build args and
 // secrets the frontend reads, each with its value (given or default) and, when the input file sets
 // the same thing, where. Pure; src/frontend/subrequests.ts encodes the answers.
+import type { InputSpec } from "../input/input-spec";
 import { defaultChannelAlias } from "../conda/channels";
 import type { EnvironmentSpec } from "../input/environment";
 import { defaultBase, defaultPrefix } from "../input/image-section";
@@ -24,18 +25,15 @@ const targetDescriptions: Record<Target, string> = {
 };
 
 /** spec is undefined when the file does not parse: the targets are the same, without lines. */
-export function targetList(spec: EnvironmentSpec | undefined): TargetInfo[] {
+export function targetList(spec: OutlinedSpec | undefined): TargetInfo[] {
   const ranges: Partial<Record<Target, SourceRange>> = { image: spec?.image.base?.range, lock: spec?.dependencies[0]?.range };
-  const environments = spec ? pixiEnvironments(spec) : undefined;
+  const environments = spec?.pixiEnvironments;
   const describe = (name: Target) => (name === "image" && environments ? `${targetDescriptions.image}, of the pixi environment PIXI_ENVIRONMENT names: ${environments.join(", ")}` : targetDescriptions[name]);
   return targets.map((name) => ({ name, default: name === "image", description: describe(name), range: ranges[name] }));
 }
 
-/** A pixi manifest's environments (input/pixi-manifest.ts), when the spec is one. */
-function pixiEnvironments(spec: EnvironmentSpec): string[] | undefined {
-  const names = (spec as EnvironmentSpec & { environmentNames?: string[] }).environmentNames;
-  return Array.isArray(names) ? names : undefined;
-}
+/** What the outline reads: the input file's spec, with a pixi manifest's environments (input/input-spec.ts). */
+export type OutlinedSpec = EnvironmentSpec & Pick<InputSpec, "pixiEnvironments">;
 
 export interface ArgInfo {
   name: string;
@@ -99,7 +97,7 @@ function outlinePlatforms(spec: EnvironmentSpec, opts: PlanOptions): PbPlatform[
   }));
 }
 
-export function outline(spec: EnvironmentSpec, opts: PlanOptions): Outline {
+export function outline(spec: OutlinedSpec, opts: PlanOptions): Outline {
   const args = opts.buildArgs;
   const img = spec.image;
   const pipRange = spec.pip[0]?.range;
@@ -115,7 +113,7 @@ export function outline(spec: EnvironmentSpec, opts: PlanOptions): Outline {
       { name: "CONDA_CHANNEL_ALIAS", description: "the URL channel names are relative to (a private mirror)", value: args.CONDA_CHANNEL_ALIAS || defaultChannelAlias, range: spec.channels[0]?.range },
       ...overrideArgs(spec, args),
       ...pipArgs.map(([name, description]) => ({ name, description, value: args[name] ?? "", range: pipRange })),
-      ...(pixiEnvironments(spec) ? [{ name: "PIXI_ENVIRONMENT", description: `the pixi environment to build: ${pixiEnvironments(spec)!.join(", ")}`, value: args.PIXI_ENVIRONMENT || "default" }] : []),
+      ...(spec.pixiEnvironments ? [{ name: "PIXI_ENVIRONMENT", description: `the pixi environment to build: ${spec.pixiEnvironments.join(", ")}`, value: args.PIXI_ENVIRONMENT || "default" }] : []),
       { name: "SOURCE_DATE_EPOCH", description: "file times in the app layer and the image's creation time (seconds)", value: args.SOURCE_DATE_EPOCH ?? "" },
       { name: "CONDA_FRONTEND_TIMING", description: "1: report the frontend's start-to-Return time as a build warning", value: args.CONDA_FRONTEND_TIMING ?? "" },
     ],

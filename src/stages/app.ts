@@ -112,7 +112,7 @@ function foreignAppInstall(input: AppInstallInput, foreign: ForeignPip): State {
   return toolState(foreign.tool)
     .run({
       args: [`${input.prefix}/bin/python`, "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"],
-      env: { PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/tmp", PYTHONPATH: `${foreignRoot}${input.prefix}/${rules.foreign.site as string}` },
+      env: { PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/tmp", PYTHONPATH: `${foreignRoot}${input.prefix}/${rules.foreign.site}` },
       cwd: "/",
       user: "0:0",
       network: "none",

@@ -90,6 +90,11 @@ export function lockGraph(plan: Pick<ImagePlan, "build" | "tool" | "lock">): Sta
   return lockFileState(solved, solved || !plan.lock ? undefined : writeCondaLock(plan.lock.lock));
 }
 
+/** Whether the build machine (where our build steps run) is of this platform: else it is foreign. */
+function onBuildMachine(plan: Pick<ImagePlan, "tool">, platform: PbPlatform): boolean {
+  return formatPlatform(platform) === formatPlatform(plan.tool!.platform);
+}
+
 /** The lock's PyPI wheels for a platform (pixi.lock's pypi packages, conda-lock's pip ones). */
 function lockedWheels(plan: ImagePlan, platform: PbPlatform): LockedPackage[] {
   const subdir = subdirOf(platform);
@@ -112,7 +117,7 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   const packages = platformPackages(plan, p.platform);
   // .pyc are compiled on the build machine: by the environment's python when it runs there, else
   // by a python of the same version made for it (plan/pyc-compiler.ts).
-  const native = formatPlatform(p.platform) === formatPlatform(tool.platform);
+  const native = onBuildMachine(plan, p.platform);
   const python = packages.find((x) => x.name === "python");
   const compiler = native || !python ? undefined : plan.pycCompilers?.find((c) => c.version === python.version);
   const compilePyc = build.conda.compilePyc && (native || compiler !== undefined);
@@ -153,7 +158,7 @@ function environmentInstall(plan: ImagePlan, packages: LockedPackage[], compileP
 /** The build machine's own environment's install input, when it is built too and its python compiles for a foreign platform. */
 function nativeInstall(plan: ImagePlan, compiler: PycCompiler): InstallStageInput | undefined {
   const tool = plan.tool!;
-  if (compiler.solve || !plan.build.platforms.some((p) => formatPlatform(p) === formatPlatform(tool.platform))) return undefined;
+  if (compiler.solve || !plan.build.platforms.some((p) => onBuildMachine(plan, p))) return undefined;
   return environmentInstall(plan, platformPackages(plan, tool.platform), plan.build.conda.compilePyc);
 }
 
@@ -214,7 +219,7 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
   let state = env.state;
   const history = [...env.history];
   const postLink = p.postLink ?? [];
-  if (postLink.length && formatPlatform(p.platform) !== formatPlatform(plan.tool!.platform)) {
+  if (postLink.length && !onBuildMachine(plan, p.platform)) {
     throw inputError(plan, `image.post-link: run: the post-link scripts of ${postLink.join(", ")} would run in the ${formatPlatform(p.platform)} image, which this ${formatPlatform(plan.tool!.platform)} build machine cannot run without emulation; build that platform on a machine of its own, or leave post-link scripts out (skip, the default)`, build.conda.postLink.range);
   }
   if (postLink.length) {
@@ -250,7 +255,7 @@ export function environmentLayers(plan: ImagePlan, p: PlatformPlan): Environment
  */
 export function foreignPip(plan: ImagePlan, p: PlatformPlan, env: Pick<EnvironmentLayers, "packages" | "compiler">): ForeignPip | undefined {
   const tool = plan.tool!;
-  if (formatPlatform(p.platform) === formatPlatform(tool.platform)) return undefined;
+  if (onBuildMachine(plan, p.platform)) return undefined;
   const python = env.packages.find((x) => x.name === "python");
   const subdir = subdirOf(p.platform);
   if (!python || !env.compiler) {

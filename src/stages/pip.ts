@@ -66,8 +66,20 @@ export function wheelPlatforms(subdir: string, glibc: string): string[] {
   return [...tags, `manylinux2014_${machine}`, `linux_${machine}`];
 }
 
-/** pip_step.py's "foreign" rules for a platform. */
-export function foreignRules(prefix: string, foreign: ForeignPip): Record<string, unknown> {
+/** foreign_pip.py's "foreign" rules (the keys its header documents). */
+export interface ForeignRules {
+  root: string;
+  prefix: string;
+  /** site-packages, relative to the prefix. */
+  site: string;
+  platforms: string[];
+  python_version: string;
+  implementation: string;
+  abi: string;
+}
+
+/** foreign_pip.py's "foreign" rules for a platform. */
+export function foreignRules(prefix: string, foreign: ForeignPip): ForeignRules {
   const [major, minor] = foreign.pythonVersion.split(".");
   return {
     root: foreignRoot,
@@ -134,7 +146,7 @@ export function pipStage(input: PipStageInput): PipStage {
   // Foreign: our image is the root, the compiler python sits at the prefix (so scripts' #! lines
   // name the prefix's python), pip itself is imported from the target's site-packages.
   const root = foreign ? toolState(foreign.tool) : input.env;
-  const site = foreign ? `${foreignRoot}${input.prefix}/${foreignRules(input.prefix, foreign).site as string}` : undefined;
+  const site = foreign ? `${foreignRoot}${input.prefix}/${foreignRules(input.prefix, foreign).site}` : undefined;
   const exec = root.run({
       args: [`${input.prefix}/bin/python`, foreign ? "/in/foreign_pip.py" : "/in/pip_step.py", "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"],
       env: { ...pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path, ...(site ? { PYTHONPATH: site } : {}) },

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pythonApp } from "./python-app";
+import { pythonApp } from "../fixtures/python-app";
 import { imageRootfs, noBinfmtHandler, platformManifest, runForeign } from "./foreign-run";
 import { allEngines, baseImage, build, channelUrl, docker, type Engine, engines, header, project, tag } from "./harness";
 

@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pythonApp } from "./python-app";
+import { pythonApp } from "../fixtures/python-app";
 import { baseImage, build, buildWithSummary, channelUrl, daemonUp, docker, engines, executedSteps, header, project, tag } from "./harness";
 
 const engine = engines[0]!;

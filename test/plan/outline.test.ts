@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnvironment } from "../../src/input/environment";
-import { parsePixiManifest } from "../../src/input/pixi-manifest";
+import { parseInputSpec } from "../../src/input/input-spec";
 import { outline, targetList } from "../../src/plan/outline";
 import { planOptions } from "./helpers";
 
@@ -94,7 +94,7 @@ describe("outline", () => {
 
 describe("outline and targets of a pixi manifest", () => {
   const text = readFileSync(join(__dirname, "..", "fixtures", "pixi", "pixi.toml"), "utf8");
-  const spec = parsePixiManifest("pixi.toml", text, {});
+  const spec = parseInputSpec("pixi.toml", text, {});
 
   it("lists PIXI_ENVIRONMENT with the workspace's environments, defaulting to default", () => {
     const arg = outline(spec, planOptions()).args.find((a) => a.name === "PIXI_ENVIRONMENT")!;
