@@ -12,7 +12,7 @@ import type { ImagePlan, PlatformPlan } from "../plan/image-plan";
 import type { BuildPlan } from "../plan/plan";
 import { namedContextState } from "./contexts";
 import { appInstall, appLayer, contextIncludes, describeCopy } from "./app";
-import { type InstallStageInput, installStage } from "./install";
+import { type InstallStageInput, installStage, pythonLayer } from "./install";
 import { type ForeignPip, pipStage } from "./pip";
 import { platformVirtualPackages } from "../plan/lock-request";
 import { sbomStage, sbomWithoutPackages } from "./sbom";
@@ -122,11 +122,12 @@ export function installLayers(plan: ImagePlan, p: PlatformPlan): EnvironmentLaye
   const compiler = native || !python ? undefined : plan.pycCompilers?.find((c) => c.version === python.version);
   const compilePyc = build.conda.compilePyc && (native || compiler !== undefined);
   const compilerState = compiler ? compilerEnvironment(plan, compiler) : undefined;
+  const compilerLayer = compiler && compilePyc ? compilerPython(plan, compiler) : undefined;
   const notices: string[] = [];
   if (build.conda.compilePyc && !compilePyc && python) {
     notices.push(`.pyc files are not compiled for ${formatPlatform(p.platform)}: the channel has no python ${python.version} for this ${formatPlatform(tool.platform)} build machine to compile them with (its own would need emulation); imports compile in memory at run time instead`);
   }
-  const stage = installStage({ ...environmentInstall(plan, packages, compilePyc), pycCompiler: compilePyc ? compilerState : undefined, native: compiler ? nativeInstall(plan, compiler) : undefined });
+  const stage = installStage({ ...environmentInstall(plan, packages, compilePyc), foreign: !native, pycCompiler: compilerLayer, native: compiler ? nativeInstall(plan, compiler) : undefined });
   const state = stack([baseState(plan, p), ...stage.layers], plan.daemon.stack, { name: `[install ${formatPlatform(p.platform)}] ${packages.length} packages into ${build.prefix}` });
   const reportFolder = copyTogether(stage.reports, { name: `[install] reports of ${stage.reports.length} steps` });
   return { state, history: [...stage.history], reportFolders: [reportFolder], order: stage.order, packages, compilePyc, notices, ...(compilerState ? { compiler: compilerState } : {}) };
@@ -163,21 +164,37 @@ function nativeInstall(plan: ImagePlan, compiler: PycCompiler): InstallStageInpu
 }
 
 /**
- * A build-machine python (and what it needs to run) installed at the prefix, on nothing: the
- * install steps run it from where it is mounted. When the build machine's own platform is built
- * too and the python is that environment's (from the lock), its packages are installed exactly as
- * that image's are: the same steps, which BuildKit runs once for both (a two-platform build
- * installed CPython for linux-64 twice otherwise). Else a bare install: not pruned, not compiled.
+ * How a build-machine python (and what it needs to run) is installed. When the build machine's own
+ * platform is built too and the python is that environment's (from the lock), its packages are
+ * installed exactly as that image's are: the same steps, which BuildKit runs once for both (a
+ * two-platform build installed CPython for linux-64 twice otherwise). Else a bare install: not
+ * pruned, not compiled.
+ */
+function compilerInstall(plan: ImagePlan, compiler: PycCompiler): InstallStageInput {
+  const { build } = plan;
+  return nativeInstall(plan, compiler)
+    ? environmentInstall(plan, compiler.packages, build.conda.compilePyc)
+    : { tool: plan.tool!, packages: compiler.packages, prefix: build.prefix, requested: {}, variables: [], ignoreCache: build.ignoreCache, compilePyc: false, privateChannels: build.conda.privateChannels, network: build.network, mergeOp: plan.daemon.stack === "merge" };
+}
+
+/**
+ * The build-machine python installed at the prefix on nothing, with what it needs to run: pip runs
+ * it (the install steps run it from where it is mounted).
  */
 export function compilerEnvironment(plan: ImagePlan, compiler: PycCompiler): State {
-  const { build } = plan;
-  const tool = plan.tool!;
-  const input: InstallStageInput = nativeInstall(plan, compiler)
-    ? environmentInstall(plan, compiler.packages, build.conda.compilePyc)
-    : { tool, packages: compiler.packages, prefix: build.prefix, requested: {}, variables: [], ignoreCache: build.ignoreCache, compilePyc: false, privateChannels: build.conda.privateChannels, network: build.network, mergeOp: plan.daemon.stack === "merge" };
   // The packages' layers, without the environment's conda-meta/history (the last one).
-  const layers = installStage(input).layers.slice(0, -1);
-  return stack([State.scratch(), ...layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(tool.platform)} build machine, to compile .pyc with` });
+  const layers = installStage(compilerInstall(plan, compiler)).layers.slice(0, -1);
+  return stack([State.scratch(), ...layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(plan.tool!.platform)} build machine, to compile .pyc with` });
+}
+
+/**
+ * The compiler's python package alone (its own step's layer): what the install steps compile
+ * with, as a native environment's steps compile with its python's layer. Not the whole
+ * environment, so that a foreign platform's steps start when that one step is done, beside the
+ * build machine's own, instead of after every package python depends on.
+ */
+export function compilerPython(plan: ImagePlan, compiler: PycCompiler): State {
+  return pythonLayer(compilerInstall(plan, compiler))!;
 }
 
 /**

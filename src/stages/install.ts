@@ -35,6 +35,15 @@ export const layerPerPackageUpTo = 32;
 export const installSteps = 32;
 
 /**
+ * About how many install steps a foreign platform's packages make (python's own, and those the
+ * build machine's steps install, apart). A platform the build machine does not run is built for
+ * shipping, mostly in CI, cold or from a remote cache, where each step's container start is paid
+ * on every build; rebuilding it package by package matters less than on the machine's own
+ * platform, which keeps a step per package.
+ */
+export const foreignInstallSteps = 4;
+
+/**
  * About how many layers the steps of a large environment make. Without the merge op (the classic
  * store) every layer above a changed one is copied again, ~60 ms each whatever its size: fewer are
  * better (150 packages, one changed: 76 layers 3.3 s, 31 layers 2.95 s, 16 layers 2.7 s; then 16
@@ -65,7 +74,7 @@ export interface InstallStageInput {
    */
   compilePyc: boolean;
   /**
-   * A python of the target's version for the build machine, installed at the prefix (a foreign
+   * A python package of the target's version for the build machine, its step's layer (a foreign
    * platform's .pyc): it compiles every package's files, python's own too, mounted at /pyenv.
    */
   pycCompiler?: State;
@@ -87,6 +96,8 @@ export interface InstallStageInput {
    * lists those as materials), downloaded by BuildKit all at once and without retries.
    */
   provenance?: boolean;
+  /** A platform the build machine does not run: its packages are grouped into about foreignInstallSteps steps. */
+  foreign?: boolean;
   /** Whether the daemon stacks layers with the merge op (else they are copied): sets how packages are grouped. */
   mergeOp?: boolean;
   /** Where in environment.yml a package comes from (its spec, or the dependencies list). */
@@ -340,12 +351,18 @@ const isPython = (p: LockedPackage) => p.name === "python";
 
 /**
  * Packages in install steps, in install order: one each up to layerPerPackageUpTo packages, else
- * runs of about n / installSteps. Python is always a step of its own: the largest package of
- * most environments, and the others compile with it.
+ * runs of about n / installSteps; a foreign platform's always in runs of about n /
+ * foreignInstallSteps. Python is always a step of its own: the largest package of most
+ * environments, and the others compile with it; so is a package `alone` says is.
  */
-export function installGroups(order: LockedPackage[]): LockedPackage[][] {
+export function installGroups(order: LockedPackage[], opts: { foreign?: boolean; alone?: (p: LockedPackage) => boolean } = {}): LockedPackage[][] {
+  const alone = (p: LockedPackage) => isPython(p) || (opts.alone?.(p) ?? false);
+  if (opts.foreign) {
+    const grouped = order.filter((p) => !alone(p)).length;
+    return runs(order, Math.max(1, Math.ceil(grouped / foreignInstallSteps)), (p) => nameHash(p.name), alone);
+  }
   if (order.length <= layerPerPackageUpTo) return order.map((p) => [p]);
-  return runs(order, Math.ceil(order.length / installSteps), (p) => nameHash(p.name), isPython);
+  return runs(order, Math.ceil(order.length / installSteps), (p) => nameHash(p.name), alone);
 }
 
 /**
@@ -354,28 +371,30 @@ export function installGroups(order: LockedPackage[]): LockedPackage[][] {
  * it does not copy CPython again.
  */
 export function layerGroups(groups: LockedPackage[][], mergeOp: boolean): LockedPackage[][][] {
-  if (groups.flat().length <= layerPerPackageUpTo) return groups.map((g) => [g]);
+  if (groups.flat().length <= layerPerPackageUpTo || groups.length <= maxPackageLayers(mergeOp)) return groups.map((g) => [g]);
   // The hash's high half: its low bits already decided where the steps end.
   return runs(groups, Math.ceil(groups.length / maxPackageLayers(mergeOp)), (g) => nameHash(g.at(-1)!.name) >>> 16, (g) => g.some(isPython));
 }
 
 /**
- * For a foreign platform built with the build machine's (input.native): the build machine's own
- * step for a noarch package both environments have, each alone in its step; else undefined.
+ * For a foreign platform built with the build machine's (input.native): the noarch packages both
+ * environments have that the build machine's installs each in a step of its own, and that step
+ * for one of them. The same python version places and compiles a noarch package's files alike,
+ * so BuildKit runs the step once for both platforms.
  */
-function sharedNoarchStep(input: InstallStageInput): (members: LockedPackage[]) => PackageStep | undefined {
+function sharedNoarch(input: InstallStageInput): { shared: (p: LockedPackage) => boolean; step: (p: LockedPackage) => PackageStep } {
   const native = input.native;
   const nativePython = native?.packages.find(isPython);
   const python = input.packages.find(isPython);
-  const alone = (n: number) => n <= layerPerPackageUpTo;
-  if (!native || !nativePython || !python || nativePython.version !== python.version || !alone(input.packages.length) || !alone(native.packages.length)) return () => undefined;
-  const nativeUrls = new Set(native.packages.map((p) => p.url));
+  if (!native || !nativePython || !python || nativePython.version !== python.version) return { shared: () => false, step: () => undefined as never };
+  const alone = new Set(installGroups(installOrder(native.packages), { foreign: native.foreign }).flatMap((g) => (g.length === 1 ? [g[0]!.url] : [])));
   let nativePythonStep: PackageStep | undefined;
-  return (members) => {
-    const p = members[0]!;
-    if (members.length !== 1 || !isNoarch(p) || !nativeUrls.has(p.url)) return undefined;
-    nativePythonStep ??= groupStep(native, [nativePython], nativePython, undefined);
-    return groupStep(native, [p], nativePython, nativePythonStep.layer);
+  return {
+    shared: (p) => isNoarch(p) && alone.has(p.url),
+    step: (p) => {
+      nativePythonStep ??= groupStep(native, [nativePython], nativePython, undefined);
+      return groupStep(native, [p], nativePython, nativePythonStep.layer);
+    },
   };
 }
 
@@ -385,13 +404,20 @@ function layerOf(steps: PackageStep[], members: LockedPackage[]): State {
   return copyTogether(steps.map((s) => s.layer), { name: `[install] layer of ${members.map((p) => p.name).join(", ")}` });
 }
 
+/** python's own step's layer in an install (what the environment's other steps compile with); undefined without python. */
+export function pythonLayer(input: InstallStageInput): State | undefined {
+  const python = input.packages.find(isPython);
+  return python ? groupStep(input, [python], python, undefined).layer : undefined;
+}
+
 export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
   const python = input.packages.find(isPython);
   const pythonStep = python ? groupStep(input, [python], python, undefined) : undefined;
-  const groups = installGroups(order);
-  const shared = sharedNoarchStep(input);
-  const steps = new Map(groups.map((members) => [members, members[0] === python ? pythonStep! : (shared(members) ?? groupStep(input, members, python, pythonStep?.layer))]));
+  const shared = sharedNoarch(input);
+  const groups = installGroups(order, { foreign: input.foreign, alone: shared.shared });
+  const stepOf = (members: LockedPackage[]) => (members[0] === python ? pythonStep! : members.length === 1 && shared.shared(members[0]!) ? shared.step(members[0]!) : groupStep(input, members, python, pythonStep?.layer));
+  const steps = new Map(groups.map((members) => [members, stepOf(members)]));
   const layers = layerGroups(groups, input.mergeOp ?? true);
   const describe = (members: LockedPackage[]) => `conda-frontend: install ${members.map((p) => `${p.name} ${p.version}-${p.build}`).join(", ")} into ${input.prefix}`;
   return {

@@ -128,6 +128,15 @@ describe("the build machine's python in a two-platform build", () => {
     // Only the arm64 packages that are not noarch have steps of their own.
     const own = armSteps.filter((o) => !amdDigests.has(o.digest));
     expect(own.every((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-aarch64/"))).toBe(true);
+    // They compile with linux-64's python step alone, as amd64's steps do: they start when that
+    // step is done, beside amd64's, not after every package python depends on.
+    const amdPython = amd.find((o) => o.name.startsWith("[install] python "))!;
+    expect(own.length).toBeGreaterThan(5);
+    for (const step of own) {
+      const pyenv = step.op.exec!.mounts.find((m) => m.dest === "/pyenv")!;
+      expect(step.op.inputs![pyenv.input!]!.digest, step.name).toBe(amdPython.digest);
+      expect(step.op.inputs![pyenv.input!]!.index ?? 0, step.name).toBe(amdPython.op.exec!.mounts.find((m) => m.dest === "/out")!.output ?? 0);
+    }
   });
 
   it("is a bare install (no .pyc of its own) when only the foreign platform is built", () => {

@@ -8,7 +8,7 @@ import { marshal, type State } from "../../src/llb";
 import { MountType, NetMode, type PbDefinition, type PbMount, type PbOp } from "../../src/llb/pb";
 import type { LockedPackage } from "../../src/input/lock";
 import type { SourceRange } from "../../src/input/source";
-import { download, downloadsAtOnce, downloadTries, installGroups, installSteps, requestInVariableUpTo, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
+import { download, downloadsAtOnce, downloadTries, foreignInstallSteps, installGroups, installSteps, requestInVariableUpTo, type InstallStage, type InstallStageInput, installOrder, installStage, layerPerPackageUpTo, maxPackageLayers, packageCache } from "../../src/stages/install";
 import type { InstallGroupRequest, InstallRequest } from "../../src/conda/install-request";
 import type { ToolImage } from "../../src/plan/image-plan";
 import { type DecodedOp, decodeOps, metadataOf, opByDigest, resultOp } from "../llb/helpers";
@@ -606,6 +606,17 @@ describe("installStage: layers", () => {
     });
   }
 
+  it("installs a foreign platform's packages in a few steps, a layer each, in order", () => {
+    const stage = installStage(input(env, { foreign: true }));
+    const layers = stage.layers.slice(0, -1).map(stepsIn);
+    // One step per layer; fewer steps than packages; every package once, in install order.
+    for (const l of layers) expect(l).toHaveLength(1);
+    expect(layers.length).toBeLessThan(env.length);
+    expect(layers.flat().flatMap((st) => st.group.packages.map((r) => r.name))).toEqual(stage.order);
+    expect(layers.find((l) => l[0]!.group.packages.some((r) => r.name === "python"))![0]!.group.packages).toHaveLength(1);
+    expect(stage.reports).toHaveLength(layers.length);
+  });
+
   it("keeps python a step and layer of its own when packages are grouped", () => {
     // 40 packages, python in the middle of the order, half of them depending on it.
     const many = Array.from({ length: 40 }, (_, i) => pkg(`p${String(i).padStart(3, "0")}`, { deps: i >= 20 ? ["python"] : [] }));
@@ -640,6 +651,19 @@ describe("installGroups", () => {
     expect(changed).toHaveLength(1);
     expect(changed[0]).toContain("pkg0149a");
     expect(before.filter((g) => !after.includes(g))).toHaveLength(1);
+  });
+
+  it("groups a foreign platform's packages into about foreignInstallSteps runs even when few, python and the packages `alone` names each apart", () => {
+    const ps = [...many(14), pkg("python", { version: "3.11.2" }), pkg("shared")];
+    const groups = installGroups(ps, { foreign: true, alone: (p) => p.name === "shared" });
+    expect(groups.flat()).toEqual(ps);
+    expect(groups.filter((g) => g.some((p) => p.name === "python" || p.name === "shared"))).toEqual([[ps[14]], [ps[15]]]);
+    const runs = groups.filter((g) => g[0]!.name.startsWith("pkg"));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.length).toBeLessThanOrEqual(2 * foreignInstallSteps);
+    for (const r of runs) expect(r.length).toBeLessThanOrEqual(2 * Math.ceil(14 / foreignInstallSteps));
+    // The build machine's own platform keeps a step per package at this size.
+    expect(installGroups(ps)).toHaveLength(ps.length);
   });
 
   it("keeps a run's members when one of them changes version (the same names, the same runs)", () => {
