@@ -52,7 +52,21 @@ def tag_options(foreign):
 
 
 def pip_install():
-    return [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--root-user-action=ignore"]
+    return ["install", "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--root-user-action=ignore"]
+
+
+def run_pip(args):
+    """pip with these arguments, in this process when its entry point can be imported (pip 19.3
+    and later): a resolve and an install then cost one interpreter start and one import of pip,
+    ~0.3 s less than two `python -m pip`. Returns pip's exit status."""
+    try:
+        from pip._internal.cli.main import main as pip_main
+    except ImportError:
+        return subprocess.run([sys.executable, "-m", "pip"] + args).returncode
+    try:
+        return pip_main(args)
+    except SystemExit as e:  # pip's option parser exits (--version, a bad option); None is success
+        return 0 if e.code is None else e.code if isinstance(e.code, int) else 1
 
 
 def rewrite_record(dist_info, site, prefix):
@@ -162,7 +176,7 @@ def install_requirements(requirements, compile_pyc, foreign):
     # installed, and what the target has is left out here by name.
     old_pip = pip_version() < (23, 1)
     resolve = ["--dry-run", "--quiet", "--report", report, "-r", requirements] + (["--target", os.path.join(os.path.dirname(report), "unused")] if old_pip else [])
-    if subprocess.run(pip_install() + resolve + tags).returncode:
+    if run_pip(pip_install() + resolve + tags):
         sys.stderr.write(NO_WHEEL % (foreign["platforms"][-1], foreign["python_version"]))
         return None
     with open(report, encoding="utf-8") as f:
@@ -175,7 +189,7 @@ def install_requirements(requirements, compile_pyc, foreign):
     pinned = os.path.join(os.path.dirname(report), "chosen.txt")
     with open(pinned, "w", encoding="utf-8") as f:
         f.write("".join(line + "\n" for line in index_options(requirements) + chosen))
-    if subprocess.run(pip_install() + ["--no-deps", "--no-compile", "--target", scratch, "-r", pinned] + tags).returncode:
+    if run_pip(pip_install() + ["--no-deps", "--no-compile", "--target", scratch, "-r", pinned] + tags):
         return None
     placed = place(scratch, site, prefix)
     if compile_pyc:
@@ -198,7 +212,7 @@ def install_app(app, compile_pyc, foreign):
         return 1
     before = pip_step.dist_infos([site])
     # A pure wheel fits the build machine's python too: pip installs it under --root without tags.
-    if subprocess.run(pip_install() + ["--no-deps", "--no-index", "--no-compile", "--root", foreign["root"]] + [os.path.join(wheels, w) for w in built]).returncode:
+    if run_pip(pip_install() + ["--no-deps", "--no-index", "--no-compile", "--root", foreign["root"]] + [os.path.join(wheels, w) for w in built]):
         return 1
     if compile_pyc:
         compile_in_place(sorted(pip_step.dist_infos([site]) - before), foreign["root"])

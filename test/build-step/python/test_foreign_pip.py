@@ -113,6 +113,15 @@ class ChosenTest(unittest.TestCase):
         self.assertEqual(foreign_pip.normalized("Zope.Interface__x"), "zope-interface-x")
 
 
+class RunPipTest(unittest.TestCase):
+    def test_returns_pips_exit_status_and_leaves_this_process_running(self):
+        if importlib.util.find_spec("pip") is None:
+            self.skipTest("this python has no pip")
+        self.assertEqual(foreign_pip.run_pip(["--version"]), 0)
+        # A bad option makes pip's parser exit: run in this process, that must become a status.
+        self.assertEqual(foreign_pip.run_pip(["install", "--no-such-option"]), 2)
+
+
 class AppTest(unittest.TestCase):
     def test_refuses_an_app_whose_wheel_has_compiled_code(self):
         tmp = tempfile.mkdtemp()
