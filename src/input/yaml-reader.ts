@@ -3,6 +3,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, type Node, type Pair, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import { type Problem, show, SpecError } from "./errors";
 import { type Located, lineRange, rangeOf, type SourceFile, type SourceRange } from "./source";
+import { parseYamlSubset } from "./yaml-subset";
 
 export class YamlReader {
   readonly problems: Problem[] = [];
@@ -21,6 +22,17 @@ export class YamlReader {
 
   /** The document's root mapping, or undefined after recording why not. */
   root(): YAMLMap | undefined {
+    // The fast reader covers the block subset lock files are written in; anything else (and
+    // every error message) is the full parser's.
+    const fast = parseYamlSubset(this.file.text);
+    const contents = fast === undefined ? this.parseFully() : fast;
+    if (contents === null || contents === undefined) return undefined;
+    if (!isMap(contents)) return this.fail(contents, `expected a mapping at the top (name:, channels:, dependencies:), got ${got(contents)}`);
+    return contents;
+  }
+
+  /** The document's contents by the yaml library, or undefined after recording its errors. */
+  private parseFully(): Node | null | undefined {
     const doc = parseDocument(this.file.text, { prettyErrors: false, uniqueKeys: true, strict: true });
     if (doc.errors.length) {
       for (const e of doc.errors) {
@@ -29,8 +41,6 @@ export class YamlReader {
       }
       return undefined;
     }
-    if (doc.contents === null) return undefined;
-    if (!isMap(doc.contents)) return this.fail(doc.contents as Node, `expected a mapping at the top (name:, channels:, dependencies:), got ${got(doc.contents)}`);
     return doc.contents;
   }
 
