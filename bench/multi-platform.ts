@@ -317,8 +317,9 @@ export async function multiPlatformSection(opts: MultiPlatformOptions): Promise<
       const { ms, out } = await docker(["buildx", "build", "--progress=plain", "--network=host", "-f", "environment.yml", "--platform", platforms, ...output(kind), "."], dir, on);
       if (/\.pyc files are not compiled/.test(out)) throw new Error(`ours (${platforms}) did not compile .pyc:\n${out.slice(-3000)}`);
       noBinfmtHandler();
-      // The build's package install steps (vertices named "[install] <name> <version>-<build>").
-      steps[kind] = new Set([...out.matchAll(/^#(\d+) \[install\] (?!conda-meta|reports of)\S+ \S+-\S+/gm)].map((m) => m[1])).size;
+      // The build's package install steps (vertices named "[install] <name> <version>-<build>", or
+      // "[install] <n> packages: <names>" for a run of them).
+      steps[kind] = new Set([...out.matchAll(/^#(\d+) \[install\] (?:(?!conda-meta|reports of|layer of|request for)\S+ \S+-\S+$|\d+ packages: )/gm)].map((m) => m[1])).size;
       return ms;
     };
     /** The recipe for arm64, cold, its RUN steps under qemu. */

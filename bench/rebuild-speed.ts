@@ -17,6 +17,7 @@ type Store = "classic" | "containerd";
 const hosts: Record<Store, string> = { classic: "unix:///var/run/docker.sock", containerd: "unix:///var/run/docker-containerd.sock" };
 const frontendTag = "localhost:5000/conda-frontend:test";
 const base = "localhost:5000/distroless/base-debian12:nonroot";
+const busybox = "localhost:5000/debian-busybox:12";
 
 export interface SpeedOptions {
   root: string;
@@ -329,6 +330,34 @@ function codeOnly(store: Store, env: Env, runs: number): CodeOnly {
   return r;
 }
 
+/**
+ * Floors BuildKit's own work sets under the rebuild targets, measured with Docker's built-in
+ * Dockerfile frontend on a one-line RUN (busybox, as root): rebuilds with nothing changed and with
+ * the RUN's build-arg changed (it re-runs), alternating. The difference is what re-running any one
+ * exec step adds to a rebuild, before a program in it does anything.
+ */
+function execFloor(store: Store, runs: number): { nothing: number[]; oneExec: number[] } {
+  const dir = scratch("cf-bench-speed-exec-");
+  writeFileSync(join(dir, "Dockerfile"), `FROM ${busybox}\nUSER 0\nARG X\nRUN ["/bin/busybox", "sh", "-c", "echo $X > /f"]\n`);
+  const build = (x: string) => docker(store, ["buildx", "build", "--progress=plain", "--build-arg", `X=${x}`, "-t", tag(), "--load", "."], dir).ms;
+  build("0");
+  const r = { nothing: [] as number[], oneExec: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    for (const side of i % 2 ? (["oneExec", "nothing"] as const) : (["nothing", "oneExec"] as const)) {
+      // A changed run leaves X=<i> cached; the next "nothing" builds X=<i> again.
+      if (side === "nothing") r.nothing.push(build(String(i)));
+      else r.oneExec.push(build(String(i + 1)));
+    }
+  }
+  return r;
+}
+
+/** Ours rebuilt with nothing changed (every step cached), `runs` times. */
+function nothingChanged(store: Store, env: Env, runs: number): number[] {
+  ours(store, env);
+  return Array.from({ length: runs }, () => ours(store, env).ms);
+}
+
 /** The environment's archives, downloaded once from the lock's URLs into a folder of their own. */
 async function downloadArchives(env: Env): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "cf-bench-speed-pkgs-"));
@@ -461,6 +490,18 @@ export async function rebuildSpeedSection(opts: SpeedOptions): Promise<string> {
       codeRow(gen150, code150, 2);
       phaseColumns.push({ label: `150 packages, ${store}`, phases: code150.phases, marks: code150.marks });
 
+      // The floors under the targets ours does not meet (see the text above the tables).
+      const floor = execFloor(store, runs);
+      const execMs = median(floor.oneExec) - median(floor.nothing);
+      rows.push(`| floor: what re-running one exec step adds to a rebuild (Docker's built-in frontend, a one-line RUN on busybox whose build-arg changed: ${spread(floor.oneExec)}, against the same rebuild with nothing changed: ${spread(floor.nothing)}; medians of ${runs}, alternating) | ${fmtMs(execMs)} | | |`);
+      const still = nothingChanged(store, gen150, runs);
+      const share = (median(still) + execMs) / median(cold150.ours);
+      rows.push(`| floor of "one package changed" at 150 packages: ours with nothing changed (${spread(still)}, median of ${runs}) + that one exec step, as a share of ours cold (${fmtS(median(cold150.ours))}); before the step's own install, its download, and the layers above it | ${(share * 100).toFixed(1)}% | | < 10% of cold reachable at all: ${share < 0.1 ? "yes" : "no"} |`);
+      const fixed = ["frontendStart", "node", "connect", "afterReturn", "export"].map((k) => median(codeFixture.phases.flatMap((p) => (p[k] === undefined ? [] : [p[k]!]))));
+      const floorMs = fixed.reduce((a, b) => a + b, 0);
+      const budget = 1.5 * median(codeFixture.recipe);
+      rows.push(`| floor of a code-only rebuild by any frontend run as a Node image, fixture environment: the phases below that do none of our work (build start to the frontend's process start ${fmtMs(fixed[0]!)}, Node's start ${fmtMs(fixed[1]!)}, connect ${fmtMs(fixed[2]!)}, Return to export ${fmtMs(fixed[3]!)}, export ${fmtMs(fixed[4]!)}; medians), against 1.5x the recipe's median (${fmtMs(budget)}) | ${fmtMs(floorMs)} | ${fmtMs(median(codeFixture.recipe))} | <= 1.5x reachable at all: ${floorMs <= budget ? "yes" : "no"} |`);
+
       if (store === "classic") {
         // Once: the recipe installs each package with two processes of our CLI (minutes at 1000).
         const coldBig = coldPair(store, big, warm, 1);
@@ -509,6 +550,14 @@ own marks (\`CONDA_FRONTEND_TIMING=1\`), per build of the code-only rows; each p
 across the rounds. \`BENCH_ONLY=speed npx tsx bench/run.ts\` runs this section alone and prints it
 (\`BENCH_RUNS\` code-only rounds, \`BENCH_COLD_RUNS\` cold builds per side for 16 and 150 packages,
 \`BENCH_BIG\` the big environment's size).
+
+The last rows of each table are floors, what BuildKit's own work costs whatever a frontend does:
+re-running one exec step in a rebuild, measured with a one-line Dockerfile; "one package
+changed" can cost no less than a rebuild with nothing changed plus one such step (then come the
+step's download and install and, on the classic store, the copies of the layers above it); and a
+code-only rebuild by a frontend image of Node can cost no less than its phases that do none of
+the frontend's work (getting to its process, Node's start, the connection, the Return, the export),
+against 1.5x the recipe's time, which runs inside BuildKit with none of them.
 
 - Date: ${new Date().toISOString().slice(0, 10)}
 - Machine: ${opts.machine}; load average (1 min) ${loadBefore} before, ${load()} after; the section took ${((now() - started) / 60000).toFixed(1)} min
