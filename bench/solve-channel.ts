@@ -2,18 +2,7 @@
 // dependencies with version ranges between them, like a slice of conda-forge. Deterministic.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-/** A small deterministic PRNG (mulberry32): same seed, same channel. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../test/fixtures/seeded-random";
 
 export interface GeneratedChannel {
   records: number;
@@ -22,7 +11,7 @@ export interface GeneratedChannel {
 }
 
 export function generateChannel(dir: string, names = 2500, versionsPerName = 20): GeneratedChannel {
-  const rand = rng(42);
+  const rand = seededRandom(42);
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join("");
   const subdirs: Record<string, Record<string, object>> = { "linux-64": {}, noarch: {} };
   let records = 0;

@@ -8,6 +8,7 @@ import { type Lock, type LockedPackage, writeCondaLock } from "../../src/input/l
 import { positionAt, sourceFile } from "../../src/input/source";
 import { got, YamlReader } from "../../src/input/yaml-reader";
 import { parseYamlSubset } from "../../src/input/yaml-subset";
+import { seededRandom } from "../fixtures/seeded-random";
 
 const parseFully = (text: string) => parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
 
@@ -44,20 +45,8 @@ function expectSame(text: string): void {
   expect(shape(fast)).toEqual(shape(doc.contents));
 }
 
-/** mulberry32: a small seeded generator, so every run sees the same cases. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function generatedLock(count: number, seed = 1): Lock {
-  const r = random(seed);
+  const r = seededRandom(seed);
   const hex = (n: number) => Array.from({ length: n }, () => "0123456789abcdef"[Math.floor(r() * 16)]).join("");
   const versions = ["1.2.13", "0.1", "1.0", "2024a", "3.12.1", "13.2.0", "10", "1.0.0rc1"];
   const constraints = [">=12", "2.17.*", "*", "<4,>=2", ">=3.4,<4.0a0", "3.12.* *_cp312", "1.0"];
@@ -391,7 +380,7 @@ function mutated(text: string, r: () => number): string {
 
 describe("parseYamlSubset on random texts", () => {
   it("either bails or gives parseDocument's nodes, on 3000 seeded cases", () => {
-    const r = random(20240607);
+    const r = seededRandom(20240607);
     let accepted = 0;
     const failures: string[] = [];
     for (let i = 0; i < 3000; i++) {
