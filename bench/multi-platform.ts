@@ -7,6 +7,7 @@
 // The environment is the one of test/e2e/multi-platform.test.ts (python 3.11, greet, greetpy, pip,
 // a pip: wheel from the fixture channel, an app installed with pip), with a lock given to both.
 // `BENCH_ONLY=multiplatform npx tsx bench/run.ts` runs this section alone.
+import { multiPlatformEnvironment } from "../test/fixtures/multi-platform-env";
 import { pythonApp } from "../test/fixtures/python-app";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -159,27 +160,7 @@ async function withQemu<T>(fn: () => Promise<T>): Promise<T> {
 /** The app: a pure-python wheel of the mpbench package with a console script (test/fixtures/python-app.ts). */
 const appFiles = pythonApp("mpbench", `import platform\n\n\ndef run():\n    print("mpbench on", platform.machine())\n`);
 
-const environmentYml = (frontend: string) => `# syntax=${frontend}
-name: mpbench
-channels:
-  - ${channel}
-dependencies:
-  - python=3.11
-  - greet
-  - greetpy
-  - pip
-  - pip:
-    - --no-index
-    - --find-links ${channel}/wheels/index.html
-    - greetwheel==1.0
-image:
-  base: ${base}
-  virtual-packages:
-    __glibc: "2.36"
-  app:
-    copy: [pyproject.toml, buildtool, mpbench]
-    install: pip
-`;
+const environmentYml = (frontend: string) => multiPlatformEnvironment({ header: `# syntax=${frontend}\n`, name: "mpbench", channel, base, app: "mpbench" });
 
 /**
  * The recipe for linux/arm64: the builder (busybox, Node and our bundle, all arm64) gets busybox's

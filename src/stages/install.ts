@@ -388,13 +388,9 @@ function sharedNoarch(input: InstallStageInput): { shared: (p: LockedPackage) =>
   const python = input.packages.find(isPython);
   if (!native || !nativePython || !python || nativePython.version !== python.version) return { shared: () => false, step: () => undefined as never };
   const alone = new Set(installGroups(installOrder(native.packages), { foreign: native.foreign }).flatMap((g) => (g.length === 1 ? [g[0]!.url] : [])));
-  let nativePythonStep: PackageStep | undefined;
   return {
     shared: (p) => isNoarch(p) && alone.has(p.url),
-    step: (p) => {
-      nativePythonStep ??= groupStep(native, [nativePython], nativePython, undefined);
-      return groupStep(native, [p], nativePython, nativePythonStep.layer);
-    },
+    step: (p) => groupStep(native, [p], nativePython, pythonLayer(native)),
   };
 }
 
@@ -404,16 +400,21 @@ function layerOf(steps: PackageStep[], members: LockedPackage[]): State {
   return copyTogether(steps.map((s) => s.layer), { name: `[install] layer of ${members.map((p) => p.name).join(", ")}` });
 }
 
+/** python's own step in an install: a step of its own, which the environment's other steps compile with. */
+function pythonStepOf(input: InstallStageInput): PackageStep | undefined {
+  const python = input.packages.find(isPython);
+  return python ? groupStep(input, [python], python, undefined) : undefined;
+}
+
 /** python's own step's layer in an install (what the environment's other steps compile with); undefined without python. */
 export function pythonLayer(input: InstallStageInput): State | undefined {
-  const python = input.packages.find(isPython);
-  return python ? groupStep(input, [python], python, undefined).layer : undefined;
+  return pythonStepOf(input)?.layer;
 }
 
 export function installStage(input: InstallStageInput): InstallStage {
   const order = installOrder(input.packages);
   const python = input.packages.find(isPython);
-  const pythonStep = python ? groupStep(input, [python], python, undefined) : undefined;
+  const pythonStep = pythonStepOf(input);
   const shared = sharedNoarch(input);
   const groups = installGroups(order, { foreign: input.foreign, alone: shared.shared });
   const stepOf = (members: LockedPackage[]) => (members[0] === python ? pythonStep! : members.length === 1 && shared.shared(members[0]!) ? shared.step(members[0]!) : groupStep(input, members, python, pythonStep?.layer));

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { multiPlatformEnvironment } from "../fixtures/multi-platform-env";
 import { pythonApp } from "../fixtures/python-app";
 import { imageRootfs, noBinfmtHandler, platformManifest, runForeign } from "./foreign-run";
 import { allEngines, baseImage, build, channelUrl, docker, type Engine, engines, header, project, tag } from "./harness";
@@ -22,26 +23,7 @@ def run():
 `;
 
 function environmentYml(name: string): string {
-  return `${header()}name: ${name}
-channels:
-  - ${channelUrl}
-dependencies:
-  - python=3.11
-  - greet
-  - greetpy
-  - pip
-  - pip:
-    - --no-index
-    - --find-links ${channelUrl}/wheels/index.html
-    - greetwheel==1.0
-image:
-  base: ${baseImage}
-  virtual-packages:
-    __glibc: "2.36"
-  app:
-    copy: [pyproject.toml, buildtool, mpapp]
-    install: pip
-`;
+  return multiPlatformEnvironment({ header: header(), name, channel: channelUrl, base: baseImage, app: "mpapp" });
 }
 
 const site = "/opt/conda/lib/python3.11/site-packages";
