@@ -178,8 +178,8 @@ function compilerInstall(plan: ImagePlan, compiler: PycCompiler): InstallStageIn
 }
 
 /**
- * The build-machine python installed at the prefix on nothing, with what it needs to run: pip runs
- * it (the install steps run it from where it is mounted).
+ * The build-machine python installed at the prefix on nothing, with what it needs to run: what a
+ * foreign platform's pip steps run (its install steps compile with compilerPython alone).
  */
 export function compilerEnvironment(plan: ImagePlan, compiler: PycCompiler): State {
   // The packages' layers, without the environment's conda-meta/history (the last one).
