@@ -1,11 +1,11 @@
 // Exec ops: run a command in a container whose root and extra mounts are other states.
-import { CacheSharing, MountType, NetMode, type PbExecOp, type PbMount, type PbOp, type PbPlatform } from "./pb";
+import { CacheSharing, MountContentCache, MountType, NetMode, type PbExecOp, type PbMount, type PbOp, type PbPlatform } from "./pb";
 import type { Output, Vertex, VertexOptions } from "./vertex";
 
 export type NetworkMode = "sandbox" | "host" | "none";
 
 export type MountSpec =
-  | { type: "bind"; dest: string; from: Output | undefined; selector?: string; readonly?: boolean }
+  | { type: "bind"; dest: string; from: Output | undefined; selector?: string; readonly?: boolean; contentCache?: "off" }
   | { type: "cache"; dest: string; id: string; sharing?: "shared" | "private" | "locked"; from?: Output }
   | { type: "tmpfs"; dest: string; size?: number }
   | { type: "secret"; dest: string; id: string; uid?: number; gid?: number; mode?: number; optional?: boolean };
@@ -73,6 +73,7 @@ export class ExecVertex implements Vertex {
           const mount: PbMount = { input: m.from ? inputIndex(m.from) : -1, dest: m.dest, output: writable ? nextOutput++ : -1 };
           if (m.type === "bind" && m.selector) mount.selector = m.selector;
           if (!writable) mount.readonly = true;
+          if (m.contentCache === "off") mount.contentCache = MountContentCache.OFF;
           return mount;
         }
         case "cache":
@@ -108,6 +109,7 @@ export class ExecVertex implements Vertex {
     if (this.spec.network !== "sandbox") caps.add("exec.meta.network");
     for (const m of this.spec.mounts) {
       if (m.type === "bind" && m.selector) caps.add("exec.mount.selector");
+      if (m.type === "bind" && m.contentCache) caps.add("exec.mount.cache.content");
       if (m.type === "cache") {
         caps.add("exec.mount.cache");
         caps.add("exec.mount.cache.sharing");

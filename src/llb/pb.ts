@@ -26,6 +26,7 @@ export interface PbSourceOp {
 export const NetMode = { UNSET: 0, HOST: 1, NONE: 2 } as const;
 export const MountType = { BIND: 0, SECRET: 1, SSH: 2, CACHE: 3, TMPFS: 4 } as const;
 export const CacheSharing = { SHARED: 0, PRIVATE: 1, LOCKED: 2 } as const;
+export const MountContentCache = { DEFAULT: 0, ON: 1, OFF: 2 } as const;
 
 export interface PbMount {
   input: number;
@@ -37,6 +38,8 @@ export interface PbMount {
   TmpfsOpt?: { size?: number };
   cacheOpt?: { ID: string; sharing?: number };
   secretOpt?: { ID: string; uid?: number; gid?: number; mode?: number; optional?: boolean };
+  /** MountContentCache. */
+  contentCache?: number;
 }
 
 export interface PbExecOp {

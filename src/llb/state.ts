@@ -23,7 +23,22 @@ const defaultSettings: StateSettings = {
 };
 
 export type StateMount =
-  | { type: "bind"; dest: string; from: State; selector?: string; readonly?: boolean }
+  | {
+      type: "bind";
+      dest: string;
+      from: State;
+      selector?: string;
+      readonly?: boolean;
+      /**
+       * "off": the step's cache key names this input by how it was made, never by its content.
+       * BuildKit hashes the content of every mount that is read-only, has no output or mounts its
+       * input's whole filesystem (all but the root) before the step can start: for an environment
+       * mounted to write into, or a package archive, that is every byte read once more, on the
+       * build's critical path, for a key that adds nothing here (our inputs' definitions already
+       * name their content: checksums of downloads, locked packages).
+       */
+      contentCache?: "off";
+    }
   | { type: "cache"; dest: string; id: string; sharing?: "shared" | "private" | "locked" }
   | { type: "tmpfs"; dest: string; size?: number }
   | { type: "secret"; dest: string; id: string; uid?: number; gid?: number; mode?: number; optional?: boolean };

@@ -3,8 +3,7 @@
 // the layer does not depend on the base or the environment below it (or, where layers are
 // stacked by copies, written straight onto the image below).
 import { FileActions, State } from "../llb";
-import { type ForeignPip, foreignPipScript, foreignRoot, foreignRules, pipStepScript } from "./pip";
-import { toolState } from "./solve";
+import { type ForeignPip, foreignPipScript, foreignPythonExec, foreignRoot, foreignRules, pipStepScript } from "./pip";
 import type { PbPlatform } from "../llb/pb";
 import type { AppCopy } from "../input/image-section";
 import type { SourceRange } from "../input/source";
@@ -89,8 +88,10 @@ export function contextIncludes(copy: readonly AppCopy[]): string[] | undefined 
 }
 
 export interface AppInstallInput {
-  /** The image so far: base, environment, app layer. */
+  /** The image the app is installed into: base and environment, with the app layer unless `app` is given. */
   image: State;
+  /** The app layer, when it is not in `image` (stacked above the install by the caller). */
+  app?: State;
   prefix: string;
   workdir: string;
   ignoreCache: boolean;
@@ -109,18 +110,19 @@ export interface AppInstallInput {
 function foreignAppInstall(input: AppInstallInput, foreign: ForeignPip): State {
   const rules = { compile: input.compilePyc ?? true, remove: [], keep: [], foreign: foreignRules(input.prefix, foreign) };
   const files = new FileActions().mkfile("/rules.json", JSON.stringify(rules), { timestamp: 0 }).mkfile("/pip_step.py", pipStepScript, { timestamp: 0 }).mkfile("/foreign_pip.py", foreignPipScript, { timestamp: 0 });
-  return toolState(foreign.tool)
+  const runner = foreignPythonExec(foreign.python, input.prefix);
+  return runner.root
     .run({
-      args: [`${input.prefix}/bin/python`, "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"],
+      args: [`${input.prefix}/bin/python`, "-S", "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"],
       env: { PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/tmp", PYTHONPATH: `${foreignRoot}${input.prefix}/${rules.foreign.site}` },
       cwd: "/",
       user: "0:0",
       network: "none",
       mounts: [
-        { type: "bind", dest: input.prefix, from: foreign.compiler, selector: input.prefix, readonly: true },
-        { type: "bind", dest: foreignRoot, from: input.image },
+        ...runner.mounts,
+        { type: "bind", dest: foreignRoot, from: input.image, contentCache: "off" },
         { type: "bind", dest: "/in", from: State.scratch().file(files, { name: "[app] pip_step.py" }), readonly: true },
-        { type: "bind", dest: "/tmp/app", from: input.image, selector: input.workdir },
+        { type: "bind", dest: "/tmp/app", from: input.app ?? input.image, selector: input.workdir },
         { type: "tmpfs", dest: "/tmp/build" },
       ],
       name: `[app] pip install --no-deps ${input.workdir} (for ${foreign.subdir}, by the build machine's python)`,
@@ -132,7 +134,7 @@ function foreignAppInstall(input: AppInstallInput, foreign: ForeignPip): State {
 
 /**
  * image.app.install: pip. `pip install --no-deps` of the copied app into the environment, in a
- * step of its own above everything else: a code change re-runs this and the app copy, never the
+ * step of its own above the environment's: a code change re-runs this and the app copy, never the
  * environment. The app is built from a scratch copy, so build leftovers stay out of the image.
  */
 export function appInstall(input: AppInstallInput): State {
@@ -148,7 +150,7 @@ export function appInstall(input: AppInstallInput): State {
       user: "0:0",
       network: "none",
       mounts: [
-        { type: "bind", dest: "/tmp/app", from: input.image, selector: input.workdir },
+        { type: "bind", dest: "/tmp/app", from: input.app ?? input.image, selector: input.workdir },
         { type: "tmpfs", dest: "/tmp/build" },
       ],
       name: `[app] pip install --no-deps ${input.workdir}`,

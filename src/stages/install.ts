@@ -253,8 +253,9 @@ function groupStep(input: InstallStageInput, members: LockedPackage[], python: L
     readonlyRoot: true,
     mounts: [
       ...(requestFile ? [{ type: "bind" as const, dest: "/in", from: requestFile, readonly: true }] : []),
-      ...places.flatMap((x) => (x.mount ? [{ type: "bind" as const, dest: x.mount.dest, from: x.mount.from, readonly: true }] : [])),
-      ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: (input.pycCompiler ?? pythonLayer)!, readonly: true }] : []),
+      // Content caching off: an archive's download is named by its checksum, python's layer by the step that made it.
+      ...places.flatMap((x) => (x.mount ? [{ type: "bind" as const, dest: x.mount.dest, from: x.mount.from, readonly: true, contentCache: "off" as const }] : [])),
+      ...(mountPyenv ? [{ type: "bind" as const, dest: "/pyenv", from: (input.pycCompiler ?? pythonLayer)!, readonly: true, contentCache: "off" as const }] : []),
       ...(request.downloads.length ? [{ type: "cache" as const, dest: packageCache.dest, id: packageCache.id, sharing: "shared" as const }] : []),
       ...(request.downloads.some((d) => d.private) ? [{ type: "secret" as const, dest: authSecretPath, id: authSecretId }] : []),
       { type: "bind", dest: "/out", from: State.scratch() },

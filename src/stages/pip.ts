@@ -3,7 +3,7 @@
 // mount, in one step whose output is its own layer above the conda packages. Prune rules apply
 // to what pip wrote, inside the same step, so pruned files never reach a layer.
 import { readFileSync } from "node:fs";
-import { FileActions, State } from "../llb";
+import { FileActions, State, type StateMount } from "../llb";
 import type { NetworkMode } from "../llb/exec";
 import type { SourceRange } from "../input/source";
 import { globToRegExp, protectedGlobs, type PrunePolicy } from "../conda/prune/rules";
@@ -35,16 +35,33 @@ export interface PipStageInput {
 
 /** How pip runs for a platform the build machine cannot run (pip_step.py's "foreign" rules). */
 export interface ForeignPip {
-  /** Our image, on the build machine's platform: the step's root (it has the C library). */
-  tool: ToolImage;
-  /** The build machine's python of the target's version, installed at the prefix (pyc-compiler.ts). */
-  compiler: State;
+  /** Where the build machine's python of the target's version runs. */
+  python: ForeignPython;
   /** The target python's version, e.g. 3.11.2. */
   pythonVersion: string;
   /** The target's conda subdir, e.g. linux-aarch64. */
   subdir: string;
   /** The target's glibc: its manylinux tags go up to this version. */
   glibc: string;
+}
+
+/**
+ * The build machine's python of the target's version at the prefix, with a C library: the build
+ * machine's own image of this build (base and environment), when it is built too with that python;
+ * else our image (the build machine's platform) with that python's environment (pyc-compiler.ts)
+ * mounted at the prefix. The first needs nothing BuildKit does not make anyway for that image
+ * (the other is a stack of the compiler's layers, and a mount at a path of it, whose content
+ * BuildKit hashes for the cache key).
+ */
+export type ForeignPython = { image: State } | { tool: ToolImage; compiler: State };
+
+/**
+ * The root and mounts of a step that runs the build machine's python at the prefix. It runs with
+ * -S (the build machine's own site-packages left out): what pip sees installed is the target's.
+ */
+export function foreignPythonExec(python: ForeignPython, prefix: string): { root: State; mounts: StateMount[] } {
+  if ("image" in python) return { root: python.image, mounts: [] };
+  return { root: toolState(python.tool), mounts: [{ type: "bind", dest: prefix, from: python.compiler, selector: prefix, readonly: true, contentCache: "off" }] };
 }
 
 /** Where the target's image is mounted in a foreign pip step. */
@@ -143,21 +160,26 @@ export function pipStage(input: PipStageInput): PipStage {
   if (input.foreign) files = files.mkfile("/foreign_pip.py", foreignPipScript, { timestamp: 0 });
   const inputs = State.scratch().file(files, { name: "[pip] requirements" });
   const { foreign } = input;
-  // Foreign: our image is the root, the compiler python sits at the prefix (so scripts' #! lines
-  // name the prefix's python), pip itself is imported from the target's site-packages.
-  const root = foreign ? toolState(foreign.tool) : input.env;
+  // Foreign: the build machine's python sits at the prefix (so scripts' #! lines name the prefix's
+  // python), pip itself is imported from the target's site-packages.
+  const runner = foreign ? foreignPythonExec(foreign.python, input.prefix) : { root: input.env, mounts: [] };
   const site = foreign ? `${foreignRoot}${input.prefix}/${foreignRules(input.prefix, foreign).site}` : undefined;
-  const exec = root.run({
-      args: [`${input.prefix}/bin/python`, foreign ? "/in/foreign_pip.py" : "/in/pip_step.py", "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"],
+  const exec = runner.root.run({
+      args: [`${input.prefix}/bin/python`, ...(foreign ? ["-S", "/in/foreign_pip.py"] : ["/in/pip_step.py"]), "/in/requirements.txt", "/in/prune.json", "/report/.pip.json"],
       env: { ...pipEnv, PATH: `${input.prefix}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: "/root", PIP_CONFIG_FILE: pipSecrets.pipConf.path, ...(site ? { PYTHONPATH: site } : {}) },
       cwd: "/",
       user: "0:0",
       network: input.network,
       mounts: [
-        ...(foreign ? [{ type: "bind" as const, dest: input.prefix, from: foreign.compiler, selector: input.prefix, readonly: true }, { type: "bind" as const, dest: foreignRoot, from: input.env }] : []),
+        ...runner.mounts,
+        // The image written into: mounted whole, so BuildKit would hash all of it before the step starts.
+        ...(foreign ? [{ type: "bind" as const, dest: foreignRoot, from: input.env, contentCache: "off" as const }] : []),
         { type: "bind", dest: "/in", from: inputs, readonly: true },
         ...wheels.map((w, i) => ({ type: "bind" as const, dest: wheelDir(i), from: lockedWheel(w), readonly: true })),
-        { type: "cache", dest: "/root/.cache/pip", id: "conda-frontend-pip", sharing: "locked" },
+        // Locked: two pips in one cache at once can corrupt a wheel built into it from a tmpfs
+        // (pypa/pip#13540). A foreign platform's pip has a cache of its own, so that two
+        // platforms' pip steps run side by side instead of one waiting for the other's lock.
+        { type: "cache", dest: "/root/.cache/pip", id: foreign ? `conda-frontend-pip-${foreign.subdir}` : "conda-frontend-pip", sharing: "locked" },
         { type: "bind", dest: "/report", from: State.scratch() },
         { type: "secret", dest: pipSecrets.pipConf.path, id: pipSecrets.pipConf.id, optional: true },
         { type: "secret", dest: pipSecrets.netrc.path, id: pipSecrets.netrc.id, optional: true },

@@ -116,7 +116,9 @@ print(hits)`]);
   });
 });
 
-describe("app.install: pip (classic store)", () => {
+// Both stores: layers stacked by copies (the app installed into the image with its app layer) and
+// by merge ops (installed into the environment, the app layer stacked above it).
+describe.each(engines)("app.install: pip on the $name store", (engine) => {
   const main = (greeting: string) => `def run():\n    print("${greeting}")\n`;
   const env = `${header()}name: app-env
 channels:
@@ -148,5 +150,9 @@ image:
     // No install, solve or pip step ran (file ops and cached downloads may still list as DONE).
     expect(ran.filter((s) => /^\[install\] \S+ \S+-\S+$|^\[solve [^\]]+\] \d+ specs? from|^\[pip\] install/.test(s)), second.output).toEqual([]);
     expect(ran).toContain("[app] pip install --no-deps /app");
+    // The image's history names its layers bottom to top, as they are stacked on this store.
+    const history = docker(engine, ["image", "history", "--no-trunc", "--format", "{{json .CreatedBy}}", t]).stdout.trim().split("\n").map((l) => JSON.parse(l) as string).reverse();
+    const top = history.filter((h) => h.startsWith("conda-frontend: ")).slice(-2).map((h) => h.replace("conda-frontend: ", "").split(" ")[0]);
+    expect(top, history.join("\n")).toEqual(engine.name === "classic" ? ["copy", "pip"] : ["pip", "copy"]);
   });
 });

@@ -116,6 +116,16 @@ describe("exec mounts", () => {
     expect(metadataOf(def, exec.digest)!.caps!.map((c) => c.key)).toContain("exec.mount.selector");
   });
 
+  it("turns BuildKit's content hashing of a bind mount off when asked, with its cap, and leaves it at the default otherwise", () => {
+    const mounts = (contentCache?: "off") => [{ type: "bind" as const, dest: "/s", from: State.local("c"), readonly: true, ...(contentCache ? { contentCache } : {}) }];
+    const off = execOf(base().run({ args: ["x"], mounts: mounts("off") }).root());
+    expect(off.mounts[1]!.contentCache).toBe(2);
+    expect(metadataOf(off.def, off.exec.digest)!.caps!.map((c) => c.key)).toContain("exec.mount.cache.content");
+    const plain = execOf(base().run({ args: ["x"], mounts: mounts() }).root());
+    expect(plain.mounts[1]!.contentCache ?? 0).toBe(0);
+    expect(metadataOf(plain.def, plain.exec.digest)!.caps!.map((c) => c.key)).not.toContain("exec.mount.cache.content");
+  });
+
   it("rejects relative and root mount targets, and an empty command", () => {
     expect(() => base().run({ args: ["x"], mounts: [{ type: "tmpfs", dest: "tmp" }] })).toThrow(/absolute path/);
     expect(() => base().run({ args: ["x"], mounts: [{ type: "tmpfs", dest: "/" }] })).toThrow(/other than \//);

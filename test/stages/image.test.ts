@@ -30,8 +30,14 @@ const python = golden.lock!.lock.packages.find((p) => p.name === "python")!;
 const compilerPackages = golden.lock!.lock.packages.filter((p) => ["python", "zlib", "libffi"].includes(p.name));
 const withCompiler = () => armPlan({ pycCompilers: [{ version: python.version, subdir: "linux-64", packages: compilerPackages }] });
 
-function execs(plan: ImagePlan) {
-  const graph = imageGraph(plan, plan.platforms[0]!);
+/** The digest of the op whose output an exec mounts at `dest`. */
+function mounted(o: { op: ReturnType<typeof decodeOps>[number]["op"] }, dest: string): string {
+  const m = o.op.exec!.mounts.find((x) => x.dest === dest)!;
+  return o.op.inputs![Number(m.input ?? 0)]!.digest;
+}
+
+function execs(plan: ImagePlan, platform = plan.platforms[0]!) {
+  const graph = imageGraph(plan, platform);
   const def = marshal(graph.image);
   const ops = decodeOps(def).map((o) => ({ ...o, name: metadataOf(def, o.digest)?.description?.find((d) => d.key === "llb.customname")?.value ?? "" }));
   return { graph, ops, named: (prefix: string) => ops.filter((o) => o.op.exec && o.name.startsWith(prefix)) };
@@ -63,7 +69,7 @@ describe("imageGraph for a foreign platform", () => {
     const { named } = execs(plan);
     const pip = named("[pip] ")[0]!;
     const exec = pip.op.exec!;
-    expect(exec.meta!.args.slice(0, 2)).toEqual(["/opt/conda/bin/python", "/in/foreign_pip.py"]);
+    expect(exec.meta!.args.slice(0, 3)).toEqual(["/opt/conda/bin/python", "-S", "/in/foreign_pip.py"]);
     expect(exec.meta!.env).toContain("PYTHONPATH=/target/opt/conda/lib/python3.12/site-packages");
     expect(exec.mounts.map((m) => m.dest)).toEqual(expect.arrayContaining(["/opt/conda", "/target", "/in"]));
     expect(exec.mounts.find((m) => m.dest === "/opt/conda")!.readonly).toBe(true);
@@ -77,7 +83,7 @@ describe("imageGraph for a foreign platform", () => {
     const range = { start: { line: 3, character: 0 }, end: { line: 3, character: 10 } };
     const plan = { ...withCompiler(), build: { ...withCompiler().build, appInstall: { range } } };
     const app = execs(plan).named("[app] pip install")[0]!;
-    expect(app.op.exec!.meta!.args).toEqual(["/opt/conda/bin/python", "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"]);
+    expect(app.op.exec!.meta!.args).toEqual(["/opt/conda/bin/python", "-S", "/in/foreign_pip.py", "--app", "/tmp/app", "/in/rules.json"]);
     expect(app.name).toMatch(/for linux-aarch64, by the build machine's python/);
   });
 });
@@ -99,22 +105,28 @@ describe("compile-pyc: false on a foreign platform", () => {
     expect(graph.environment!.compilePyc).toBe(false);
     expect(graph.environment!.notices).toEqual([]);
     for (const step of named("[install] ")) expect(step.op.exec!.mounts.map((m) => m.dest)).not.toContain("/pyenv");
-    expect(named("[pip] ")[0]!.op.exec!.meta!.args[1]).toBe("/in/foreign_pip.py");
+    expect(named("[pip] ")[0]!.op.exec!.meta!.args[2]).toBe("/in/foreign_pip.py");
   });
 });
 
+/** The golden plan for linux/amd64 and linux/arm64, the compiler from the amd64 lock. */
+function twoPlatformPlan(): ImagePlan {
+  const arm = armPlan();
+  const linux64 = golden.lock!.lock.packages;
+  const closure = linux64.filter((p) => ["python", "bzip2", "libffi", "libsqlite", "libuuid", "libxcrypt", "ncurses", "openssl", "readline", "xz", "zlib"].includes(p.name));
+  return {
+    ...arm,
+    build: { ...arm.build, platforms: [golden.platforms[0]!.platform, arm64] },
+    lock: { ...arm.lock!, lock: { ...arm.lock!.lock, platforms: ["linux-64", "linux-aarch64"], packages: [...linux64, ...arm.lock!.lock.packages] } },
+    platforms: [golden.platforms[0]!, arm.platforms[0]!],
+    pycCompilers: [{ version: python.version, subdir: "linux-64", packages: closure }],
+  };
+}
+
 describe("the build machine's python in a two-platform build", () => {
   it("is installed by the very steps of the amd64 image (same digests: BuildKit runs them once)", () => {
-    const arm = armPlan();
-    const linux64 = golden.lock!.lock.packages;
-    const closure = linux64.filter((p) => ["python", "bzip2", "libffi", "libsqlite", "libuuid", "libxcrypt", "ncurses", "openssl", "readline", "xz", "zlib"].includes(p.name));
-    const plan: ImagePlan = {
-      ...arm,
-      build: { ...arm.build, platforms: [golden.platforms[0]!.platform, arm64] },
-      lock: { ...arm.lock!, lock: { ...arm.lock!.lock, platforms: ["linux-64", "linux-aarch64"], packages: [...linux64, ...arm.lock!.lock.packages] } },
-      platforms: [golden.platforms[0]!, arm.platforms[0]!],
-      pycCompilers: [{ version: python.version, subdir: "linux-64", packages: closure }],
-    };
+    const plan = twoPlatformPlan();
+    const closure = plan.pycCompilers![0]!.packages;
     const amd = execs({ ...plan, platforms: [plan.platforms[0]!] }).named("[install] ");
     const armSteps = execs({ ...plan, platforms: [plan.platforms[1]!] }).named("[install] ");
     const compilerSteps = armSteps.filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/") && !JSON.stringify(o.op.exec!.meta!.env).includes("/noarch/"));
@@ -139,9 +151,55 @@ describe("the build machine's python in a two-platform build", () => {
     }
   });
 
+  it("runs the foreign pip step in the amd64 image's environment (-S), with no stack or mount of a compiler of its own", () => {
+    const plan = twoPlatformPlan();
+    const amd = execs({ ...plan, platforms: [plan.platforms[0]!] });
+    const arm = execs(plan, plan.platforms[1]!);
+    const amdPip = amd.named("[pip] ")[0]!;
+    const armPip = arm.named("[pip] ")[0]!;
+    expect(armPip.op.exec!.meta!.args.slice(0, 3)).toEqual(["/opt/conda/bin/python", "-S", "/in/foreign_pip.py"]);
+    expect(mounted(armPip, "/")).toBe(mounted(amdPip, "/"));
+    expect(armPip.op.exec!.mounts.map((m) => m.dest)).not.toContain("/opt/conda");
+    expect(arm.ops.some((o) => o.name.startsWith("[pyc] "))).toBe(false);
+    // The arm64 image it writes into is not hashed by BuildKit before the step starts.
+    expect(armPip.op.exec!.mounts.find((m) => m.dest === "/target")!.contentCache).toBe(2);
+  });
+
   it("is a bare install (no .pyc of its own) when only the foreign platform is built", () => {
     const steps = execs(withCompiler()).named("[install] ").filter((o) => JSON.stringify(o.op.exec!.meta!.env).includes("/linux-64/"));
     expect(steps.length).toBeGreaterThan(0);
     for (const step of steps) expect(JSON.stringify(step.op.exec!.meta!.env)).not.toContain("compilePycWith");
+  });
+});
+
+describe("app.install: pip with layers stacked by merge ops", () => {
+  const range = { start: { line: 3, character: 0 }, end: { line: 3, character: 10 } };
+  const plan: ImagePlan = { ...golden, build: { ...golden.build, appInstall: { range } } };
+
+  it("installs into the environment as it is, reading the app from its own layer, and stacks the app layer last", () => {
+    const { graph, ops, named } = execs(plan);
+    const install = named("[app] pip install")[0]!;
+    const pip = named("[pip] ")[0]!;
+    // The step's root is what the pip step made: a snapshot BuildKit has, not a stack to materialize.
+    expect(mounted(install, "/")).toBe(pip.digest);
+    const copy = ops.find((o) => o.digest === mounted(install, "/tmp/app"))!;
+    expect(copy.name).toMatch(/^\[app\] copy /);
+    expect(install.op.exec!.mounts.find((m) => m.dest === "/tmp/app")!.selector).toBe(plan.build.workdir);
+    // The image: one merge of the installed environment and the app layer, in that order.
+    const top = ops.find((o) => o.name === "[image linux/amd64] stack layers")!;
+    expect(ops.at(-1)!.op.inputs![0]!.digest).toBe(top.digest);
+    expect(top.op.merge!.inputs).toHaveLength(2);
+    const merged = top.op.merge!.inputs.map((i) => top.op.inputs![Number(i.input ?? 0)]!.digest);
+    expect(merged).toEqual([install.digest, copy.digest]);
+    // The history says so, bottom to top.
+    expect(graph.history.slice(-2)).toEqual([`conda-frontend: pip install --no-deps ${plan.build.workdir}`, expect.stringMatching(/^conda-frontend: copy .* to \/app$/)]);
+  });
+
+  it("installs into the stacked image when layers are stacked by copies (the app layer written onto it)", () => {
+    const copies: ImagePlan = { ...plan, daemon: { ...plan.daemon, stack: "copy" } };
+    const { graph, ops, named } = execs(copies);
+    const install = named("[app] pip install")[0]!;
+    expect(ops.find((o) => o.digest === mounted(install, "/"))!.name).toMatch(/^\[app\] copy /);
+    expect(graph.history.at(-1)).toBe(`conda-frontend: pip install --no-deps ${plan.build.workdir}`);
   });
 });

@@ -10,7 +10,7 @@ const short = (text: string, max = 160) => (text.length > max ? `${text.slice(0,
 function describeMount(m: PbMount, input: (i: number) => string): string {
   const from = input(m.input);
   const type = ["bind", "secret", "ssh", "cache", "tmpfs"][m.mountType ?? 0];
-  const extra = [m.selector ? `selector=${m.selector}` : "", m.readonly ? "ro" : "", m.cacheOpt ? `id=${m.cacheOpt.ID}` : "", m.secretOpt ? `secret=${m.secretOpt.ID}` : ""].filter(Boolean).join(" ");
+  const extra = [m.selector ? `selector=${m.selector}` : "", m.readonly ? "ro" : "", m.contentCache === 2 ? "content-cache=off" : "", m.cacheOpt ? `id=${m.cacheOpt.ID}` : "", m.secretOpt ? `secret=${m.secretOpt.ID}` : ""].filter(Boolean).join(" ");
   return `${m.dest} ${type} ${type === "bind" ? from : ""}${extra ? ` ${extra}` : ""}`.replace(/\s+/g, " ").trim();
 }
 

@@ -111,10 +111,10 @@ describe("pip for a foreign platform", () => {
   it("hands foreign_pip.py the target's tags and where its image is, and returns the image at /target", () => {
     const tool = { ref: "localhost:5000/conda-frontend:test", digest: `sha256:${"c".repeat(64)}`, platform, entrypoint: ["/x"], env: [] };
     const compiler = State.image("localhost:5000/compiler:1", platform, { digest: `sha256:${"b".repeat(64)}` });
-    const s = pipStage({ env, prefix: "/opt/conda", requirements: ["numpy"], pipEnv: {}, prune: { remove: [], keep: [] }, compilePyc: true, network: "host", ignoreCache: false, sourceRanges: [], foreign: { tool, compiler, pythonVersion: "3.11.2", subdir: "linux-aarch64", glibc: "2.28" } });
+    const s = pipStage({ env, prefix: "/opt/conda", requirements: ["numpy"], pipEnv: {}, prune: { remove: [], keep: [] }, compilePyc: true, network: "host", ignoreCache: false, sourceRanges: [], foreign: { python: { tool, compiler }, pythonVersion: "3.11.2", subdir: "linux-aarch64", glibc: "2.28" } });
     const def = marshal(s.state);
     const exec = resultOp(def).op.exec!;
-    expect(exec.meta!.args.slice(1, 2)).toEqual(["/in/foreign_pip.py"]);
+    expect(exec.meta!.args.slice(1, 3)).toEqual(["-S", "/in/foreign_pip.py"]);
     const inMount = exec.mounts.find((m) => m.dest === "/in")!;
     const files = opByDigest(def, resultOp(def).op.inputs![inMount.input!]!.digest).op.file!.actions.map((a) => a.mkfile!);
     expect(files.map((f) => f.path)).toEqual(["/requirements.txt", "/prune.json", "/pip_step.py", "/foreign_pip.py"]);

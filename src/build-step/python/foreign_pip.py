@@ -1,13 +1,15 @@
 # pip for a platform the build machine cannot run (src/stages/pip.ts and app.ts, "foreign").
-# BuildKit runs it in our own image (the build machine's platform), with the build machine's
-# python of the target's version mounted at the prefix and the target's image at /target:
+# BuildKit runs it with the build machine's python of the target's version at the prefix (in the
+# build machine's own image of the build, or in our image with that python mounted there), and
+# the target's image at /target:
 #
-#   <prefix>/bin/python /in/foreign_pip.py /in/requirements.txt /in/prune.json /report/.pip.json
-#   <prefix>/bin/python /in/foreign_pip.py --app /tmp/app /in/prune.json
+#   <prefix>/bin/python -S /in/foreign_pip.py /in/requirements.txt /in/prune.json /report/.pip.json
+#   <prefix>/bin/python -S /in/foreign_pip.py --app /tmp/app /in/prune.json
 #
 # with PYTHONPATH=/target<prefix>/lib/pythonX.Y/site-packages, so pip (and setuptools for the app)
-# are the target environment's own, and pip sees what the target has installed. .pyc bytes and
-# pure-python wheels do not depend on the machine, so nothing is emulated.
+# are the target environment's own, and pip sees what the target has installed (-S: and not what
+# the build machine's environment has). .pyc bytes and pure-python wheels do not depend on the
+# machine, so nothing is emulated.
 #
 # pip picks a foreign platform's wheels only when told its tags (--platform, --python-version,
 # --implementation, --abi, with --only-binary=:all:: nothing is built), and then installs only
@@ -62,7 +64,7 @@ def run_pip(args):
     try:
         from pip._internal.cli.main import main as pip_main
     except ImportError:
-        return subprocess.run([sys.executable, "-m", "pip"] + args).returncode
+        return subprocess.run([sys.executable] + (["-S"] if sys.flags.no_site else []) + ["-m", "pip"] + args).returncode
     try:
         return pip_main(args)
     except SystemExit as e:  # pip's option parser exits (--version, a bad option); None is success
@@ -202,8 +204,7 @@ def install_app(app, compile_pyc, foreign):
     pure-python one (-none-any) is for any platform. Returns the exit status."""
     prefix, site = paths_of(foreign)
     wheels = tempfile.mkdtemp(prefix="app-wheel-")
-    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--no-build-isolation", "--no-input", "--disable-pip-version-check", "-w", wheels, app]
-    if subprocess.run(build).returncode:
+    if run_pip(["wheel", "--no-deps", "--no-index", "--no-build-isolation", "--no-input", "--disable-pip-version-check", "-w", wheels, app]):
         return 1
     built = sorted(os.listdir(wheels))
     native = [w for w in built if not w.endswith("-none-any.whl")]

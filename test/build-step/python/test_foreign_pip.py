@@ -2,12 +2,13 @@
 # `pip install --target` folder into a prefix (RECORD rewritten), compiling in place with the
 # image's paths, pip's tag options, and the app's wheel check. The real pip runs in the e2e test
 # (test/e2e/multi-platform.test.ts). Standard library only.
+import contextlib
 import importlib.util
+import io
 import json
 import marshal
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -123,21 +124,27 @@ class RunPipTest(unittest.TestCase):
 
 
 class AppTest(unittest.TestCase):
-    def test_refuses_an_app_whose_wheel_has_compiled_code(self):
+    def test_refuses_an_app_whose_wheel_has_compiled_code_and_installs_nothing(self):
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
-        # A stand-in python whose `-m pip wheel` "builds" a wheel for the build machine.
-        fake = os.path.join(tmp, "python")
-        write(fake, "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -w ]; then touch \"$2/app-1.0-cp311-cp311-linux_x86_64.whl\"; fi; shift; done\n", 0o755)
-        result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import runpy; sys.executable = %r; sys.argv = ['foreign_pip.py', '--app', %r, %r]; runpy.run_path(%r, run_name='__main__')" % (os.path.dirname(SCRIPT), fake, tmp, self.rules(tmp), SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-        self.assertEqual(result.returncode, 1, result.stderr)
-        self.assertIn("has compiled code for the build machine, not for linux_aarch64", result.stderr)
+        calls = []
 
-    def rules(self, tmp):
-        path = os.path.join(tmp, "rules.json")
-        with open(path, "w") as f:
-            json.dump({"compile": True, "remove": [], "keep": [], "foreign": FOREIGN}, f)
-        return path
+        def fake_pip(args):
+            # `pip wheel` "builds" a wheel for the build machine; nothing else may run.
+            calls.append(args[0])
+            if args[0] == "wheel":
+                open(os.path.join(args[args.index("-w") + 1], "app-1.0-cp311-cp311-linux_x86_64.whl"), "w").close()
+            return 0
+
+        real = foreign_pip.run_pip
+        foreign_pip.run_pip = fake_pip
+        self.addCleanup(setattr, foreign_pip, "run_pip", real)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            status = foreign_pip.install_app(tmp, True, FOREIGN)
+        self.assertEqual(status, 1)
+        self.assertIn("has compiled code for the build machine, not for linux_aarch64", err.getvalue())
+        self.assertEqual(calls, ["wheel"])
 
 
 if __name__ == "__main__":
