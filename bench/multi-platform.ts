@@ -367,8 +367,9 @@ counts below: its architecture's packages in about 4 steps, python's apart; its 
 and the linux-64 python that compiles its .pyc and runs its pip are the amd64 image's own steps,
 run once for both, while arm64 alone installs that python in steps of its own), its pip and app
 steps, and its layers to compress at export. On Docker 26.1.5 a build of two platforms also
-waits ~0.5 s for its image metadata (the base's, the frontend's: 0.52-0.55 s where one platform
-takes 0.03 s, the same for a one-line Dockerfile run by Docker's own frontend; 0.04 s on 28.5).
+waits 0.4-0.85 s for its image metadata (the base's, the frontend's, fetched from the registry,
+where one platform takes 0.03 s; the same for a one-line Dockerfile run by Docker's own frontend
+after a builder prune; 0.04 s on 28.5).
 Ours runs with
 no binfmt_misc handler registered (checked before and after each build): nothing arm64 runs,
 arm64's .pyc are compiled by a linux-64 python of the same version and pip runs on the build
