@@ -367,6 +367,7 @@ function withSbom(plan: ImagePlan, p: PlatformPlan, graph: Omit<ImageGraph, "sbo
   const image = stack([graph.image, sbom.layer], plan.daemon.stack, { name: `[image ${formatPlatform(p.platform)}] add the SBOM` });
   return { ...graph, image, history: [...graph.history, sbom.history], sbom: { file: sbom.file, path: sbom.path } };
 }
+
 /** What the SBOM step is told at graph time: the lock's packages for the platform, the base, the prefix. */
 export function sbomRequest(plan: ImagePlan, p: PlatformPlan, environment: EnvironmentLayers | undefined): SbomRequest {
   const { build, tool } = plan;
