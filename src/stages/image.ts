@@ -179,12 +179,13 @@ function compilerInstall(plan: ImagePlan, compiler: PycCompiler): InstallStageIn
 
 /**
  * The build-machine python installed at the prefix on nothing, with what it needs to run: what a
- * foreign platform's pip steps run (its install steps compile with compilerPython alone).
+ * foreign platform's pip steps run when the build machine's own image is not built too
+ * (foreignPython; its install steps compile with compilerPython alone).
  */
 export function compilerEnvironment(plan: ImagePlan, compiler: PycCompiler): State {
   // The packages' layers, without the environment's conda-meta/history (the last one).
   const layers = installStage(compilerInstall(plan, compiler)).layers.slice(0, -1);
-  return stack([State.scratch(), ...layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(plan.tool!.platform)} build machine, to compile .pyc with` });
+  return stack([State.scratch(), ...layers], plan.daemon.stack, { name: `[pyc] python ${compiler.version} for the ${formatPlatform(plan.tool!.platform)} build machine, to run pip with` });
 }
 
 /**
