@@ -109,12 +109,14 @@ export function daemonUp(engine: Engine): boolean {
 }
 
 /**
- * The error line buildx prints for a failed build, without its own prefix ("ERROR: failed to
- * solve: ", and "failed to build: " from buildx 0.29 on): what the user reads first.
+ * The error line buildx prints for a failed build, without its own prefix: what the user reads
+ * first. The prefix is "ERROR: failed to solve: " ("failed to build: " before it from buildx 0.29
+ * on), or "failed to run Build function: " in its place when the client's gateway loop returns the
+ * frontend's error before the solve does: a race inside BuildKit's client (client/build.go).
  */
 export function errorLine(output: string): string | undefined {
   const line = output.split("\n").find((l) => l.startsWith("ERROR: "));
-  return line?.replace(/^ERROR: (failed to build: )?failed to solve: /, "");
+  return line?.replace(/^ERROR: (failed to build: )?(failed to solve|failed to run Build function): /, "");
 }
 
 /** Each vertex of a plain-progress build log: its name (first line) and the lines after it. */
