@@ -381,13 +381,13 @@ export function layerGroups(groups: LockedPackage[][], mergeOp: boolean): Locked
  * For a foreign platform built with the build machine's (input.native): the noarch packages both
  * environments have that the build machine's installs each in a step of its own, and that step
  * for one of them. The same python version places and compiles a noarch package's files alike,
- * so BuildKit runs the step once for both platforms.
+ * so BuildKit runs the step once for both platforms. Undefined when nothing is shared.
  */
-function sharedNoarch(input: InstallStageInput): { shared: (p: LockedPackage) => boolean; step: (p: LockedPackage) => PackageStep } {
+function sharedNoarch(input: InstallStageInput): { shared: (p: LockedPackage) => boolean; step: (p: LockedPackage) => PackageStep } | undefined {
   const native = input.native;
   const nativePython = native?.packages.find(isPython);
   const python = input.packages.find(isPython);
-  if (!native || !nativePython || !python || nativePython.version !== python.version) return { shared: () => false, step: () => undefined as never };
+  if (!native || !nativePython || !python || nativePython.version !== python.version) return undefined;
   const alone = new Set(installGroups(installOrder(native.packages), { foreign: native.foreign }).flatMap((g) => (g.length === 1 ? [g[0]!.url] : [])));
   return {
     shared: (p) => isNoarch(p) && alone.has(p.url),
@@ -417,8 +417,8 @@ export function installStage(input: InstallStageInput): InstallStage {
   const python = input.packages.find(isPython);
   const pythonStep = pythonStepOf(input);
   const shared = sharedNoarch(input);
-  const groups = installGroups(order, { foreign: input.foreign, alone: shared.shared });
-  const stepOf = (members: LockedPackage[]) => (members[0] === python ? pythonStep! : members.length === 1 && shared.shared(members[0]!) ? shared.step(members[0]!) : groupStep(input, members, python, pythonStep?.layer));
+  const groups = installGroups(order, { foreign: input.foreign, alone: shared?.shared });
+  const stepOf = (members: LockedPackage[]) => (members[0] === python ? pythonStep! : shared && members.length === 1 && shared.shared(members[0]!) ? shared.step(members[0]!) : groupStep(input, members, python, pythonStep?.layer));
   const steps = new Map(groups.map((members) => [members, stepOf(members)]));
   const layers = layerGroups(groups, input.mergeOp ?? true);
   const describe = (members: LockedPackage[]) => `conda-frontend: install ${members.map((p) => `${p.name} ${p.version}-${p.build}`).join(", ")} into ${input.prefix}`;
