@@ -389,9 +389,10 @@ function sharedNoarch(input: InstallStageInput): { shared: (p: LockedPackage) =>
   const python = input.packages.find(isPython);
   if (!native || !nativePython || !python || nativePython.version !== python.version) return undefined;
   const alone = new Set(installGroups(installOrder(native.packages), { foreign: native.foreign }).flatMap((g) => (g.length === 1 ? [g[0]!.url] : [])));
+  const nativePythonLayer = pythonLayer(native); // made once, not once per shared package
   return {
     shared: (p) => isNoarch(p) && alone.has(p.url),
-    step: (p) => groupStep(native, [p], nativePython, pythonLayer(native)),
+    step: (p) => groupStep(native, [p], nativePython, nativePythonLayer),
   };
 }
 
