@@ -10,6 +10,8 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          // Its teardown removes the images the tests tagged.
+          globalSetup: ["test/e2e/global-setup.ts"],
           // Builds share two daemons and two cores: one file at a time, generous timeouts.
           fileParallelism: false,
           testTimeout: 300_000,

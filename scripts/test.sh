@@ -7,10 +7,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$(bash scripts/setup-node.sh):$PATH"
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+# The tests' temporary folders (projects, downloads, clones of the fixture channel) go in one
+# folder of this run, removed when it ends: left in /tmp they filled the disk over many runs.
+tests_tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-tests-XXXXXX")
+trap 'rm -rf "$tests_tmp"' EXIT
 echo "== type check"
 npx --no-install tsc --noEmit -p .
 echo "== unit tests"
-npx --no-install vitest run --project unit
+TMPDIR="$tests_tmp" npx --no-install vitest run --project unit
 bash scripts/e2e/setup.sh
 echo "== end-to-end tests"
-npx --no-install vitest run --project e2e
+TMPDIR="$tests_tmp" npx --no-install vitest run --project e2e
