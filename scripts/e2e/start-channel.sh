@@ -23,6 +23,23 @@ port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 # The same channel again, private: it answers only with the test token (e2e of private channels).
 private_port=${E2E_PRIVATE_CHANNEL_PORT:-8769}
+
+# A server another checkout started (a clone CI made, its folder maybe deleted since) answers
+# /health all the same: stop it, so that the server on the port serves this checkout's channel.
+stop_other_checkouts() { # port
+  local pid served here
+  here=$(realpath -m "$dir")
+  for pid in $(pgrep -f "channel/serve.ts .* $1\$" || true); do
+    served=$(tr '\0' '\n' <"/proc/$pid/cmdline" | tail -n 2 | head -n 1)
+    [ "$(cd "/proc/$pid/cwd" 2>/dev/null && realpath -m "$served")" = "$here" ] && continue
+    echo "channel: stopping the server on port $1 that serves $served (another checkout's)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  done
+}
+stop_other_checkouts "$port"
+stop_other_checkouts "$private_port"
+
 if [ "$(curl -fsS -m 2 "http://127.0.0.1:$private_port/health" 2>/dev/null)" != "conda-fixture-channel" ]; then
   CHANNEL_REQUIRE_HEADER="Authorization: Bearer conda-frontend-test-token" \
     nohup node --import tsx test/fixtures/channel/serve.ts "$dir" "$private_port" >>"$logdir/channel-private.log" 2>&1 &
